@@ -1,0 +1,83 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+// Layers, lowest first. A target may depend only on targets above it in this list:
+//   C shims -> CrucibleProtocol -> CrucibleRecords -> CrucibleStorage -> CrucibleRaft -> CrucibleController
+//   -> CrucibleBroker -> CrucibleClient -> CrucibleWorkload / CrucibleVerify -> CrucibleReport -> crucible (CLI)
+let swiftSettings: [SwiftSetting] = [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]
+
+let package = Package(
+    name: "Crucible",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "crucible", targets: ["crucible"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-atomics.git", from: "1.3.0"),
+        .package(url: "https://github.com/jpsim/Yams.git", from: "5.0.1"),
+    ],
+    targets: [
+        // System libraries from Debian packages.
+        .systemLibrary(name: "CZlib", path: "Sources/CSystem/CZlib", pkgConfig: "zlib",
+                       providers: [.apt(["zlib1g-dev"])]),
+        .systemLibrary(name: "CLZ4", path: "Sources/CSystem/CLZ4", pkgConfig: "liblz4",
+                       providers: [.apt(["liblz4-dev"])]),
+        .systemLibrary(name: "CZstd", path: "Sources/CSystem/CZstd", pkgConfig: "libzstd",
+                       providers: [.apt(["libzstd-dev"])]),
+        .systemLibrary(name: "CSnappy", path: "Sources/CSystem/CSnappy", pkgConfig: "snappy",
+                       providers: [.apt(["libsnappy-dev"])]),
+        // CRC-32C with SSE4.2 when the CPU has it.
+        .target(name: "CCRC32C", path: "Sources/CSystem/CCRC32C"),
+
+        // Wire protocol: primitives, generated message types, error codes.
+        .target(name: "CrucibleProtocol",
+                dependencies: [.product(name: "NIOCore", package: "swift-nio")],
+                swiftSettings: swiftSettings),
+        // Record batches (magic 2), CRC and compression codecs.
+        .target(name: "CrucibleRecords",
+                dependencies: ["CrucibleProtocol", "CCRC32C", "CZlib", "CLZ4", "CZstd", "CSnappy",
+                               .product(name: "NIOCore", package: "swift-nio")],
+                swiftSettings: swiftSettings),
+        // Segmented partition logs on disk, indexes, recovery, producer state.
+        .target(name: "CrucibleStorage",
+                dependencies: ["CrucibleRecords", .product(name: "NIOCore", package: "swift-nio"),
+                               .product(name: "Logging", package: "swift-log")],
+                swiftSettings: swiftSettings),
+        // The Raft core as a pure state machine (no I/O).
+        .target(name: "CrucibleRaft", dependencies: [], swiftSettings: swiftSettings),
+        // The broker: network server, request handlers, partition management.
+        .target(name: "CrucibleBroker",
+                dependencies: ["CrucibleProtocol", "CrucibleRecords", "CrucibleStorage",
+                               .product(name: "NIOCore", package: "swift-nio"),
+                               .product(name: "NIOPosix", package: "swift-nio"),
+                               .product(name: "Atomics", package: "swift-atomics"),
+                               .product(name: "Logging", package: "swift-log")],
+                swiftSettings: swiftSettings),
+        // A small Kafka client on the project's own protocol code (tools, harness).
+        .target(name: "CrucibleClient",
+                dependencies: ["CrucibleProtocol", "CrucibleRecords",
+                               .product(name: "NIOCore", package: "swift-nio"),
+                               .product(name: "NIOPosix", package: "swift-nio")],
+                swiftSettings: swiftSettings),
+        // Checkers on histories alone: Kafka queue analysis, linearizability.
+        .target(name: "CrucibleVerify", dependencies: [], swiftSettings: swiftSettings),
+        // The front door.
+        .executableTarget(name: "crucible",
+                          dependencies: ["CrucibleBroker", "CrucibleClient", "CrucibleVerify", "CrucibleStorage",
+                                         .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                                         .product(name: "Logging", package: "swift-log")],
+                          swiftSettings: swiftSettings),
+        // Writes Sources/CrucibleProtocol/Generated from ../shared/kafka-protocol.
+        .executableTarget(name: "crucible-protocol-gen", path: "Sources/ProtocolGenerator"),
+
+        .testTarget(name: "CrucibleProtocolTests", dependencies: ["CrucibleProtocol"]),
+        .testTarget(name: "CrucibleRecordsTests", dependencies: ["CrucibleRecords"]),
+        .testTarget(name: "CrucibleStorageTests", dependencies: ["CrucibleStorage"]),
+        .testTarget(name: "CrucibleRaftTests", dependencies: ["CrucibleRaft"]),
+        .testTarget(name: "CrucibleBrokerTests", dependencies: ["CrucibleBroker", "CrucibleClient"]),
+        .testTarget(name: "CrucibleVerifyTests", dependencies: ["CrucibleVerify"]),
+    ]
+)

@@ -1,0 +1,1 @@
+// Wire primitives and generated message types.

@@ -1,0 +1,1 @@
+// Checkers over histories: Kafka queue analysis and linearizability.

@@ -1,0 +1,4 @@
+import XCTest
+@testable import CrucibleBroker
+
+final class CrucibleBrokerPlaceholder: XCTestCase {}

@@ -1,0 +1,4 @@
+import XCTest
+@testable import CrucibleProtocol
+
+final class CrucibleProtocolPlaceholder: XCTestCase {}

@@ -1,0 +1,4 @@
+import XCTest
+@testable import CrucibleRaft
+
+final class CrucibleRaftPlaceholder: XCTestCase {}

@@ -1,0 +1,4 @@
+import XCTest
+@testable import CrucibleRecords
+
+final class CrucibleRecordsPlaceholder: XCTestCase {}

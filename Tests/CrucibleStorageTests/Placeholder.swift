@@ -1,0 +1,4 @@
+import XCTest
+@testable import CrucibleStorage
+
+final class CrucibleStoragePlaceholder: XCTestCase {}

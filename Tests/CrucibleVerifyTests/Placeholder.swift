@@ -1,0 +1,4 @@
+import XCTest
+@testable import CrucibleVerify
+
+final class CrucibleVerifyPlaceholder: XCTestCase {}
