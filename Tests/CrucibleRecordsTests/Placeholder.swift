@@ -1,4 +1,0 @@
-import XCTest
-@testable import CrucibleRecords
-
-final class CrucibleRecordsPlaceholder: XCTestCase {}
