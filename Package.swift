@@ -44,6 +44,7 @@ let package = Package(
         // Segmented partition logs on disk, indexes, recovery, producer state.
         .target(name: "CrucibleStorage",
                 dependencies: ["CrucibleRecords", .product(name: "NIOCore", package: "swift-nio"),
+                               .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                                .product(name: "Logging", package: "swift-log")],
                 swiftSettings: swiftSettings),
         // The Raft core as a pure state machine (no I/O).

@@ -39,6 +39,11 @@ public struct BatchSpan: Sendable {
     /// Index of the batch's first byte in the buffer it was found in.
     public var start: Int
     public var size: Int { header.totalSize }
+
+    public init(header: RecordBatchHeader, start: Int) {
+        self.header = header
+        self.start = start
+    }
 }
 
 public enum RecordBatch {

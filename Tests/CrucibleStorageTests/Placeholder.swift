@@ -1,4 +1,0 @@
-import XCTest
-@testable import CrucibleStorage
-
-final class CrucibleStoragePlaceholder: XCTestCase {}
