@@ -1,1 +1,0 @@
-// Wire primitives and generated message types.

@@ -1,4 +1,0 @@
-import XCTest
-@testable import CrucibleProtocol
-
-final class CrucibleProtocolPlaceholder: XCTestCase {}
