@@ -49,11 +49,19 @@ let package = Package(
                 swiftSettings: swiftSettings),
         // The Raft core as a pure state machine (no I/O).
         .target(name: "CrucibleRaft", dependencies: [], swiftSettings: swiftSettings),
+        // The metadata image, the controller's commands and the metadata log they are written to.
+        .target(name: "CrucibleController",
+                dependencies: ["CrucibleProtocol", "CrucibleRecords", "CrucibleStorage", "CrucibleRaft",
+                               .product(name: "NIOCore", package: "swift-nio"),
+                               .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                               .product(name: "Logging", package: "swift-log")],
+                swiftSettings: swiftSettings),
         // The broker: network server, request handlers, partition management.
         .target(name: "CrucibleBroker",
-                dependencies: ["CrucibleProtocol", "CrucibleRecords", "CrucibleStorage",
+                dependencies: ["CrucibleProtocol", "CrucibleRecords", "CrucibleStorage", "CrucibleController",
                                .product(name: "NIOCore", package: "swift-nio"),
                                .product(name: "NIOPosix", package: "swift-nio"),
+                               .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                                .product(name: "Atomics", package: "swift-atomics"),
                                .product(name: "Logging", package: "swift-log")],
                 swiftSettings: swiftSettings),
@@ -78,6 +86,7 @@ let package = Package(
         .testTarget(name: "CrucibleRecordsTests", dependencies: ["CrucibleRecords"]),
         .testTarget(name: "CrucibleStorageTests", dependencies: ["CrucibleStorage"]),
         .testTarget(name: "CrucibleRaftTests", dependencies: ["CrucibleRaft"]),
+        .testTarget(name: "CrucibleControllerTests", dependencies: ["CrucibleController"]),
         .testTarget(name: "CrucibleBrokerTests", dependencies: ["CrucibleBroker", "CrucibleClient"]),
         .testTarget(name: "CrucibleVerifyTests", dependencies: ["CrucibleVerify"]),
     ]

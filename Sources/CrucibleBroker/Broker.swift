@@ -1,1 +1,182 @@
+import CrucibleController
 import CrucibleProtocol
+import CrucibleStorage
+import Dispatch
+import Logging
+import NIOConcurrencyHelpers
+import NIOCore
+import NIOPosix
+
+public struct BrokerStartError: Error, CustomStringConvertible {
+    public let description: String
+}
+
+/// One node: storage, the controller, the partitions it hosts and the network front. `start` opens everything
+/// (recovering logs after a crash) and binds the listeners; `shutdown` is the clean SIGTERM path.
+public final class Broker: @unchecked Sendable {
+    public let config: BrokerConfig
+    private let logger: Logger
+    private let group: MultiThreadedEventLoopGroup
+    private var channels: [Channel] = []
+    private let connections = ConnectionRegistry()
+    private var logs: LogManager!
+    private var controller: QuorumController!
+    private var replicas: ReplicaManager!
+    private var timers: [RepeatedTask] = []
+    private let stopped = NIOLockedValueBox(false)
+
+    public init(config: BrokerConfig, logger: Logger) {
+        self.config = config
+        self.logger = logger
+        let threads = config.numIoThreads > 0 ? config.numIoThreads : System.coreCount
+        group = MultiThreadedEventLoopGroup(numberOfThreads: threads)
+    }
+
+    /// Formats the directories for a single-node cluster when they are not formatted (`--standalone`).
+    public static func formatIfNeeded(_ config: BrokerConfig) throws {
+        for directory in Set(config.logDirs + [config.metadataDirectory]) where try MetaProperties.read(from: directory) == nil {
+            try MetaProperties(clusterId: ClusterId.random(), nodeId: config.nodeId, directoryId: KafkaUUID.random().description)
+                .write(to: directory)
+        }
+    }
+
+    public func start() throws {
+        let clusterId = try checkFormatted()
+        let nowMs = Clock.nowMs()
+        logs = try LogManager(directory: config.dataDirectory, logger: logger)
+        var policy = ControllerPolicy()
+        policy.defaultPartitions = config.numPartitions
+        policy.defaultReplicationFactor = config.defaultReplicationFactor
+        policy.validateTopicConfig = { key, value in try TopicConfig.validate(key: key, value: value) }
+        controller = try QuorumController(log: try MetadataLog(directory: config.metadataDirectory, nowMs: nowMs),
+                                          policy: policy, logger: logger)
+        replicas = ReplicaManager(nodeId: config.nodeId, logs: logs, config: config, logger: logger)
+        let endpoints = config.advertisedClientListeners.map {
+            BrokerEndpointImage(name: $0.name, host: $0.host.isEmpty ? "localhost" : $0.host, port: Int32($0.port))
+        }
+        let registered = controller.currentImage.brokers[config.nodeId]
+        if registered?.endpoints != endpoints || registered?.fenced != false {
+            try controller.registerBroker(id: config.nodeId, endpoints: endpoints, nowMs: nowMs)
+        }
+        replicas.removeOrphanLogs(controller.currentImage)
+        replicas.apply(controller.currentImage, nowMs: nowMs)
+        controller.onChange { [replicas] image in replicas!.apply(image, nowMs: Clock.nowMs()) }
+        let apis = BrokerApis(config: config, clusterId: clusterId, controller: controller, replicas: replicas,
+                              logger: logger)
+        for listener in config.clientListeners {
+            channels.append(try bind(listener, apis: apis))
+        }
+        scheduleHousekeeping()
+        logger.info("node \(config.nodeId) serving cluster \(clusterId) on \(config.clientListeners.map { "\($0.host):\($0.port)" })")
+    }
+
+    private func checkFormatted() throws -> String {
+        var clusterIds = Set<String>()
+        for directory in Set(config.logDirs + [config.metadataDirectory]) {
+            guard let meta = try MetaProperties.read(from: directory) else {
+                throw BrokerStartError(description: "log directory \(directory) is not formatted: run `crucible storage format --config FILE --cluster-id ID` (or start with --standalone)")
+            }
+            guard meta.nodeId == config.nodeId else {
+                throw BrokerStartError(description: "\(directory) was formatted for node.id \(meta.nodeId), not \(config.nodeId)")
+            }
+            clusterIds.insert(meta.clusterId)
+        }
+        guard clusterIds.count == 1 else {
+            throw BrokerStartError(description: "log directories belong to different clusters: \(clusterIds.sorted())")
+        }
+        return clusterIds.first!
+    }
+
+    private func bind(_ listener: Listener, apis: BrokerApis) throws -> Channel {
+        let maxFrame = config.socketRequestMaxBytes
+        let logger = self.logger
+        let connections = self.connections
+        return try ServerBootstrap(group: group)
+            .serverChannelOption(ChannelOptions.backlog, value: 1024)
+            .serverChannelOption(ChannelOptions.socketOption(.so_reuseaddr), value: 1)
+            .childChannelOption(ChannelOptions.socketOption(.tcp_nodelay), value: 1)
+            .childChannelOption(ChannelOptions.maxMessagesPerRead, value: 16)
+            .childChannelOption(ChannelOptions.recvAllocator, value: AdaptiveRecvByteBufferAllocator(
+                minimum: 4096, initial: 65536, maximum: 1 << 20))
+            .childChannelInitializer { channel in
+                connections.add(channel)
+                return channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(KafkaFrameDecoder(maxFrameBytes: maxFrame)))
+                    try channel.pipeline.syncOperations.addHandler(
+                        ConnectionHandler(router: RequestRouter(apis: apis), logger: logger))
+                }
+            }
+            .bind(host: listener.host.isEmpty ? "0.0.0.0" : listener.host, port: listener.port).wait()
+    }
+
+    private func scheduleHousekeeping() {
+        let loop = group.next()
+        let retentionMs = config.logRetentionCheckIntervalMs
+        timers.append(loop.scheduleRepeatedTask(initialDelay: .milliseconds(retentionMs), delay: .milliseconds(retentionMs)) {
+            [replicas] _ in replicas!.runRetention(nowMs: Clock.nowMs())
+        })
+        timers.append(loop.scheduleRepeatedTask(initialDelay: .seconds(1), delay: .seconds(1)) { [replicas] _ in
+            replicas!.flushDue(nowMs: Clock.nowMs())
+        })
+    }
+
+    /// Clean shutdown: stop accepting, let connections finish what they are answering, flush and close every
+    /// log, leave the clean-shutdown marker.
+    public func shutdown() {
+        guard stopped.withLockedValue({ let was = $0; $0 = true; return !was }) else { return }
+        logger.info("shutting down")
+        for timer in timers { timer.cancel() }
+        for channel in channels { try? channel.close().wait() }
+        connections.closeAll(graceMs: 500)
+        let nowMs = Clock.nowMs()
+        do {
+            try logs?.shutdown(nowMs: nowMs)
+            try controller?.close(nowMs: nowMs)
+        } catch {
+            logger.error("shutdown could not flush everything: \(error)")
+        }
+        try? group.syncShutdownGracefully()
+        logger.info("shut down cleanly")
+    }
+
+    /// Blocks until SIGTERM or SIGINT, then shuts down.
+    public func runUntilSignalled() {
+        let done = DispatchSemaphore(value: 0)
+        var sources: [DispatchSourceSignal] = []
+        for sig in [SIGTERM, SIGINT] {
+            signal(sig, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: sig, queue: .global())
+            source.setEventHandler { done.signal() }
+            source.resume()
+            sources.append(source)
+        }
+        done.wait()
+        shutdown()
+        _ = sources
+    }
+}
+
+/// Open client connections, so a clean shutdown can close them after in-flight responses are written.
+final class ConnectionRegistry: @unchecked Sendable {
+    private let lock = NIOLock()
+    private var channels: [ObjectIdentifier: Channel] = [:]
+
+    func add(_ channel: Channel) {
+        let id = ObjectIdentifier(channel)
+        lock.withLock { channels[id] = channel }
+        channel.closeFuture.whenComplete { [weak self] _ in self?.lock.withLock { _ = self?.channels.removeValue(forKey: id) } }
+    }
+
+    func closeAll(graceMs: Int64) {
+        let open = lock.withLock { Array(channels.values) }
+        for channel in open {
+            _ = channel.eventLoop.scheduleTask(in: .milliseconds(graceMs)) { channel.close(promise: nil) }
+        }
+        for channel in open { try? channel.closeFuture.wait() }
+    }
+}
+
+public enum ClusterId {
+    /// A random cluster id in Kafka's form: a UUID in URL-safe base64 without padding.
+    public static func random() -> String { KafkaUUID.random().description }
+}

@@ -107,3 +107,20 @@ public struct RecordBatchHeader: Equatable, Sendable {
         buffer.setInteger(leaderEpoch, at: index + Field.partitionLeaderEpoch)
     }
 }
+
+extension RecordBatchHeader {
+    /// Marks a batch as LogAppendTime with `timestamp` as its max timestamp. Both fields are under the CRC, so
+    /// the CRC is recomputed: the one case where the broker rewrites part of a batch (as Kafka does).
+    public static func stampLogAppendTime(_ timestamp: Int64, in buffer: inout ByteBuffer, at index: Int) {
+        guard let attributes = buffer.getInteger(at: index + Field.attributes, as: Int16.self),
+              let length = buffer.getInteger(at: index + Field.batchLength, as: Int32.self) else { return }
+        buffer.setInteger(attributes | 0x8, at: index + Field.attributes)
+        buffer.setInteger(timestamp, at: index + Field.maxTimestamp)
+        let end = index + logOverhead + Int(length)
+        let crc = buffer.withUnsafeReadableBytes { bytes in
+            let from = index + crcCoverageStart - buffer.readerIndex
+            return CRC32C.checksum(UnsafeRawBufferPointer(rebasing: bytes[from..<end - buffer.readerIndex]))
+        }
+        buffer.setInteger(crc, at: index + Field.crc)
+    }
+}

@@ -1,9 +1,33 @@
 import ArgumentParser
+import Foundation
 
 @main
-struct Crucible: ParsableCommand {
+struct Crucible {
+    static func main() {
+        do {
+            var command = try Root.parseAsRoot()
+            try command.run()
+        } catch let error as UsageError {
+            FileHandle.standardError.write(Data("crucible: \(error.description)\n".utf8))
+            exit(2)
+        } catch let error as ExitCode {
+            exit(error.rawValue)
+        } catch {
+            // ArgumentParser's own errors: usage problems exit 2 with its message (help exits 0).
+            let code = Root.exitCode(for: error)
+            if code == .success {
+                print(Root.fullMessage(for: error))
+                exit(0)
+            }
+            FileHandle.standardError.write(Data("crucible: \(Root.message(for: error))\n".utf8))
+            exit(code == .validationFailure ? 2 : code.rawValue)
+        }
+    }
+}
+
+struct Root: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "crucible",
         abstract: "A Kafka-compatible broker cluster and a benchmark and verification harness.",
-        subcommands: [CheckCommand.self])
+        subcommands: [BrokerCommand.self, StorageCommand.self, CheckCommand.self])
 }

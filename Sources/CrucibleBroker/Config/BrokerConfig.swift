@@ -1,0 +1,160 @@
+import CrucibleStorage
+
+/// A node's configuration: Kafka's keys and Kafka's defaults. An unknown key is a warning; a bad value is an
+/// error naming the key.
+public struct BrokerConfig: Sendable {
+    public var nodeId: Int32 = -1
+    public var processRoles: Set<String> = ["broker", "controller"]
+    public var listeners: [Listener] = [Listener(name: "PLAINTEXT", host: "", port: 9092)]
+    public var advertisedListeners: [Listener]?
+    public var controllerListenerNames: [String] = ["CONTROLLER"]
+    /// `controller.quorum.voters`: id@host:port entries.
+    public var controllerQuorumVoters: [(id: Int32, host: String, port: Int)] = []
+    public var logDirs: [String] = ["/tmp/kafka-logs"]
+    public var metadataLogDir: String?
+    public var numPartitions: Int32 = 1
+    public var defaultReplicationFactor: Int16 = 1
+    public var minInsyncReplicas: Int32 = 1
+    public var uncleanLeaderElectionEnable = false
+    public var autoCreateTopicsEnable = true
+    public var autoLeaderRebalanceEnable = true
+    public var logRetentionCheckIntervalMs: Int64 = 300_000
+    public var replicaLagTimeMaxMs: Int64 = 30_000
+    public var socketRequestMaxBytes: Int = 104_857_600
+    public var brokerSessionTimeoutMs: Int64 = 9_000
+    public var brokerHeartbeatIntervalMs: Int64 = 2_000
+    public var numIoThreads = 0
+    /// Defaults for every topic's log (topic configs override them).
+    public var log = LogConfig()
+    /// `log.message.timestamp.type` (CreateTime or LogAppendTime).
+    public var messageTimestampType = "CreateTime"
+    public var compressionType = "producer"
+    /// Keys the file set that Crucible does not know (warned about at start).
+    public private(set) var unknownKeys: [String] = []
+
+    public init() {}
+
+    public var dataDirectory: String { logDirs[0] }
+    public var metadataDirectory: String { metadataLogDir ?? logDirs[0] }
+    public var isBroker: Bool { processRoles.contains("broker") }
+    public var isController: Bool { processRoles.contains("controller") }
+
+    /// The listeners clients connect to (all but the controller ones).
+    public var clientListeners: [Listener] {
+        listeners.filter { !controllerListenerNames.contains($0.name) }
+    }
+
+    public var advertisedClientListeners: [Listener] {
+        (advertisedListeners ?? listeners).filter { !controllerListenerNames.contains($0.name) }
+    }
+
+    public init(_ properties: Properties) throws {
+        let read = ConfigReader(properties: properties)
+        nodeId = Int32(try read.int("node.id", range: -1...Int64(Int32.max)) ?? Int64(nodeId))
+        if let roles = read.list("process.roles") {
+            guard !roles.isEmpty, roles.allSatisfy({ $0 == "broker" || $0 == "controller" }) else {
+                throw ConfigError(key: "process.roles", "must be broker, controller or broker,controller")
+            }
+            processRoles = Set(roles)
+        }
+        if let text = read.string("listeners") { listeners = try Listener.parseList(text, key: "listeners") }
+        if let text = read.string("advertised.listeners") {
+            advertisedListeners = try Listener.parseList(text, key: "advertised.listeners")
+        }
+        controllerListenerNames = read.list("controller.listener.names")?.map { $0.uppercased() } ?? controllerListenerNames
+        if let voters = read.list("controller.quorum.voters") {
+            controllerQuorumVoters = try voters.map { try Self.parseVoter($0) }
+        }
+        if let dirs = read.list("log.dirs") ?? read.list("log.dir") {
+            guard !dirs.isEmpty else { throw ConfigError(key: "log.dirs", "is empty") }
+            logDirs = dirs
+        }
+        metadataLogDir = read.string("metadata.log.dir")
+        numPartitions = Int32(try read.int("num.partitions", range: 1...1_000_000) ?? Int64(numPartitions))
+        defaultReplicationFactor = Int16(try read.int("default.replication.factor", range: 1...32_767)
+                                         ?? Int64(defaultReplicationFactor))
+        minInsyncReplicas = Int32(try read.int("min.insync.replicas", range: 1...32_767) ?? Int64(minInsyncReplicas))
+        uncleanLeaderElectionEnable = try read.bool("unclean.leader.election.enable") ?? uncleanLeaderElectionEnable
+        autoCreateTopicsEnable = try read.bool("auto.create.topics.enable") ?? autoCreateTopicsEnable
+        autoLeaderRebalanceEnable = try read.bool("auto.leader.rebalance.enable") ?? autoLeaderRebalanceEnable
+        logRetentionCheckIntervalMs = try read.int("log.retention.check.interval.ms", range: 1...Int64.max)
+            ?? logRetentionCheckIntervalMs
+        replicaLagTimeMaxMs = try read.int("replica.lag.time.max.ms", range: 1...Int64.max) ?? replicaLagTimeMaxMs
+        socketRequestMaxBytes = Int(try read.int("socket.request.max.bytes", range: 1...Int64(Int32.max))
+                                    ?? Int64(socketRequestMaxBytes))
+        brokerSessionTimeoutMs = try read.int("broker.session.timeout.ms", range: 1...Int64.max) ?? brokerSessionTimeoutMs
+        brokerHeartbeatIntervalMs = try read.int("broker.heartbeat.interval.ms", range: 1...Int64.max)
+            ?? brokerHeartbeatIntervalMs
+        numIoThreads = Int(try read.int("num.io.threads", range: 1...256) ?? 0)
+        try readLogDefaults(read)
+        messageTimestampType = read.string("log.message.timestamp.type") ?? messageTimestampType
+        guard ["CreateTime", "LogAppendTime"].contains(messageTimestampType) else {
+            throw ConfigError(key: "log.message.timestamp.type", "must be CreateTime or LogAppendTime")
+        }
+        compressionType = read.string("compression.type") ?? compressionType
+        unknownKeys = properties.keys.filter { !Self.knownKeys.contains($0) && !Self.acceptedKafkaKeys.contains($0) }
+        try validate()
+    }
+
+    private mutating func readLogDefaults(_ read: ConfigReader) throws {
+        log.segmentBytes = Int(try read.int("log.segment.bytes", range: 14...Int64(Int32.max)) ?? Int64(log.segmentBytes))
+        if let ms = try read.int("log.roll.ms", range: 1...Int64.max) { log.segmentMs = ms }
+        else if let hours = try read.int("log.roll.hours", range: 1...Int64(Int32.max)) { log.segmentMs = hours * 3_600_000 }
+        if let ms = try read.int("log.retention.ms", range: -1...Int64.max) { log.retentionMs = ms }
+        else if let minutes = try read.int("log.retention.minutes", range: -1...Int64(Int32.max)) {
+            log.retentionMs = minutes < 0 ? -1 : minutes * 60_000
+        } else if let hours = try read.int("log.retention.hours", range: -1...Int64(Int32.max)) {
+            log.retentionMs = hours < 0 ? -1 : hours * 3_600_000
+        }
+        log.retentionBytes = try read.int("log.retention.bytes", range: -1...Int64.max) ?? log.retentionBytes
+        log.indexIntervalBytes = Int(try read.int("log.index.interval.bytes", range: 0...Int64(Int32.max))
+                                     ?? Int64(log.indexIntervalBytes))
+        log.flushMessages = try read.int("log.flush.interval.messages", range: 1...Int64.max) ?? log.flushMessages
+        log.flushMs = try read.int("log.flush.interval.ms", range: 0...Int64.max) ?? log.flushMs
+        log.maxMessageBytes = Int(try read.int("message.max.bytes", range: 0...Int64(Int32.max)) ?? Int64(log.maxMessageBytes))
+        log.cleanupPolicy = read.string("log.cleanup.policy") ?? log.cleanupPolicy
+    }
+
+    private func validate() throws {
+        guard !listeners.isEmpty else { throw ConfigError(key: "listeners", "is empty") }
+        if isBroker && clientListeners.isEmpty {
+            throw ConfigError(key: "listeners", "a broker needs a listener not named in controller.listener.names")
+        }
+        if brokerHeartbeatIntervalMs >= brokerSessionTimeoutMs {
+            throw ConfigError(key: "broker.heartbeat.interval.ms", "must be less than broker.session.timeout.ms")
+        }
+        if isController && !controllerQuorumVoters.isEmpty && !controllerQuorumVoters.contains(where: { $0.id == nodeId }) {
+            throw ConfigError(key: "controller.quorum.voters", "does not include this controller's node.id \(nodeId)")
+        }
+    }
+
+    static func parseVoter(_ text: String) throws -> (id: Int32, host: String, port: Int) {
+        let key = "controller.quorum.voters"
+        guard let at = text.firstIndex(of: "@"), let id = Int32(text[..<at]) else {
+            throw ConfigError(key: key, "'\(text)' is not of the form id@host:port")
+        }
+        let listener = try Listener.parse("V://" + text[text.index(after: at)...], key: key)
+        return (id, listener.host, listener.port)
+    }
+
+    static let knownKeys: Set<String> = [
+        "node.id", "process.roles", "listeners", "advertised.listeners", "controller.listener.names",
+        "controller.quorum.voters", "log.dirs", "log.dir", "metadata.log.dir", "num.partitions",
+        "default.replication.factor", "min.insync.replicas", "unclean.leader.election.enable",
+        "auto.create.topics.enable", "auto.leader.rebalance.enable", "log.segment.bytes", "log.roll.ms",
+        "log.roll.hours", "log.retention.ms", "log.retention.minutes", "log.retention.hours", "log.retention.bytes",
+        "log.retention.check.interval.ms", "log.index.interval.bytes", "log.flush.interval.messages",
+        "log.flush.interval.ms", "replica.lag.time.max.ms", "message.max.bytes", "socket.request.max.bytes",
+        "broker.session.timeout.ms", "broker.heartbeat.interval.ms", "num.io.threads", "log.message.timestamp.type",
+        "compression.type", "log.cleanup.policy",
+    ]
+
+    /// Kafka keys users commonly set that have no effect here; accepted without a warning.
+    static let acceptedKafkaKeys: Set<String> = [
+        "listener.security.protocol.map", "inter.broker.listener.name", "num.network.threads",
+        "socket.send.buffer.bytes", "socket.receive.buffer.bytes", "num.recovery.threads.per.data.dir",
+        "offsets.topic.replication.factor", "transaction.state.log.replication.factor",
+        "transaction.state.log.min.isr", "group.initial.rebalance.delay.ms", "log.flush.scheduler.interval.ms",
+        "delete.topic.enable", "num.replica.fetchers", "zookeeper.connect", "broker.id",
+    ]
+}

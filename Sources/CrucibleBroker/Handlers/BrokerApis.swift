@@ -1,0 +1,85 @@
+import CrucibleController
+import CrucibleProtocol
+import CrucibleRecords
+import CrucibleStorage
+import Logging
+import NIOConcurrencyHelpers
+import NIOCore
+
+/// The request handlers, one file per API as extensions of this type. They share the node's state: its
+/// config, the controller, the hosted partitions and the producer id block.
+final class BrokerApis: @unchecked Sendable {
+    let config: BrokerConfig
+    let clusterId: String
+    let controller: QuorumController
+    let replicas: ReplicaManager
+    let producerIds: ProducerIdAllocator
+    let validator: BatchValidator
+    let logger: Logger
+
+    init(config: BrokerConfig, clusterId: String, controller: QuorumController, replicas: ReplicaManager,
+         logger: Logger) {
+        self.config = config
+        self.clusterId = clusterId
+        self.controller = controller
+        self.replicas = replicas
+        self.producerIds = ProducerIdAllocator(controller: controller, nodeId: config.nodeId)
+        // Kafka checks each batch against the topic's max.message.bytes; the broker-wide cap is the largest
+        // any topic may set, and the per-topic limit is applied in produce.
+        self.validator = BatchValidator(maxBatchBytes: Int(Int32.max))
+        self.logger = logger
+    }
+
+    var nodeId: Int32 { config.nodeId }
+
+    func apiVersions(error: ErrorCode) -> ApiVersionsResponse {
+        var response = ApiVersionsResponse()
+        response.errorCode = error.rawValue
+        response.apiKeys = SupportedApis.versions.sorted { $0.key.rawValue < $1.key.rawValue }.map { key, range in
+            var api = ApiVersionsResponse.ApiVersion()
+            api.apiKey = key.rawValue
+            api.minVersion = range.lowerBound
+            api.maxVersion = range.upperBound
+            return api
+        }
+        return response
+    }
+
+    /// Auto-creates topics (Metadata with allow_auto_topic_creation, `auto.create.topics.enable=true`).
+    func autoCreate(_ names: [String], nowMs: Int64) -> [String: ErrorCode] {
+        guard config.autoCreateTopicsEnable, !names.isEmpty else { return [:] }
+        do {
+            let results = try controller.createTopics(names.map { TopicCreation(name: $0) }, validateOnly: false,
+                                                      nowMs: nowMs)
+            return Dictionary(results.map { ($0.name, $0.error) }, uniquingKeysWith: { a, _ in a })
+        } catch {
+            logger.error("auto-creating \(names) failed: \(error)")
+            return Dictionary(names.map { ($0, ErrorCode.unknownServerError) }, uniquingKeysWith: { a, _ in a })
+        }
+    }
+}
+
+/// Hands out producer ids from blocks the controller reserves, so ids stay unique across restarts.
+final class ProducerIdAllocator: @unchecked Sendable {
+    private let lock = NIOLock()
+    private let controller: QuorumController
+    private let nodeId: Int32
+    private var block: ClosedRange<Int64>?
+    private var next: Int64 = 0
+
+    init(controller: QuorumController, nodeId: Int32) {
+        self.controller = controller
+        self.nodeId = nodeId
+    }
+
+    func allocate(nowMs: Int64) throws -> Int64 {
+        try lock.withLock {
+            if block == nil || next > block!.upperBound {
+                block = try controller.allocateProducerIds(brokerId: nodeId, nowMs: nowMs)
+                next = block!.lowerBound
+            }
+            defer { next += 1 }
+            return next
+        }
+    }
+}

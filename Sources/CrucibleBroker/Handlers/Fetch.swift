@@ -1,0 +1,177 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import CrucibleController
+import CrucibleProtocol
+import CrucibleRecords
+import CrucibleStorage
+import NIOConcurrencyHelpers
+import NIOCore
+
+/// One partition's part of a fetch: where the data is, before any file is opened for sending.
+private struct PartitionRead {
+    var response = FetchResponse.PartitionData()
+    var slices: [LogSlice] = []
+    var bytes: Int { slices.reduce(0) { $0 + $1.length } }
+}
+
+private struct TopicRead {
+    var topic: String
+    var topicId: KafkaUUID
+    var partitions: [PartitionRead]
+}
+
+extension BrokerApis {
+    func fetch(_ request: FetchRequest, _ context: RequestContext) throws -> Reply<FetchResponse> {
+        let version = context.version
+        let first = readAll(request, version: version)
+        let available = first.reduce(0) { $0 + $1.partitions.reduce(0) { $0 + $1.bytes } }
+        let hasError = first.contains { $0.partitions.contains { $0.response.errorCode != 0 } }
+        if available >= Int(request.minBytes) || request.maxWaitMs <= 0 || hasError {
+            return .immediate(try respond(first, version: version))
+        }
+        return .later(longPoll(request, version: version, context: context))
+    }
+
+    /// Waits until `min.bytes` are available or `max.wait.ms` passes, re-reading on every append that moves the
+    /// high watermark of a partition in the request.
+    private func longPoll(_ request: FetchRequest, version: Int16,
+                          context: RequestContext) -> EventLoopFuture<HandlerOutput<FetchResponse>> {
+        let loop = context.eventLoop
+        let promise = loop.makePromise(of: HandlerOutput<FetchResponse>.self)
+        let keys = request.topics.flatMap { topic in
+            topic.partitions.map { ReplicaManager.key(resolveName(topic, version: version) ?? "", $0.partition) }
+        }
+        let done = NIOLockedValueBox(false)
+        let token = NIOLockedValueBox(0)
+        @Sendable func finish() {
+            guard done.withLockedValue({ let was = $0; $0 = true; return !was }) else { return }
+            replicas.fetchWaiters.remove(token.withLockedValue { $0 }, from: keys)
+            promise.completeWith(Result { try self.respond(self.readAll(request, version: version), version: version) })
+        }
+        let timeout = loop.scheduleTask(in: .milliseconds(Int64(request.maxWaitMs))) { finish() }
+        token.withLockedValue { value in
+            value = replicas.fetchWaiters.register(keys) {
+                loop.execute {
+                    guard !done.withLockedValue({ $0 }) else { return }
+                    let reads = self.readAll(request, version: version)
+                    if reads.reduce(0, { $0 + $1.partitions.reduce(0) { $0 + $1.bytes } }) >= Int(request.minBytes) {
+                        timeout.cancel()
+                        finish()
+                    }
+                }
+            }
+        }
+        return promise.futureResult
+    }
+
+    private func resolveName(_ topic: FetchRequest.FetchTopic, version: Int16) -> String? {
+        version >= 13 ? controller.currentImage.topic(id: topic.topicId)?.name : topic.topic
+    }
+
+    private func readAll(_ request: FetchRequest, version: Int16) -> [TopicRead] {
+        var budget = Int(request.maxBytes)
+        var anyData = false
+        let readCommitted = request.isolationLevel == 1
+        return request.topics.map { topic in
+            let name = resolveName(topic, version: version)
+            return TopicRead(topic: name ?? topic.topic, topicId: topic.topicId, partitions: topic.partitions.map { wanted in
+                var read = PartitionRead()
+                read.response.partitionIndex = wanted.partition
+                read.response.abortedTransactions = readCommitted ? [] : nil
+                guard let name else {
+                    read.response.errorCode = ErrorCode.unknownTopicId.rawValue
+                    return read
+                }
+                read.response.errorCode = readPartition(name, wanted, readCommitted: readCommitted,
+                                                        budget: &budget, anyData: &anyData, into: &read).rawValue
+                return read
+            })
+        }
+    }
+
+    private func readPartition(_ topic: String, _ wanted: FetchRequest.FetchPartition, readCommitted: Bool,
+                               budget: inout Int, anyData: inout Bool, into read: inout PartitionRead) -> ErrorCode {
+        read.response.highWatermark = -1
+        read.response.lastStableOffset = -1
+        read.response.logStartOffset = -1
+        guard let partition = replicas.partition(topic, wanted.partition) else {
+            return controller.currentImage.topic(named: topic) == nil ? .unknownTopicOrPartition : .notLeaderOrFollower
+        }
+        guard partition.isLeader(on: nodeId) else { return .notLeaderOrFollower }
+        let epoch = partition.leaderEpoch
+        if wanted.currentLeaderEpoch >= 0 && wanted.currentLeaderEpoch != epoch {
+            return wanted.currentLeaderEpoch > epoch ? .unknownLeaderEpoch : .fencedLeaderEpoch
+        }
+        let highWatermark = partition.highWatermark
+        let end = readCommitted ? partition.lastStableOffset : highWatermark
+        read.response.highWatermark = highWatermark
+        read.response.lastStableOffset = partition.lastStableOffset
+        read.response.logStartOffset = partition.log.logStartOffset
+        read.response.currentLeader.leaderId = nodeId
+        read.response.currentLeader.leaderEpoch = epoch
+        guard wanted.fetchOffset <= end else {
+            // Asking past the high watermark but within the log is "not yet", not out of range.
+            return wanted.fetchOffset <= partition.log.logEndOffset ? .none : .offsetOutOfRange
+        }
+        guard wanted.fetchOffset < end else { return .none }
+        // KIP-74: the first batch of the response is returned even when larger than the limits.
+        let limit = anyData ? min(budget, Int(wanted.partitionMaxBytes)) : Int(wanted.partitionMaxBytes)
+        guard limit > 0 || !anyData else { return .none }
+        do {
+            read.slices = try partition.log.read(from: wanted.fetchOffset, maxBytes: max(limit, 1), endOffset: end)
+        } catch PartitionLog.ReadError.offsetOutOfRange {
+            return .offsetOutOfRange
+        } catch {
+            logger.error("read of \(topic)-\(wanted.partition) failed: \(error)")
+            return .kafkaStorageError
+        }
+        budget -= read.bytes
+        anyData = anyData || read.bytes > 0
+        return .none
+    }
+
+    /// Builds the response; records go out as file regions on a duplicate descriptor (closed after the write)
+    /// except below Fetch v10, where zstd batches must be refused and the bytes are read to check.
+    private func respond(_ reads: [TopicRead], version: Int16) throws -> HandlerOutput<FetchResponse> {
+        var output = HandlerOutput<FetchResponse>(response: nil)
+        var response = FetchResponse()
+        response.responses = try reads.map { topic in
+            var entry = FetchResponse.FetchableTopicResponse()
+            entry.topic = topic.topic
+            entry.topicId = topic.topicId
+            entry.partitions = try topic.partitions.map { read in
+                var data = read.response
+                // Clients (librdkafka among them) expect an empty record set, not a null one.
+                data.records = KafkaRecords(ByteBuffer())
+                guard !read.slices.isEmpty else { return data }
+                if version < 10 {
+                    var bytes = ByteBuffer()
+                    for slice in read.slices {
+                        var chunk = try slice.file.read(at: slice.position, count: slice.length)
+                        bytes.writeBuffer(&chunk)
+                    }
+                    let spans = try RecordBatch.spans(in: bytes, allowPartialTail: true)
+                    if spans.contains(where: { $0.header.compression == .zstd }) {
+                        data.errorCode = ErrorCode.unsupportedCompressionType.rawValue
+                        return data
+                    }
+                    data.records = KafkaRecords(bytes)
+                    return data
+                }
+                var chunks: [KafkaRecords.Chunk] = []
+                for slice in read.slices {
+                    let handle = NIOFileHandle(_deprecatedTakingOwnershipOfDescriptor: dup(slice.file.descriptor))
+                    output.fileHandles.append(handle)
+                    chunks.append(.file(FileRegion(fileHandle: handle, readerIndex: slice.position,
+                                                   endIndex: slice.position + slice.length)))
+                }
+                data.records = KafkaRecords(chunks: chunks)
+                return data
+            }
+            return entry
+        }
+        output.response = response
+        return output
+    }
+}

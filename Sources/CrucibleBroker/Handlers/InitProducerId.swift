@@ -1,0 +1,23 @@
+import CrucibleProtocol
+
+extension BrokerApis {
+    func initProducerId(_ request: InitProducerIdRequest, _ context: RequestContext) throws -> Reply<InitProducerIdResponse> {
+        var response = InitProducerIdResponse()
+        response.producerId = -1
+        response.producerEpoch = -1
+        guard request.transactionalId == nil else {
+            // Transactions need a coordinator, which this broker does not run yet.
+            response.errorCode = ErrorCode.transactionalIdAuthorizationFailed.rawValue
+            return .now(response)
+        }
+        if request.producerId >= 0 && request.producerEpoch >= 0 {
+            // KIP-360: an idempotent producer bumping its epoch after a fatal sequence error keeps its id.
+            response.producerId = request.producerId
+            response.producerEpoch = request.producerEpoch &+ 1 < 0 ? 0 : request.producerEpoch + 1
+            return .now(response)
+        }
+        response.producerId = try producerIds.allocate(nowMs: context.nowMs)
+        response.producerEpoch = 0
+        return .now(response)
+    }
+}

@@ -1,0 +1,66 @@
+import CrucibleController
+import CrucibleProtocol
+
+extension BrokerApis {
+    func metadata(_ request: MetadataRequest, _ context: RequestContext) throws -> Reply<MetadataResponse> {
+        var image = controller.currentImage
+        // v0 has no null topic list: an empty list means all topics. From v1 null means all, empty means none.
+        let names: [String]? = request.topics.map { topics in topics.compactMap { $0.name ?? image.topic(id: $0.topicId)?.name } }
+        let all = names == nil || (context.version == 0 && names!.isEmpty)
+        var autoCreated: [String: ErrorCode] = [:]
+        if !all, let names {
+            let allowed = context.version < 4 || request.allowAutoTopicCreation
+            let missing = names.filter { image.topic(named: $0) == nil && TopicRules.problem(withName: $0) == nil }
+            if allowed && !missing.isEmpty {
+                autoCreated = autoCreate(Array(Set(missing)).sorted(), nowMs: context.nowMs)
+                image = controller.currentImage
+            }
+        }
+        var response = MetadataResponse()
+        response.clusterId = clusterId
+        response.controllerId = nodeId
+        response.brokers = image.brokers.values.filter { !$0.fenced }.sorted { $0.id < $1.id }.compactMap { broker in
+            guard let endpoint = broker.endpoints.first(where: { !config.controllerListenerNames.contains($0.name) })
+            else { return nil }
+            var entry = MetadataResponse.MetadataResponseBroker()
+            entry.nodeId = broker.id
+            entry.host = endpoint.host
+            entry.port = endpoint.port
+            entry.rack = broker.rack
+            return entry
+        }
+        let liveBrokers = Set(response.brokers.map(\.nodeId))
+        if all {
+            response.topics = image.sortedTopics.map { describe($0, live: liveBrokers) }
+        } else {
+            response.topics = (names ?? []).map { name in
+                if let topic = image.topic(named: name) { return describe(topic, live: liveBrokers) }
+                var missing = MetadataResponse.MetadataResponseTopic()
+                missing.name = name
+                missing.errorCode = TopicRules.problem(withName: name) != nil ? ErrorCode.invalidTopicException.rawValue
+                    : (autoCreated[name] == ErrorCode.none ? ErrorCode.leaderNotAvailable : ErrorCode.unknownTopicOrPartition).rawValue
+                return missing
+            }
+        }
+        return .now(response)
+    }
+
+    private func describe(_ topic: TopicImage, live: Set<Int32>) -> MetadataResponse.MetadataResponseTopic {
+        var entry = MetadataResponse.MetadataResponseTopic()
+        entry.name = topic.name
+        entry.topicId = topic.id
+        entry.partitions = topic.partitions.keys.sorted().map { index in
+            let state = topic.partitions[index]!
+            var partition = MetadataResponse.MetadataResponsePartition()
+            partition.partitionIndex = index
+            partition.leaderId = live.contains(state.leader) ? state.leader : -1
+            partition.leaderEpoch = state.leaderEpoch
+            partition.replicaNodes = state.replicas
+            partition.isrNodes = state.isr
+            partition.offlineReplicas = state.replicas.filter { !live.contains($0) }
+            partition.errorCode = partition.leaderId == -1 ? ErrorCode.leaderNotAvailable.rawValue : 0
+            return partition
+        }
+        return entry
+    }
+}

@@ -1,0 +1,68 @@
+import CrucibleController
+import CrucibleProtocol
+
+extension BrokerApis {
+    func createTopics(_ request: CreateTopicsRequest, _ context: RequestContext) throws -> Reply<CreateTopicsResponse> {
+        let creations = request.topics.map { topic in
+            TopicCreation(name: topic.name, partitions: topic.numPartitions, replicationFactor: topic.replicationFactor,
+                          configs: Dictionary(topic.configs.compactMap { c in c.value.map { (c.name, $0) } },
+                                              uniquingKeysWith: { _, last in last }))
+        }
+        let manual = Set(request.topics.filter { !$0.assignments.isEmpty }.map(\.name))
+        let results = try controller.createTopics(creations.filter { !manual.contains($0.name) },
+                                                  validateOnly: request.validateOnly, nowMs: context.nowMs)
+        var response = CreateTopicsResponse()
+        response.topics = request.topics.map { topic in
+            var entry = CreateTopicsResponse.CreatableTopicResult()
+            entry.name = topic.name
+            guard let result = results.first(where: { $0.name == topic.name }) else {
+                entry.errorCode = ErrorCode.invalidRequest.rawValue
+                entry.errorMessage = "manual replica assignment is not supported"
+                return entry
+            }
+            entry.errorCode = result.error.rawValue
+            entry.errorMessage = result.message
+            entry.topicId = result.topicId
+            entry.numPartitions = result.error == .none ? result.partitions : -1
+            entry.replicationFactor = result.error == .none ? result.replicationFactor : -1
+            if result.error == .none {
+                entry.configs = TopicConfig(creations.first { $0.name == topic.name }!.configs)
+                    .described(defaults: config).map { described in
+                        var c = CreateTopicsResponse.CreatableTopicConfigs()
+                        c.name = described.key
+                        c.value = described.value
+                        c.configSource = described.isDefault ? ConfigSource.defaultConfig : ConfigSource.topicConfig
+                        return c
+                    }
+            }
+            return entry
+        }
+        return .now(response)
+    }
+
+    func deleteTopics(_ request: DeleteTopicsRequest, _ context: RequestContext) throws -> Reply<DeleteTopicsResponse> {
+        let image = controller.currentImage
+        // v6 names topics by name or id; earlier versions by name only.
+        let wanted: [(name: String?, id: KafkaUUID)] = context.version >= 6
+            ? request.topics.map { ($0.name ?? image.topic(id: $0.topicId)?.name, $0.topicId) }
+            : request.topicNames.map { ($0, KafkaUUID.zero) }
+        let results = try controller.deleteTopics(wanted.compactMap(\.name), nowMs: context.nowMs)
+        var response = DeleteTopicsResponse()
+        response.responses = wanted.map { topic in
+            var entry = DeleteTopicsResponse.DeletableTopicResult()
+            entry.name = topic.name
+            entry.topicId = topic.name.flatMap { image.topic(named: $0)?.id } ?? topic.id
+            let code = topic.name.flatMap { results[$0] } ?? (context.version >= 6 ? .unknownTopicId : .unknownTopicOrPartition)
+            entry.errorCode = code.rawValue
+            return entry
+        }
+        return .now(response)
+    }
+}
+
+/// DescribeConfigs config sources (Kafka's ConfigSource).
+enum ConfigSource {
+    static let topicConfig: Int8 = 1
+    static let staticBrokerConfig: Int8 = 4
+    static let defaultConfig: Int8 = 5
+}

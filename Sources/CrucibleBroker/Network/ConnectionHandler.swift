@@ -1,0 +1,108 @@
+import CrucibleProtocol
+import Logging
+import NIOCore
+
+/// One client connection. Kafka answers requests on a connection in the order they arrived, so requests are
+/// handled one at a time: the next starts when the previous one's response is ready (as Kafka mutes a channel
+/// with a request in flight). A request that cannot be parsed closes this connection and nothing else.
+final class ConnectionHandler: ChannelInboundHandler {
+    typealias InboundIn = ByteBuffer
+    typealias OutboundOut = IOData
+
+    private let router: RequestRouter
+    private let logger: Logger
+    private var queue: [ByteBuffer] = []
+    private var busy = false
+    private var closed = false
+    private var peer = "?"
+
+    init(router: RequestRouter, logger: Logger) {
+        self.router = router
+        self.logger = logger
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        peer = context.remoteAddress?.description ?? "?"
+        context.fireChannelActive()
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        closed = true
+        queue.removeAll()
+        context.fireChannelInactive()
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        queue.append(unwrapInboundIn(data))
+        if !busy { processNext(context: context) }
+    }
+
+    func channelReadComplete(context: ChannelHandlerContext) {
+        context.flush()
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: Error) {
+        logger.info("closing connection from \(peer): \(error)")
+        closed = true
+        context.close(promise: nil)
+    }
+
+    private func processNext(context: ChannelHandlerContext) {
+        while !closed, !queue.isEmpty {
+            var frame = queue.removeFirst()
+            let header: RequestHeader
+            do {
+                header = try RequestHeader.decode(from: &frame)
+            } catch {
+                return errorCaught(context: context, error: error)
+            }
+            let pending: RequestRouter.Outcome
+            do {
+                pending = try router.route(header: header, body: frame, eventLoop: context.eventLoop)
+            } catch {
+                return errorCaught(context: context, error: RequestFailure(header: header, error: error))
+            }
+            switch pending {
+            case .immediate(let response):
+                write(response, context: context)
+            case .later(let future):
+                busy = true
+                future.hop(to: context.eventLoop).whenComplete { result in
+                    self.busy = false
+                    guard !self.closed else { return }
+                    switch result {
+                    case .success(let response):
+                        self.write(response, context: context)
+                        context.flush()
+                        self.processNext(context: context)
+                    case .failure(let error):
+                        self.errorCaught(context: context, error: RequestFailure(header: header, error: error))
+                    }
+                }
+                return
+            }
+        }
+    }
+
+    private func write(_ response: ResponseFrame?, context: ChannelHandlerContext) {
+        guard let response else { return }  // acks=0: no response at all
+        for part in response.parts.dropLast() { context.write(wrapOutboundOut(part), promise: nil) }
+        guard let last = response.parts.last else { return }
+        if response.fileHandles.isEmpty {
+            context.write(wrapOutboundOut(last), promise: nil)
+        } else {
+            // The kernel reads the files while the write is in progress: close them only after it ends.
+            let written = context.eventLoop.makePromise(of: Void.self)
+            written.futureResult.whenComplete { _ in response.closeFiles() }
+            context.write(wrapOutboundOut(last), promise: written)
+        }
+    }
+}
+
+struct RequestFailure: Error, CustomStringConvertible {
+    let header: RequestHeader
+    let error: Error
+    var description: String {
+        "api key \(header.requestApiKey) v\(header.requestApiVersion) (correlation id \(header.correlationId)): \(error)"
+    }
+}

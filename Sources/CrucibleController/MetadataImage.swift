@@ -1,0 +1,119 @@
+import CrucibleProtocol
+
+/// One partition as the metadata log describes it.
+public struct PartitionImage: Equatable, Sendable {
+    public var partition: Int32
+    public var replicas: [Int32]
+    public var isr: [Int32]
+    public var leader: Int32
+    public var leaderEpoch: Int32
+    public var partitionEpoch: Int32
+}
+
+public struct TopicImage: Equatable, Sendable {
+    public var name: String
+    public var id: KafkaUUID
+    public var partitions: [Int32: PartitionImage] = [:]
+    /// Topic-level config overrides (ConfigRecord with resource type TOPIC).
+    public var configs: [String: String] = [:]
+
+    public var partitionCount: Int { partitions.count }
+}
+
+public struct BrokerEndpointImage: Equatable, Sendable {
+    public var name: String
+    public var host: String
+    public var port: Int32
+
+    public init(name: String, host: String, port: Int32) {
+        self.name = name
+        self.host = host
+        self.port = port
+    }
+}
+
+public struct BrokerImage: Equatable, Sendable {
+    public var id: Int32
+    public var epoch: Int64
+    public var endpoints: [BrokerEndpointImage]
+    public var rack: String?
+    public var fenced: Bool
+}
+
+/// Everything the metadata log has said so far, folded into the current state. Brokers answer Metadata from
+/// it; the controller decides from it. A pure value: apply records in log order and you get the same image.
+public struct MetadataImage: Equatable, Sendable {
+    public private(set) var topicsByName: [String: TopicImage] = [:]
+    public private(set) var topicNamesById: [KafkaUUID: String] = [:]
+    public private(set) var brokers: [Int32: BrokerImage] = [:]
+    /// The next producer id block starts here (ProducerIdsRecord).
+    public private(set) var nextProducerId: Int64 = 0
+    /// Offset of the last record applied; -1 for an empty log.
+    public private(set) var appliedOffset: Int64 = -1
+
+    public init() {}
+
+    public func topic(named name: String) -> TopicImage? { topicsByName[name] }
+
+    public func topic(id: KafkaUUID) -> TopicImage? { topicNamesById[id].flatMap { topicsByName[$0] } }
+
+    public var sortedTopics: [TopicImage] { topicsByName.keys.sorted().map { topicsByName[$0]! } }
+
+    public mutating func apply(_ record: any KafkaMetadataRecord, offset: Int64) {
+        precondition(offset > appliedOffset, "metadata records apply in log order")
+        appliedOffset = offset
+        switch record {
+        case let topic as TopicRecord:
+            topicsByName[topic.name] = TopicImage(name: topic.name, id: topic.topicId)
+            topicNamesById[topic.topicId] = topic.name
+        case let partition as PartitionRecord:
+            guard let name = topicNamesById[partition.topicId] else { return }
+            topicsByName[name]!.partitions[partition.partitionId] = PartitionImage(
+                partition: partition.partitionId, replicas: partition.replicas, isr: partition.isr,
+                leader: partition.leader, leaderEpoch: partition.leaderEpoch, partitionEpoch: partition.partitionEpoch)
+        case let change as PartitionChangeRecord:
+            applyChange(change)
+        case let config as ConfigRecord where config.resourceType == ConfigResourceType.topic:
+            guard topicsByName[config.resourceName] != nil else { return }
+            // A null value removes the override (back to the broker default).
+            topicsByName[config.resourceName]!.configs[config.name] = config.value
+        case let remove as RemoveTopicRecord:
+            guard let name = topicNamesById.removeValue(forKey: remove.topicId) else { return }
+            topicsByName.removeValue(forKey: name)
+        case let ids as ProducerIdsRecord:
+            nextProducerId = max(nextProducerId, ids.nextProducerId)
+        case let register as RegisterBrokerRecord:
+            brokers[register.brokerId] = BrokerImage(
+                id: register.brokerId, epoch: register.brokerEpoch,
+                endpoints: register.endPoints.map { BrokerEndpointImage(name: $0.name, host: $0.host, port: Int32($0.port)) },
+                rack: register.rack, fenced: register.fenced)
+        case let fence as FenceBrokerRecord:
+            brokers[fence.id]?.fenced = true
+        case let unfence as UnfenceBrokerRecord:
+            brokers[unfence.id]?.fenced = false
+        default:
+            break  // records this image does not track (features, ACLs, quotas, ...)
+        }
+    }
+
+    /// PartitionChangeRecord carries only what changed; Kafka's sentinel -2 leader means "unchanged", and the
+    /// leader epoch moves only when the leader does.
+    private mutating func applyChange(_ change: PartitionChangeRecord) {
+        guard let name = topicNamesById[change.topicId],
+              var partition = topicsByName[name]?.partitions[change.partitionId] else { return }
+        if let isr = change.isr { partition.isr = isr }
+        if let replicas = change.replicas { partition.replicas = replicas }
+        if change.leader != -2 && change.leader != partition.leader {
+            partition.leader = change.leader
+            partition.leaderEpoch += 1
+        }
+        partition.partitionEpoch += 1
+        topicsByName[name]!.partitions[change.partitionId] = partition
+    }
+}
+
+/// ConfigRecord resource types (Kafka's ConfigResource.Type).
+public enum ConfigResourceType {
+    public static let topic: Int8 = 2
+    public static let broker: Int8 = 4
+}

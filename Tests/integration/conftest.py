@@ -1,0 +1,130 @@
+"""Starts real `crucible broker` processes for the integration tests and hands out their addresses."""
+import os
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def crucible_binary() -> str:
+    explicit = os.environ.get("CRUCIBLE_BIN")
+    if explicit:
+        return explicit
+    for build in ("release", "debug"):
+        candidate = ROOT / ".build" / build / "crucible"
+        if candidate.exists():
+            return str(candidate)
+    raise RuntimeError("no crucible binary: run `swift build` first or set CRUCIBLE_BIN")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for_port(port: int, process: subprocess.Popen, timeout: float = 30.0) -> None:
+    """Polls until the broker accepts connections; fails at once if the process died."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"broker exited with {process.returncode} before listening")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError(f"broker did not listen on {port} within {timeout}s")
+
+
+class Broker:
+    """One single-node broker in its own directory; can be killed and restarted on the same data."""
+
+    def __init__(self, directory: Path, overrides: dict[str, str] | None = None):
+        self.directory = directory
+        self.port = free_port()
+        self.controller_port = free_port()
+        self.overrides = overrides or {}
+        self.process: subprocess.Popen | None = None
+        self.config_path = directory / "server.properties"
+        self.log_path = directory / "broker.log"
+        self._write_config()
+
+    @property
+    def bootstrap(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    def _write_config(self) -> None:
+        settings = {
+            "node.id": "1",
+            "process.roles": "broker,controller",
+            "listeners": f"PLAINTEXT://127.0.0.1:{self.port},CONTROLLER://127.0.0.1:{self.controller_port}",
+            "advertised.listeners": f"PLAINTEXT://127.0.0.1:{self.port}",
+            "controller.listener.names": "CONTROLLER",
+            "controller.quorum.voters": f"1@127.0.0.1:{self.controller_port}",
+            "log.dirs": str(self.directory / "data"),
+            "num.partitions": "1",
+            **self.overrides,
+        }
+        self.config_path.write_text("".join(f"{k}={v}\n" for k, v in settings.items()))
+
+    def start(self) -> "Broker":
+        log = open(self.log_path, "ab")
+        self.process = subprocess.Popen(
+            [crucible_binary(), "broker", "--config", str(self.config_path), "--standalone"],
+            stdout=log, stderr=subprocess.STDOUT)
+        wait_for_port(self.port, self.process)
+        return self
+
+    def kill(self) -> None:
+        """SIGKILL: nothing is flushed or closed cleanly."""
+        assert self.process is not None
+        self.process.send_signal(signal.SIGKILL)
+        self.process.wait(timeout=30)
+
+    def stop(self) -> int:
+        """SIGTERM: a clean shutdown; returns the exit code."""
+        assert self.process is not None
+        self.process.send_signal(signal.SIGTERM)
+        return self.process.wait(timeout=60)
+
+    def alive(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    def logs(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+
+@pytest.fixture
+def make_broker():
+    """Factory for brokers that are stopped (SIGKILL) at the end of the test whatever happened."""
+    started: list[Broker] = []
+    temp = tempfile.TemporaryDirectory(prefix="crucible-it-")
+
+    def make(**overrides: str) -> Broker:
+        directory = Path(temp.name) / f"broker-{len(started)}"
+        directory.mkdir()
+        broker = Broker(directory, {k.replace("_", "."): v for k, v in overrides.items()})
+        started.append(broker)
+        return broker.start()
+
+    yield make
+    for broker in started:
+        if broker.alive():
+            broker.kill()
+    temp.cleanup()
+
+
+@pytest.fixture
+def broker(make_broker) -> Broker:
+    return make_broker()
+
+
+def unique_topic(prefix: str = "t") -> str:
+    return f"{prefix}-{os.getpid()}-{time.monotonic_ns()}"

@@ -1,0 +1,186 @@
+"""Throws 100,000+ random and mutated frames at a broker, then checks it is alive and its data intact.
+
+Seeds are real requests: a recording proxy sits between librdkafka / kafka-python and the broker while they
+produce, consume, list offsets and create topics, so the corpus covers the versions clients really send.
+"""
+import os
+import random
+import select
+import socket
+import struct
+import threading
+
+from confluent_kafka import Consumer, Producer, TopicPartition
+from kafka import KafkaConsumer, KafkaProducer
+
+from conftest import unique_topic
+from dataset import messages
+
+FRAMES = int(os.environ.get("CRUCIBLE_FUZZ_FRAMES", "100000"))
+SEED = int(os.environ.get("CRUCIBLE_FUZZ_SEED", "20261124"))
+DESTRUCTIVE_APIS = {20, 21}  # DeleteTopics, DeleteRecords: legitimate requests that remove data
+
+
+class RecordingProxy:
+    """Forwards one listener to the broker and keeps every client->broker frame."""
+
+    def __init__(self):
+        self.target_port = None
+        self.frames: list[bytes] = []
+        self.server = socket.socket()
+        self.server.bind(("127.0.0.1", 0))
+        self.server.listen()
+        self.port = self.server.getsockname()[1]
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self):
+        while True:
+            try:
+                client, _ = self.server.accept()
+            except OSError:
+                return
+            upstream = socket.create_connection(("127.0.0.1", self.target_port))
+            threading.Thread(target=self._pump, args=(client, upstream, True), daemon=True).start()
+            threading.Thread(target=self._pump, args=(upstream, client, False), daemon=True).start()
+
+    def _pump(self, source, sink, record):
+        pending = b""
+        try:
+            while chunk := source.recv(65536):
+                sink.sendall(chunk)
+                if record:
+                    pending += chunk
+                    while len(pending) >= 4 and len(pending) >= 4 + struct.unpack(">i", pending[:4])[0]:
+                        size = struct.unpack(">i", pending[:4])[0]
+                        self.frames.append(pending[:4 + size])
+                        pending = pending[4 + size:]
+        except OSError:
+            pass
+        finally:
+            for s in (source, sink):
+                try:
+                    s.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+
+    def close(self):
+        self.server.close()
+
+
+def record_corpus(proxy) -> list[bytes]:
+    bootstrap = f"127.0.0.1:{proxy.port}"
+    topic = "fuzz-seed"
+    producer = Producer({"bootstrap.servers": bootstrap, "enable.idempotence": True, "compression.codec": "lz4"})
+    for m in messages("seed", large=False)[:10]:
+        producer.produce(topic, key=m.key, value=m.value, headers=list(m.headers) or None)
+    producer.flush(10)
+    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": "fuzz"})
+    consumer.assign([TopicPartition(topic, 0, 0)])
+    for _ in range(5):
+        consumer.poll(0.2)
+    consumer.offsets_for_times([TopicPartition(topic, 0, 1)], timeout=5)
+    consumer.close()
+    kp = KafkaProducer(bootstrap_servers=bootstrap, compression_type="gzip")
+    kp.send(topic, key=b"k", value=b"v").get(10)
+    kp.close()
+    kc = KafkaConsumer(topic, bootstrap_servers=bootstrap, consumer_timeout_ms=1000, auto_offset_reset="earliest")
+    list(kc)
+    kc.close()
+    corpus = [f for f in proxy.frames if struct.unpack(">h", f[4:6])[0] not in DESTRUCTIVE_APIS]
+    assert len(corpus) >= 10, len(corpus)
+    return corpus
+
+
+def mutate(rng: random.Random, corpus: list[bytes]) -> bytes:
+    frame = bytearray(rng.choice(corpus))
+    choice = rng.random()
+    if choice < 0.05:
+        return bytes(rng.getrandbits(8) for _ in range(rng.randint(0, 64)))  # pure garbage
+    body = frame[4:]
+    for _ in range(rng.randint(1, 4)):
+        kind = rng.random()
+        if not body:
+            break
+        at = rng.randrange(len(body))
+        if kind < 0.4:
+            body[at] ^= 1 << rng.randrange(8)
+        elif kind < 0.6:
+            body[at] = rng.choice([0x00, 0xFF, 0x7F, 0x80, 0x01])
+        elif kind < 0.75 and at + 4 <= len(body):
+            body[at:at + 4] = struct.pack(">i", rng.choice([-1, -2, 0, 0x7FFFFFFF, len(body) * 2, 1 << 20]))
+        elif kind < 0.85:
+            del body[at:at + rng.randint(1, 16)]
+        elif kind < 0.95:
+            body[at:at] = bytes(rng.getrandbits(8) for _ in range(rng.randint(1, 16)))
+        else:
+            other = rng.choice(corpus)[4:]
+            body = body[:at] + other[rng.randrange(len(other)):]
+    if choice < 0.10:
+        return bytes(frame[:4]) + bytes(body)  # stale length: framing itself is wrong
+    return struct.pack(">i", len(body)) + bytes(body)
+
+
+def blast(port: int, frames, connections: int = 8) -> dict:
+    stats = {"sent": 0, "reconnects": 0}
+    socks = [None] * connections
+
+    def connect(i):
+        s = socket.create_connection(("127.0.0.1", port), timeout=5)
+        s.setblocking(False)
+        socks[i] = s
+
+    for i in range(connections):
+        connect(i)
+    for n, frame in enumerate(frames):
+        i = n % connections
+        sock = socks[i]
+        try:
+            # Drain whatever the broker answered so it never blocks writing to us.
+            while select.select([sock], [], [], 0)[0]:
+                if not sock.recv(1 << 20):
+                    raise ConnectionError
+            view = memoryview(frame)
+            while view:
+                select.select([], [sock], [], 5)
+                sent = sock.send(view)
+                view = view[sent:]
+        except (ConnectionError, OSError):
+            sock.close()
+            stats["reconnects"] += 1
+            connect(i)
+        stats["sent"] += 1
+    for sock in socks:
+        sock.close()
+    return stats
+
+
+def test_fuzzed_frames_leave_broker_alive_and_data_intact(make_broker):
+    # The broker advertises the proxy, so every client connection is recorded, not just bootstrap ones.
+    proxy = RecordingProxy()
+    broker = make_broker(advertised_listeners=f"PLAINTEXT://127.0.0.1:{proxy.port}")
+    proxy.target_port = broker.port
+    data_topic = unique_topic("fuzz-data")
+    expected = messages("fuzz", large=False)
+    producer = Producer({"bootstrap.servers": broker.bootstrap, "compression.codec": "zstd"})
+    for m in expected:
+        producer.produce(data_topic, key=m.key, value=m.value)
+    assert producer.flush(10) == 0
+
+    corpus = record_corpus(proxy)
+    rng = random.Random(SEED)
+    stats = blast(broker.port, (mutate(rng, corpus) for _ in range(FRAMES)))
+    assert stats["sent"] == FRAMES
+    assert broker.alive(), broker.logs()[-2000:]
+
+    consumer = Consumer({"bootstrap.servers": broker.bootstrap, "group.id": "verify"})
+    consumer.assign([TopicPartition(data_topic, 0, 0)])
+    got = []
+    while len(got) < len(expected):
+        msg = consumer.poll(10)
+        assert msg is not None, f"only {len(got)} of {len(expected)} messages came back"
+        assert msg.error() is None
+        got.append((msg.key(), msg.value()))
+    low, high = consumer.get_watermark_offsets(TopicPartition(data_topic, 0), timeout=10)
+    consumer.close()
+    assert got == [(m.key, m.value) for m in expected]
+    assert (low, high) == (0, len(expected))
