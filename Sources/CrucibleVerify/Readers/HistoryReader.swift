@@ -48,6 +48,7 @@ public enum HistoryReader {
                 let first = lines.first { !isBlank(buffer, $0) }.map {
                     String(decoding: UnsafeBufferPointer(rebasing: buffer[$0]), as: UTF8.self)
                 }
+                guard first != nil else { throw HistoryReadError(file: source, line: 0, expected: "at least one operation") }
                 guard let detected = HistoryFormat.detect(path: source, firstLine: first) else {
                     throw HistoryReadError(file: source, line: 1,
                                            expected: "a recognisable history (JSONL, EDN or jepsen-log); pass --format")
