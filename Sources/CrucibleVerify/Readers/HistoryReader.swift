@@ -19,7 +19,8 @@ public enum HistoryFormat: String, CaseIterable, Sendable {
         guard let line = firstLine?.trimmingCharacters(in: .whitespaces) else { return nil }
         if line.hasPrefix("{\"") || line == "{}" { return .jsonl }
         if line.hasPrefix("{") { return .edn }
-        if line.contains(" jepsen.util - ") { return .jepsenLog }
+        let levels = ["TRACE ", "DEBUG ", "INFO ", "WARN ", "ERROR ", "FATAL "]
+        if line.contains(" jepsen.util - ") || levels.contains(where: line.hasPrefix) { return .jepsenLog }
         return nil
     }
 }
