@@ -42,6 +42,9 @@ struct CheckCommand: ParsableCommand {
     @Option(help: .hidden)
     var seed: UInt64 = 1
 
+    @Option(help: .hidden)
+    var plantFault: String?
+
     func run() throws {
         if let count = generateKafkaOperations { return try generate(count) }
         var options = CheckOptions()
@@ -90,7 +93,9 @@ struct CheckCommand: ParsableCommand {
 
     /// Writes a generated, correct Kafka history to HISTORY (for performance measurements).
     private func generate(_ count: Int) throws {
-        let ops = KafkaSimulation(operations: count, processes: 10, keys: 8).run(seed: seed)
+        let fault = plantFault.flatMap(KafkaFault.init(rawValue:))
+        let ops = KafkaSimulation(operations: count, processes: count < 1000 ? 4 : 10, keys: count < 1000 ? 2 : 8,
+                                  fault: fault).run(seed: seed)
         guard let out = OutputStream(toFileAtPath: history, append: false) else { throw ExitCode(2) }
         out.open()
         defer { out.close() }
