@@ -39,8 +39,9 @@ public enum HistoryReader {
     }
 
     public static func parse(data: Data, source: String, format: HistoryFormat?) throws -> History {
-        let bytes = [UInt8](data)
-        return try bytes.withUnsafeBufferPointer { buffer in
+        // Parse in place: a history can be hundreds of megabytes, so no copy of the bytes.
+        return try data.withUnsafeBytes { raw in
+            let buffer = raw.bindMemory(to: UInt8.self)
             let lines = splitLines(buffer)
             let chosen: HistoryFormat
             if let format {
