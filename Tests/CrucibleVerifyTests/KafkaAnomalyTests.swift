@@ -177,6 +177,12 @@ final class KafkaAnomalyTests: XCTestCase {
         crash.poll(1, [], "info")
         crash.poll(1, [(0, [(0, 1), (1, 2), (2, 3)])])
         try assertClean(crash)
+        // Jepsen's own :crash operation does the same.
+        var jepsenCrash = threeSends()
+        jepsenCrash.poll(1, [(0, [(0, 1), (1, 2)])])
+        jepsenCrash.op(1, "crash", invoke: "null", "info", "null")
+        jepsenCrash.poll(1, [(0, [(0, 1), (1, 2), (2, 3)])])
+        try assertClean(jepsenCrash)
     }
 
     func testSubscribeRebalancesAreAllowedAsJepsenDoes() throws {

@@ -16,6 +16,9 @@ public enum MicroOp: Sendable {
 
 public enum KafkaFunction: String, Sendable {
     case send, poll, txn, assign, subscribe
+    /// Any other client operation (Jepsen's `:crash`, `:debug-topic-partitions`); only kept when it
+    /// ended :info, because a crashed client comes back with a fresh consumer and producer.
+    case other
 }
 
 /// A completed (or crashed) Kafka operation: the completion's view, since that carries the results.
@@ -54,7 +57,14 @@ public enum KafkaHistoryDecoder {
         out.reserveCapacity(history.count / 2 + 1)
         for position in 0..<history.count {
             let op = history[position]
-            guard op.process.isClient, let f = KafkaFunction(rawValue: op.f) else { continue }
+            guard op.process.isClient else { continue }
+            guard let f = KafkaFunction(rawValue: op.f), f != .other else {
+                if op.type == .info {
+                    out.append(KafkaOperation(position: position, index: op.index, process: op.process, type: .info,
+                                              f: .other, mops: [], keys: [], rebalancedKeys: [], seeksToBeginning: false))
+                }
+                continue
+            }
             let type: OperationType
             let source: Operation
             if op.type == .invoke {
@@ -82,6 +92,8 @@ public enum KafkaHistoryDecoder {
         var mops: [MicroOp] = []
         var keys: [Int] = []
         switch f {
+        case .other:
+            break
         case .assign, .subscribe:
             guard let items = op.value.elements else { throw bad("a list of keys as the value of \(f.rawValue)") }
             for item in items {

@@ -4,19 +4,22 @@
 enum OrderAnomalies {
     /// `poll-skip` / `nonmonotonic-poll`: per process, each key's first read in an operation should sit
     /// right after where that process's last committed read of the key left off. Assign/subscribe keeps
-    /// only the keys still assigned; seek-to-beginning and a crash (info) start the consumer afresh.
+    /// only the keys still assigned; seek-to-beginning and a crash (any :info) start the consumer afresh.
     static func pollOrder(_ ctx: KafkaContext) -> [Anomaly] {
         var out: [Anomaly] = []
         var last: [Process: [Int: (index: Int?, value: Int, op: Int)]] = [:]
         for op in ctx.ops {
+            // A crashed client (any :info) comes back with a fresh consumer.
+            if op.type == .info { last[op.process] = nil; continue }
             switch op.f {
+            case .other:
+                continue
             case .assign, .subscribe:
-                guard op.type == .ok || op.type == .info else { continue }
+                guard op.type == .ok else { continue }
                 if op.seeksToBeginning { last[op.process] = nil; continue }
                 let keep = Set(op.keys)
                 last[op.process] = last[op.process]?.filter { keep.contains($0.key) }
             case .poll, .txn, .send:
-                if op.type == .info { last[op.process] = nil; continue }
                 guard op.type == .ok else { continue }
                 var firstRead: [Int: OffsetValue] = [:]
                 var lastRead: [Int: OffsetValue] = [:]
@@ -49,9 +52,9 @@ enum OrderAnomalies {
     static func sendOrder(_ ctx: KafkaContext) -> [Anomaly] {
         var out: [Anomaly] = []
         var last: [Process: [Int: (index: Int, value: Int, op: Int)]] = [:]
-        for op in ctx.ops where op.f == .send || op.f == .txn {
+        for op in ctx.ops {
             if op.type == .info { last[op.process] = nil; continue }
-            guard op.type == .ok else { continue }
+            guard op.type == .ok, op.f == .send || op.f == .txn else { continue }
             var seen = Set<Int>()
             var ends: [Int: OffsetValue] = [:]
             op.sends { k, p in

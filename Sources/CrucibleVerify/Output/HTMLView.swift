@@ -271,7 +271,7 @@ enum Partitions {
     /// "send 17@42", "poll 41-42 (2)", "assign 0,1" — restricted to one key.
     static func describeKafka(_ op: Operation, key: Int) -> String {
         guard let decoded = try? KafkaHistoryDecoder.decode(op, position: 0, type: op.type,
-                                                            f: KafkaFunction(rawValue: op.f) ?? .poll, file: "") else {
+                                                            f: KafkaFunction(rawValue: op.f) ?? .other, file: "") else {
             return op.f
         }
         var parts: [String] = []
