@@ -23,8 +23,8 @@ final class LinearizabilityTests: XCTestCase {
         XCTAssertEqual(r.analysis.validity, .invalid)
         let a = r.analysis.anomalies[0]
         XCTAssertEqual(a.type, "nonlinearizable")
-        XCTAssertEqual(a.detail("longest-linearizable-prefix"), .vector([.int(0)]))
-        XCTAssertEqual(a.detail("cannot-linearize"), .int(2))
+        XCTAssertEqual(a.detail("longest-linearizable-prefix"), .vector([.int(1)]))   // completion indexes
+        XCTAssertEqual(a.detail("cannot-linearize"), .int(3))
     }
 
     func testConcurrentOperationsMayOrderEitherWay() throws {

@@ -18,7 +18,7 @@ public protocol LinearizabilityModel {
 
 /// One operation on one partition, as the search sees it.
 public struct ModelOperation<Input, Output> {
-    /// The invocation's history index (what reports name).
+    /// The history index reports name: the completion's, or the invocation's if it never completed.
     public var index: Int
     /// Positions in the history of the invocation and completion; an indeterminate operation completes
     /// at infinity (Int.max): it may take effect at any time after its invocation, or never.

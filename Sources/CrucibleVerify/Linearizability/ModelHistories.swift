@@ -59,7 +59,9 @@ public enum ModelHistories {
             }
             guard let (input, output) = try decode(invoke, known) else { continue }
             if byKey[key] == nil { order.append(key) }
-            byKey[key, default: []].append(ModelOperation(index: invoke.index, call: position,
+            // Named by the completion's index, as Kafka witnesses are (the invocation's when there is none).
+            let index = done.map { history[$0].index } ?? invoke.index
+            byKey[key, default: []].append(ModelOperation(index: index, call: position,
                                                           ret: known != nil ? done! : Int.max, input: input, output: output))
         }
         return order.map { Partition(key: $0, operations: byKey[$0]!) }

@@ -23,8 +23,12 @@ public enum HTMLView {
         }
         let partitions = Partitions.of(report)
         let anomalousKeys = Set(analysis.anomalies.compactMap(\.key))
-        let shown = (partitions.filter { anomalousKeys.contains($0.key) } + partitions.filter { !anomalousKeys.contains($0.key) })
-            .prefix(maxPartitions)
+        // Partitions in the order their anomalies are reported (smallest failing key first for
+        // linearizability), then the clean ones.
+        var rank: [Value: Int] = [:]
+        for (i, a) in analysis.anomalies.enumerated() { if let k = a.key, rank[k] == nil { rank[k] = i } }
+        let shown = partitions.enumerated().sorted { (rank[$0.element.key] ?? Int.max, $0.offset) < (rank[$1.element.key] ?? Int.max, $1.offset) }
+            .map(\.element).prefix(maxPartitions)
 
         var body = ""
         body += "<h1>\(escape(history.source))</h1>\n"
@@ -92,7 +96,7 @@ public enum HTMLView {
         <span><i class="swatch" style="background:#f7b0c8"></i>fail (did not happen)</span>\
         <span><i class="swatch" style="background:#f6c36b"></i>info (indeterminate: may take effect any time after its invocation)</span>\
         <span><i class="swatch" style="background:#fff;border:2px solid #d62728"></i>witness of an anomaly</span>\
-        <span>Bars span invocation to completion; x is the position in the history; hover for details.</span></p>\n
+        <span>Bars span invocation to completion; x is the order of events within the partition, labelled with history indexes; hover for details.</span></p>\n
         """
     }
 
@@ -124,23 +128,28 @@ public enum HTMLView {
             note = "Showing operations \(from + 1)–\(from + maxOpsPerPartition) of \(rows.count) in this partition, around the first witness."
             rows = Array(rows[from..<from + maxOpsPerPartition])
         }
-        guard let first = rows.first else { return "" }
+        guard !rows.isEmpty else { return "" }
         let lanes = Array(Set(rows.map(\.op.process))).sorted(by: laneOrder)
         var laneOf: [Process: Int] = [:]
         for (i, lane) in lanes.enumerated() { laneOf[lane] = i }
-        let lo = first.start
-        let hi = max(rows.map { $0.end ?? $0.start }.max() ?? lo, lo + 1) + 1
+        // The x axis is this partition's own event order (each invocation and completion gets a slot),
+        // so a key with few operations in a long history is still drawn wide enough to read.
+        let events = Array(Set(rows.flatMap { [$0.start] + ($0.end.map { [$0] } ?? []) })).sorted()
+        var slot: [Int: Int] = [:]
+        for (i, p) in events.enumerated() { slot[p] = i }
+        let slots = events.count + 1   // the last slot stands for "never completed"
         let width = 1100.0, left = 70.0, laneHeight = 26.0, top = 24.0
-        let scale = (width - left - 10) / Double(hi - lo)
+        let scale = (width - left - 10) / Double(slots)
         let height = top + Double(lanes.count) * laneHeight + 10
-        func x(_ position: Int) -> Double { left + Double(position - lo) * scale }
+        func x(_ position: Int) -> Double { left + Double(slot[position] ?? slots) * scale }
 
         var svg = "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(Int(width))\" height=\"\(Int(height))\">\n"
-        // Time axis with a handful of ticks.
-        let step = max(1, (hi - lo) / 10)
-        for t in stride(from: lo, through: hi, by: step) {
-            svg += "<line x1=\"\(f(x(t)))\" y1=\"\(Int(top - 6))\" x2=\"\(f(x(t)))\" y2=\"\(Int(height - 6))\" stroke=\"#eee\"/>"
-            svg += "<text x=\"\(f(x(t)))\" y=\"\(Int(top - 10))\" fill=\"#888\" text-anchor=\"middle\">\(history[min(t, history.count - 1)].index)</text>\n"
+        // Axis: a handful of ticks labelled with the history index at that slot.
+        let step = max(1, events.count / 10)
+        for i in stride(from: 0, to: events.count, by: step) {
+            let tx = left + Double(i) * scale
+            svg += "<line x1=\"\(f(tx))\" y1=\"\(Int(top - 6))\" x2=\"\(f(tx))\" y2=\"\(Int(height - 6))\" stroke=\"#eee\"/>"
+            svg += "<text x=\"\(f(tx))\" y=\"\(Int(top - 10))\" fill=\"#888\" text-anchor=\"middle\">\(history[events[i]].index)</text>\n"
         }
         for (i, lane) in lanes.enumerated() {
             let y = top + Double(i) * laneHeight
