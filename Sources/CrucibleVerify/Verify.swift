@@ -1,1 +1,0 @@
-// Checkers over histories: Kafka queue analysis and linearizability.

@@ -1,4 +1,0 @@
-import XCTest
-@testable import CrucibleVerify
-
-final class CrucibleVerifyPlaceholder: XCTestCase {}
