@@ -1,5 +1,6 @@
-/// Test support: for each message, `static func sample(version:)` that fills every field present in that version
-/// with a non-default value (non-empty arrays, tagged fields set), so round-trip tests exercise every field.
+/// Test support: for each message, `static func sample(version:allVersions:)` that fills every field present in
+/// that version (or, with `allVersions`, every field of any version) with a non-default value (non-empty arrays,
+/// tagged fields set), so round-trip tests exercise every field.
 struct SampleGenerator {
     let schema: MessageSchema
 
@@ -20,15 +21,16 @@ struct SampleGenerator {
     private func writeSample(typeName: String, conformance: String, fields: [FieldSchema], context: VersionContext,
                              into writer: inout CodeWriter) {
         writer.block("extension \(typeName)\(conformance)") { writer in
-            writer.block("static func sample(version: Int16) -> \(typeName)") { writer in
+            writer.block("static func sample(version: Int16, allVersions: Bool = false) -> \(typeName)") { writer in
                 writer.line("\(fields.isEmpty ? "let" : "var") value = \(typeName)()")
                 for (index, field) in fields.enumerated() {
                     let plan = FieldPlan(field: field, context: context)
-                    let assignment = "value.\(plan.property) = \(sampleValue(field.type, seed: index + 1, schemaDefault: field.defaultValue))"
+                    let value = sampleValue(field.type, seed: index + 1, schemaDefault: field.defaultValue)
+                    let assignment = "value.\(plan.property) = \(value)"
                     switch context.condition(plan.presentVersions) {
                     case nil: writer.line(assignment)
                     case "false": break
-                    case let condition?: writer.line("if \(condition) { \(assignment) }")
+                    case let condition?: writer.line("if allVersions || \(condition) { \(assignment) }")
                     }
                 }
                 writer.line("return value")
@@ -53,7 +55,7 @@ struct SampleGenerator {
             let first = sampleValue(element, seed: seed, schemaDefault: nil)
             let second = sampleValue(element, seed: seed + 1, schemaDefault: nil)
             return "[\(first), \(second)]"
-        case .structure(let name): return "\(schema.name).\(name).sample(version: version)"
+        case .structure(let name): return "\(schema.name).\(name).sample(version: version, allVersions: allVersions)"
         }
     }
 

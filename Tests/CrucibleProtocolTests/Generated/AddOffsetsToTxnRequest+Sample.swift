@@ -19,7 +19,7 @@ import NIOCore
 @testable import CrucibleProtocol
 
 extension AddOffsetsToTxnRequest: SampleProviding {
-    static func sample(version: Int16) -> AddOffsetsToTxnRequest {
+    static func sample(version: Int16, allVersions: Bool = false) -> AddOffsetsToTxnRequest {
         var value = AddOffsetsToTxnRequest()
         value.transactionalId = "s1"
         value.producerId = 12

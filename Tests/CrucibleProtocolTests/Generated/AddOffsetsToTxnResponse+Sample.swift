@@ -19,7 +19,7 @@ import NIOCore
 @testable import CrucibleProtocol
 
 extension AddOffsetsToTxnResponse: SampleProviding {
-    static func sample(version: Int16) -> AddOffsetsToTxnResponse {
+    static func sample(version: Int16, allVersions: Bool = false) -> AddOffsetsToTxnResponse {
         var value = AddOffsetsToTxnResponse()
         value.throttleTimeMs = 11
         value.errorCode = 12

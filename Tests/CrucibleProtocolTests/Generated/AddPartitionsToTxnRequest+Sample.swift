@@ -19,31 +19,31 @@ import NIOCore
 @testable import CrucibleProtocol
 
 extension AddPartitionsToTxnRequest: SampleProviding {
-    static func sample(version: Int16) -> AddPartitionsToTxnRequest {
+    static func sample(version: Int16, allVersions: Bool = false) -> AddPartitionsToTxnRequest {
         var value = AddPartitionsToTxnRequest()
-        if version >= 4 { value.transactions = [AddPartitionsToTxnRequest.AddPartitionsToTxnTransaction.sample(version: version), AddPartitionsToTxnRequest.AddPartitionsToTxnTransaction.sample(version: version)] }
-        if version <= 3 { value.v3AndBelowTransactionalId = "s2" }
-        if version <= 3 { value.v3AndBelowProducerId = 13 }
-        if version <= 3 { value.v3AndBelowProducerEpoch = 14 }
-        if version <= 3 { value.v3AndBelowTopics = [AddPartitionsToTxnRequest.AddPartitionsToTxnTopic.sample(version: version), AddPartitionsToTxnRequest.AddPartitionsToTxnTopic.sample(version: version)] }
+        if allVersions || version >= 4 { value.transactions = [AddPartitionsToTxnRequest.AddPartitionsToTxnTransaction.sample(version: version, allVersions: allVersions), AddPartitionsToTxnRequest.AddPartitionsToTxnTransaction.sample(version: version, allVersions: allVersions)] }
+        if allVersions || version <= 3 { value.v3AndBelowTransactionalId = "s2" }
+        if allVersions || version <= 3 { value.v3AndBelowProducerId = 13 }
+        if allVersions || version <= 3 { value.v3AndBelowProducerEpoch = 14 }
+        if allVersions || version <= 3 { value.v3AndBelowTopics = [AddPartitionsToTxnRequest.AddPartitionsToTxnTopic.sample(version: version, allVersions: allVersions), AddPartitionsToTxnRequest.AddPartitionsToTxnTopic.sample(version: version, allVersions: allVersions)] }
         return value
     }
 }
 
 extension AddPartitionsToTxnRequest.AddPartitionsToTxnTransaction {
-    static func sample(version: Int16) -> AddPartitionsToTxnRequest.AddPartitionsToTxnTransaction {
+    static func sample(version: Int16, allVersions: Bool = false) -> AddPartitionsToTxnRequest.AddPartitionsToTxnTransaction {
         var value = AddPartitionsToTxnRequest.AddPartitionsToTxnTransaction()
-        if version >= 4 { value.transactionalId = "s1" }
-        if version >= 4 { value.producerId = 12 }
-        if version >= 4 { value.producerEpoch = 13 }
-        if version >= 4 { value.verifyOnly = true }
-        if version >= 4 { value.topics = [AddPartitionsToTxnRequest.AddPartitionsToTxnTopic.sample(version: version), AddPartitionsToTxnRequest.AddPartitionsToTxnTopic.sample(version: version)] }
+        if allVersions || version >= 4 { value.transactionalId = "s1" }
+        if allVersions || version >= 4 { value.producerId = 12 }
+        if allVersions || version >= 4 { value.producerEpoch = 13 }
+        if allVersions || version >= 4 { value.verifyOnly = true }
+        if allVersions || version >= 4 { value.topics = [AddPartitionsToTxnRequest.AddPartitionsToTxnTopic.sample(version: version, allVersions: allVersions), AddPartitionsToTxnRequest.AddPartitionsToTxnTopic.sample(version: version, allVersions: allVersions)] }
         return value
     }
 }
 
 extension AddPartitionsToTxnRequest.AddPartitionsToTxnTopic {
-    static func sample(version: Int16) -> AddPartitionsToTxnRequest.AddPartitionsToTxnTopic {
+    static func sample(version: Int16, allVersions: Bool = false) -> AddPartitionsToTxnRequest.AddPartitionsToTxnTopic {
         var value = AddPartitionsToTxnRequest.AddPartitionsToTxnTopic()
         value.name = "s1"
         value.partitions = [12, 13]

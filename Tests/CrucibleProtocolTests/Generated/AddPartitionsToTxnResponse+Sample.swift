@@ -19,36 +19,36 @@ import NIOCore
 @testable import CrucibleProtocol
 
 extension AddPartitionsToTxnResponse: SampleProviding {
-    static func sample(version: Int16) -> AddPartitionsToTxnResponse {
+    static func sample(version: Int16, allVersions: Bool = false) -> AddPartitionsToTxnResponse {
         var value = AddPartitionsToTxnResponse()
         value.throttleTimeMs = 11
-        if version >= 4 { value.errorCode = 12 }
-        if version >= 4 { value.resultsByTransaction = [AddPartitionsToTxnResponse.AddPartitionsToTxnResult.sample(version: version), AddPartitionsToTxnResponse.AddPartitionsToTxnResult.sample(version: version)] }
-        if version <= 3 { value.resultsByTopicV3AndBelow = [AddPartitionsToTxnResponse.AddPartitionsToTxnTopicResult.sample(version: version), AddPartitionsToTxnResponse.AddPartitionsToTxnTopicResult.sample(version: version)] }
+        if allVersions || version >= 4 { value.errorCode = 12 }
+        if allVersions || version >= 4 { value.resultsByTransaction = [AddPartitionsToTxnResponse.AddPartitionsToTxnResult.sample(version: version, allVersions: allVersions), AddPartitionsToTxnResponse.AddPartitionsToTxnResult.sample(version: version, allVersions: allVersions)] }
+        if allVersions || version <= 3 { value.resultsByTopicV3AndBelow = [AddPartitionsToTxnResponse.AddPartitionsToTxnTopicResult.sample(version: version, allVersions: allVersions), AddPartitionsToTxnResponse.AddPartitionsToTxnTopicResult.sample(version: version, allVersions: allVersions)] }
         return value
     }
 }
 
 extension AddPartitionsToTxnResponse.AddPartitionsToTxnResult {
-    static func sample(version: Int16) -> AddPartitionsToTxnResponse.AddPartitionsToTxnResult {
+    static func sample(version: Int16, allVersions: Bool = false) -> AddPartitionsToTxnResponse.AddPartitionsToTxnResult {
         var value = AddPartitionsToTxnResponse.AddPartitionsToTxnResult()
-        if version >= 4 { value.transactionalId = "s1" }
-        if version >= 4 { value.topicResults = [AddPartitionsToTxnResponse.AddPartitionsToTxnTopicResult.sample(version: version), AddPartitionsToTxnResponse.AddPartitionsToTxnTopicResult.sample(version: version)] }
+        if allVersions || version >= 4 { value.transactionalId = "s1" }
+        if allVersions || version >= 4 { value.topicResults = [AddPartitionsToTxnResponse.AddPartitionsToTxnTopicResult.sample(version: version, allVersions: allVersions), AddPartitionsToTxnResponse.AddPartitionsToTxnTopicResult.sample(version: version, allVersions: allVersions)] }
         return value
     }
 }
 
 extension AddPartitionsToTxnResponse.AddPartitionsToTxnTopicResult {
-    static func sample(version: Int16) -> AddPartitionsToTxnResponse.AddPartitionsToTxnTopicResult {
+    static func sample(version: Int16, allVersions: Bool = false) -> AddPartitionsToTxnResponse.AddPartitionsToTxnTopicResult {
         var value = AddPartitionsToTxnResponse.AddPartitionsToTxnTopicResult()
         value.name = "s1"
-        value.resultsByPartition = [AddPartitionsToTxnResponse.AddPartitionsToTxnPartitionResult.sample(version: version), AddPartitionsToTxnResponse.AddPartitionsToTxnPartitionResult.sample(version: version)]
+        value.resultsByPartition = [AddPartitionsToTxnResponse.AddPartitionsToTxnPartitionResult.sample(version: version, allVersions: allVersions), AddPartitionsToTxnResponse.AddPartitionsToTxnPartitionResult.sample(version: version, allVersions: allVersions)]
         return value
     }
 }
 
 extension AddPartitionsToTxnResponse.AddPartitionsToTxnPartitionResult {
-    static func sample(version: Int16) -> AddPartitionsToTxnResponse.AddPartitionsToTxnPartitionResult {
+    static func sample(version: Int16, allVersions: Bool = false) -> AddPartitionsToTxnResponse.AddPartitionsToTxnPartitionResult {
         var value = AddPartitionsToTxnResponse.AddPartitionsToTxnPartitionResult()
         value.partitionIndex = 11
         value.partitionErrorCode = 12

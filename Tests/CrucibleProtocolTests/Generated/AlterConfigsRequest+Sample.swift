@@ -19,26 +19,26 @@ import NIOCore
 @testable import CrucibleProtocol
 
 extension AlterConfigsRequest: SampleProviding {
-    static func sample(version: Int16) -> AlterConfigsRequest {
+    static func sample(version: Int16, allVersions: Bool = false) -> AlterConfigsRequest {
         var value = AlterConfigsRequest()
-        value.resources = [AlterConfigsRequest.AlterConfigsResource.sample(version: version), AlterConfigsRequest.AlterConfigsResource.sample(version: version)]
+        value.resources = [AlterConfigsRequest.AlterConfigsResource.sample(version: version, allVersions: allVersions), AlterConfigsRequest.AlterConfigsResource.sample(version: version, allVersions: allVersions)]
         value.validateOnly = true
         return value
     }
 }
 
 extension AlterConfigsRequest.AlterConfigsResource {
-    static func sample(version: Int16) -> AlterConfigsRequest.AlterConfigsResource {
+    static func sample(version: Int16, allVersions: Bool = false) -> AlterConfigsRequest.AlterConfigsResource {
         var value = AlterConfigsRequest.AlterConfigsResource()
         value.resourceType = 11
         value.resourceName = "s2"
-        value.configs = [AlterConfigsRequest.AlterableConfig.sample(version: version), AlterConfigsRequest.AlterableConfig.sample(version: version)]
+        value.configs = [AlterConfigsRequest.AlterableConfig.sample(version: version, allVersions: allVersions), AlterConfigsRequest.AlterableConfig.sample(version: version, allVersions: allVersions)]
         return value
     }
 }
 
 extension AlterConfigsRequest.AlterableConfig {
-    static func sample(version: Int16) -> AlterConfigsRequest.AlterableConfig {
+    static func sample(version: Int16, allVersions: Bool = false) -> AlterConfigsRequest.AlterableConfig {
         var value = AlterConfigsRequest.AlterableConfig()
         value.name = "s1"
         value.value = "s2"

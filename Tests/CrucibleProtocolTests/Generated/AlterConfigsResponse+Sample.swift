@@ -19,16 +19,16 @@ import NIOCore
 @testable import CrucibleProtocol
 
 extension AlterConfigsResponse: SampleProviding {
-    static func sample(version: Int16) -> AlterConfigsResponse {
+    static func sample(version: Int16, allVersions: Bool = false) -> AlterConfigsResponse {
         var value = AlterConfigsResponse()
         value.throttleTimeMs = 11
-        value.responses = [AlterConfigsResponse.AlterConfigsResourceResponse.sample(version: version), AlterConfigsResponse.AlterConfigsResourceResponse.sample(version: version)]
+        value.responses = [AlterConfigsResponse.AlterConfigsResourceResponse.sample(version: version, allVersions: allVersions), AlterConfigsResponse.AlterConfigsResourceResponse.sample(version: version, allVersions: allVersions)]
         return value
     }
 }
 
 extension AlterConfigsResponse.AlterConfigsResourceResponse {
-    static func sample(version: Int16) -> AlterConfigsResponse.AlterConfigsResourceResponse {
+    static func sample(version: Int16, allVersions: Bool = false) -> AlterConfigsResponse.AlterConfigsResourceResponse {
         var value = AlterConfigsResponse.AlterConfigsResourceResponse()
         value.errorCode = 11
         value.errorMessage = "s2"

@@ -19,43 +19,43 @@ import NIOCore
 @testable import CrucibleProtocol
 
 extension AlterPartitionRequest: SampleProviding {
-    static func sample(version: Int16) -> AlterPartitionRequest {
+    static func sample(version: Int16, allVersions: Bool = false) -> AlterPartitionRequest {
         var value = AlterPartitionRequest()
         value.brokerId = 11
         value.brokerEpoch = 12
-        value.topics = [AlterPartitionRequest.TopicData.sample(version: version), AlterPartitionRequest.TopicData.sample(version: version)]
+        value.topics = [AlterPartitionRequest.TopicData.sample(version: version, allVersions: allVersions), AlterPartitionRequest.TopicData.sample(version: version, allVersions: allVersions)]
         return value
     }
 }
 
 extension AlterPartitionRequest.TopicData {
-    static func sample(version: Int16) -> AlterPartitionRequest.TopicData {
+    static func sample(version: Int16, allVersions: Bool = false) -> AlterPartitionRequest.TopicData {
         var value = AlterPartitionRequest.TopicData()
-        if version <= 1 { value.topicName = "s1" }
-        if version >= 2 { value.topicId = KafkaUUID(high: 2, low: 0x1234_5678) }
-        value.partitions = [AlterPartitionRequest.PartitionData.sample(version: version), AlterPartitionRequest.PartitionData.sample(version: version)]
+        if allVersions || version <= 1 { value.topicName = "s1" }
+        if allVersions || version >= 2 { value.topicId = KafkaUUID(high: 2, low: 0x1234_5678) }
+        value.partitions = [AlterPartitionRequest.PartitionData.sample(version: version, allVersions: allVersions), AlterPartitionRequest.PartitionData.sample(version: version, allVersions: allVersions)]
         return value
     }
 }
 
 extension AlterPartitionRequest.PartitionData {
-    static func sample(version: Int16) -> AlterPartitionRequest.PartitionData {
+    static func sample(version: Int16, allVersions: Bool = false) -> AlterPartitionRequest.PartitionData {
         var value = AlterPartitionRequest.PartitionData()
         value.partitionIndex = 11
         value.leaderEpoch = 12
-        if version <= 2 { value.newIsr = [13, 14] }
-        if version >= 3 { value.newIsrWithEpochs = [AlterPartitionRequest.BrokerState.sample(version: version), AlterPartitionRequest.BrokerState.sample(version: version)] }
-        if version >= 1 { value.leaderRecoveryState = 15 }
+        if allVersions || version <= 2 { value.newIsr = [13, 14] }
+        if allVersions || version >= 3 { value.newIsrWithEpochs = [AlterPartitionRequest.BrokerState.sample(version: version, allVersions: allVersions), AlterPartitionRequest.BrokerState.sample(version: version, allVersions: allVersions)] }
+        if allVersions || version >= 1 { value.leaderRecoveryState = 15 }
         value.partitionEpoch = 16
         return value
     }
 }
 
 extension AlterPartitionRequest.BrokerState {
-    static func sample(version: Int16) -> AlterPartitionRequest.BrokerState {
+    static func sample(version: Int16, allVersions: Bool = false) -> AlterPartitionRequest.BrokerState {
         var value = AlterPartitionRequest.BrokerState()
-        if version >= 3 { value.brokerId = 11 }
-        if version >= 3 { value.brokerEpoch = 12 }
+        if allVersions || version >= 3 { value.brokerId = 11 }
+        if allVersions || version >= 3 { value.brokerEpoch = 12 }
         return value
     }
 }

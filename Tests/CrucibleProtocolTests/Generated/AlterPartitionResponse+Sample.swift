@@ -19,34 +19,34 @@ import NIOCore
 @testable import CrucibleProtocol
 
 extension AlterPartitionResponse: SampleProviding {
-    static func sample(version: Int16) -> AlterPartitionResponse {
+    static func sample(version: Int16, allVersions: Bool = false) -> AlterPartitionResponse {
         var value = AlterPartitionResponse()
         value.throttleTimeMs = 11
         value.errorCode = 12
-        value.topics = [AlterPartitionResponse.TopicData.sample(version: version), AlterPartitionResponse.TopicData.sample(version: version)]
+        value.topics = [AlterPartitionResponse.TopicData.sample(version: version, allVersions: allVersions), AlterPartitionResponse.TopicData.sample(version: version, allVersions: allVersions)]
         return value
     }
 }
 
 extension AlterPartitionResponse.TopicData {
-    static func sample(version: Int16) -> AlterPartitionResponse.TopicData {
+    static func sample(version: Int16, allVersions: Bool = false) -> AlterPartitionResponse.TopicData {
         var value = AlterPartitionResponse.TopicData()
-        if version <= 1 { value.topicName = "s1" }
-        if version >= 2 { value.topicId = KafkaUUID(high: 2, low: 0x1234_5678) }
-        value.partitions = [AlterPartitionResponse.PartitionData.sample(version: version), AlterPartitionResponse.PartitionData.sample(version: version)]
+        if allVersions || version <= 1 { value.topicName = "s1" }
+        if allVersions || version >= 2 { value.topicId = KafkaUUID(high: 2, low: 0x1234_5678) }
+        value.partitions = [AlterPartitionResponse.PartitionData.sample(version: version, allVersions: allVersions), AlterPartitionResponse.PartitionData.sample(version: version, allVersions: allVersions)]
         return value
     }
 }
 
 extension AlterPartitionResponse.PartitionData {
-    static func sample(version: Int16) -> AlterPartitionResponse.PartitionData {
+    static func sample(version: Int16, allVersions: Bool = false) -> AlterPartitionResponse.PartitionData {
         var value = AlterPartitionResponse.PartitionData()
         value.partitionIndex = 11
         value.errorCode = 12
         value.leaderId = 13
         value.leaderEpoch = 14
         value.isr = [15, 16]
-        if version >= 1 { value.leaderRecoveryState = 16 }
+        if allVersions || version >= 1 { value.leaderRecoveryState = 16 }
         value.partitionEpoch = 17
         return value
     }

@@ -19,10 +19,10 @@ import NIOCore
 @testable import CrucibleProtocol
 
 extension ApiVersionsRequest: SampleProviding {
-    static func sample(version: Int16) -> ApiVersionsRequest {
+    static func sample(version: Int16, allVersions: Bool = false) -> ApiVersionsRequest {
         var value = ApiVersionsRequest()
-        if version >= 3 { value.clientSoftwareName = "s1" }
-        if version >= 3 { value.clientSoftwareVersion = "s2" }
+        if allVersions || version >= 3 { value.clientSoftwareName = "s1" }
+        if allVersions || version >= 3 { value.clientSoftwareVersion = "s2" }
         return value
     }
 }

@@ -19,21 +19,21 @@ import NIOCore
 @testable import CrucibleProtocol
 
 extension ApiVersionsResponse: SampleProviding {
-    static func sample(version: Int16) -> ApiVersionsResponse {
+    static func sample(version: Int16, allVersions: Bool = false) -> ApiVersionsResponse {
         var value = ApiVersionsResponse()
         value.errorCode = 11
-        value.apiKeys = [ApiVersionsResponse.ApiVersion.sample(version: version), ApiVersionsResponse.ApiVersion.sample(version: version)]
-        if version >= 1 { value.throttleTimeMs = 13 }
-        if version >= 3 { value.supportedFeatures = [ApiVersionsResponse.SupportedFeatureKey.sample(version: version), ApiVersionsResponse.SupportedFeatureKey.sample(version: version)] }
-        if version >= 3 { value.finalizedFeaturesEpoch = 15 }
-        if version >= 3 { value.finalizedFeatures = [ApiVersionsResponse.FinalizedFeatureKey.sample(version: version), ApiVersionsResponse.FinalizedFeatureKey.sample(version: version)] }
-        if version >= 3 { value.zkMigrationReady = true }
+        value.apiKeys = [ApiVersionsResponse.ApiVersion.sample(version: version, allVersions: allVersions), ApiVersionsResponse.ApiVersion.sample(version: version, allVersions: allVersions)]
+        if allVersions || version >= 1 { value.throttleTimeMs = 13 }
+        if allVersions || version >= 3 { value.supportedFeatures = [ApiVersionsResponse.SupportedFeatureKey.sample(version: version, allVersions: allVersions), ApiVersionsResponse.SupportedFeatureKey.sample(version: version, allVersions: allVersions)] }
+        if allVersions || version >= 3 { value.finalizedFeaturesEpoch = 15 }
+        if allVersions || version >= 3 { value.finalizedFeatures = [ApiVersionsResponse.FinalizedFeatureKey.sample(version: version, allVersions: allVersions), ApiVersionsResponse.FinalizedFeatureKey.sample(version: version, allVersions: allVersions)] }
+        if allVersions || version >= 3 { value.zkMigrationReady = true }
         return value
     }
 }
 
 extension ApiVersionsResponse.ApiVersion {
-    static func sample(version: Int16) -> ApiVersionsResponse.ApiVersion {
+    static func sample(version: Int16, allVersions: Bool = false) -> ApiVersionsResponse.ApiVersion {
         var value = ApiVersionsResponse.ApiVersion()
         value.apiKey = 11
         value.minVersion = 12
@@ -43,21 +43,21 @@ extension ApiVersionsResponse.ApiVersion {
 }
 
 extension ApiVersionsResponse.SupportedFeatureKey {
-    static func sample(version: Int16) -> ApiVersionsResponse.SupportedFeatureKey {
+    static func sample(version: Int16, allVersions: Bool = false) -> ApiVersionsResponse.SupportedFeatureKey {
         var value = ApiVersionsResponse.SupportedFeatureKey()
-        if version >= 3 { value.name = "s1" }
-        if version >= 3 { value.minVersion = 12 }
-        if version >= 3 { value.maxVersion = 13 }
+        if allVersions || version >= 3 { value.name = "s1" }
+        if allVersions || version >= 3 { value.minVersion = 12 }
+        if allVersions || version >= 3 { value.maxVersion = 13 }
         return value
     }
 }
 
 extension ApiVersionsResponse.FinalizedFeatureKey {
-    static func sample(version: Int16) -> ApiVersionsResponse.FinalizedFeatureKey {
+    static func sample(version: Int16, allVersions: Bool = false) -> ApiVersionsResponse.FinalizedFeatureKey {
         var value = ApiVersionsResponse.FinalizedFeatureKey()
-        if version >= 3 { value.name = "s1" }
-        if version >= 3 { value.maxVersionLevel = 12 }
-        if version >= 3 { value.minVersionLevel = 13 }
+        if allVersions || version >= 3 { value.name = "s1" }
+        if allVersions || version >= 3 { value.maxVersionLevel = 12 }
+        if allVersions || version >= 3 { value.minVersionLevel = 13 }
         return value
     }
 }

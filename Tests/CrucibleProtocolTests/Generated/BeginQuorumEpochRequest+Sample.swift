@@ -19,30 +19,30 @@ import NIOCore
 @testable import CrucibleProtocol
 
 extension BeginQuorumEpochRequest: SampleProviding {
-    static func sample(version: Int16) -> BeginQuorumEpochRequest {
+    static func sample(version: Int16, allVersions: Bool = false) -> BeginQuorumEpochRequest {
         var value = BeginQuorumEpochRequest()
         value.clusterId = "s1"
-        if version >= 1 { value.voterId = 12 }
-        value.topics = [BeginQuorumEpochRequest.TopicData.sample(version: version), BeginQuorumEpochRequest.TopicData.sample(version: version)]
-        if version >= 1 { value.leaderEndpoints = [BeginQuorumEpochRequest.LeaderEndpoint.sample(version: version), BeginQuorumEpochRequest.LeaderEndpoint.sample(version: version)] }
+        if allVersions || version >= 1 { value.voterId = 12 }
+        value.topics = [BeginQuorumEpochRequest.TopicData.sample(version: version, allVersions: allVersions), BeginQuorumEpochRequest.TopicData.sample(version: version, allVersions: allVersions)]
+        if allVersions || version >= 1 { value.leaderEndpoints = [BeginQuorumEpochRequest.LeaderEndpoint.sample(version: version, allVersions: allVersions), BeginQuorumEpochRequest.LeaderEndpoint.sample(version: version, allVersions: allVersions)] }
         return value
     }
 }
 
 extension BeginQuorumEpochRequest.TopicData {
-    static func sample(version: Int16) -> BeginQuorumEpochRequest.TopicData {
+    static func sample(version: Int16, allVersions: Bool = false) -> BeginQuorumEpochRequest.TopicData {
         var value = BeginQuorumEpochRequest.TopicData()
         value.topicName = "s1"
-        value.partitions = [BeginQuorumEpochRequest.PartitionData.sample(version: version), BeginQuorumEpochRequest.PartitionData.sample(version: version)]
+        value.partitions = [BeginQuorumEpochRequest.PartitionData.sample(version: version, allVersions: allVersions), BeginQuorumEpochRequest.PartitionData.sample(version: version, allVersions: allVersions)]
         return value
     }
 }
 
 extension BeginQuorumEpochRequest.PartitionData {
-    static func sample(version: Int16) -> BeginQuorumEpochRequest.PartitionData {
+    static func sample(version: Int16, allVersions: Bool = false) -> BeginQuorumEpochRequest.PartitionData {
         var value = BeginQuorumEpochRequest.PartitionData()
         value.partitionIndex = 11
-        if version >= 1 { value.voterDirectoryId = KafkaUUID(high: 2, low: 0x1234_5678) }
+        if allVersions || version >= 1 { value.voterDirectoryId = KafkaUUID(high: 2, low: 0x1234_5678) }
         value.leaderId = 13
         value.leaderEpoch = 14
         return value
@@ -50,11 +50,11 @@ extension BeginQuorumEpochRequest.PartitionData {
 }
 
 extension BeginQuorumEpochRequest.LeaderEndpoint {
-    static func sample(version: Int16) -> BeginQuorumEpochRequest.LeaderEndpoint {
+    static func sample(version: Int16, allVersions: Bool = false) -> BeginQuorumEpochRequest.LeaderEndpoint {
         var value = BeginQuorumEpochRequest.LeaderEndpoint()
-        if version >= 1 { value.name = "s1" }
-        if version >= 1 { value.host = "s2" }
-        if version >= 1 { value.port = 13 }
+        if allVersions || version >= 1 { value.name = "s1" }
+        if allVersions || version >= 1 { value.host = "s2" }
+        if allVersions || version >= 1 { value.port = 13 }
         return value
     }
 }

@@ -19,26 +19,26 @@ import NIOCore
 @testable import CrucibleProtocol
 
 extension BeginQuorumEpochResponse: SampleProviding {
-    static func sample(version: Int16) -> BeginQuorumEpochResponse {
+    static func sample(version: Int16, allVersions: Bool = false) -> BeginQuorumEpochResponse {
         var value = BeginQuorumEpochResponse()
         value.errorCode = 11
-        value.topics = [BeginQuorumEpochResponse.TopicData.sample(version: version), BeginQuorumEpochResponse.TopicData.sample(version: version)]
-        if version >= 1 { value.nodeEndpoints = [BeginQuorumEpochResponse.NodeEndpoint.sample(version: version), BeginQuorumEpochResponse.NodeEndpoint.sample(version: version)] }
+        value.topics = [BeginQuorumEpochResponse.TopicData.sample(version: version, allVersions: allVersions), BeginQuorumEpochResponse.TopicData.sample(version: version, allVersions: allVersions)]
+        if allVersions || version >= 1 { value.nodeEndpoints = [BeginQuorumEpochResponse.NodeEndpoint.sample(version: version, allVersions: allVersions), BeginQuorumEpochResponse.NodeEndpoint.sample(version: version, allVersions: allVersions)] }
         return value
     }
 }
 
 extension BeginQuorumEpochResponse.TopicData {
-    static func sample(version: Int16) -> BeginQuorumEpochResponse.TopicData {
+    static func sample(version: Int16, allVersions: Bool = false) -> BeginQuorumEpochResponse.TopicData {
         var value = BeginQuorumEpochResponse.TopicData()
         value.topicName = "s1"
-        value.partitions = [BeginQuorumEpochResponse.PartitionData.sample(version: version), BeginQuorumEpochResponse.PartitionData.sample(version: version)]
+        value.partitions = [BeginQuorumEpochResponse.PartitionData.sample(version: version, allVersions: allVersions), BeginQuorumEpochResponse.PartitionData.sample(version: version, allVersions: allVersions)]
         return value
     }
 }
 
 extension BeginQuorumEpochResponse.PartitionData {
-    static func sample(version: Int16) -> BeginQuorumEpochResponse.PartitionData {
+    static func sample(version: Int16, allVersions: Bool = false) -> BeginQuorumEpochResponse.PartitionData {
         var value = BeginQuorumEpochResponse.PartitionData()
         value.partitionIndex = 11
         value.errorCode = 12
@@ -49,11 +49,11 @@ extension BeginQuorumEpochResponse.PartitionData {
 }
 
 extension BeginQuorumEpochResponse.NodeEndpoint {
-    static func sample(version: Int16) -> BeginQuorumEpochResponse.NodeEndpoint {
+    static func sample(version: Int16, allVersions: Bool = false) -> BeginQuorumEpochResponse.NodeEndpoint {
         var value = BeginQuorumEpochResponse.NodeEndpoint()
-        if version >= 1 { value.nodeId = 11 }
-        if version >= 1 { value.host = "s2" }
-        if version >= 1 { value.port = 13 }
+        if allVersions || version >= 1 { value.nodeId = 11 }
+        if allVersions || version >= 1 { value.host = "s2" }
+        if allVersions || version >= 1 { value.port = 13 }
         return value
     }
 }

@@ -19,14 +19,14 @@ import NIOCore
 @testable import CrucibleProtocol
 
 extension BrokerHeartbeatRequest: SampleProviding {
-    static func sample(version: Int16) -> BrokerHeartbeatRequest {
+    static func sample(version: Int16, allVersions: Bool = false) -> BrokerHeartbeatRequest {
         var value = BrokerHeartbeatRequest()
         value.brokerId = 11
         value.brokerEpoch = 12
         value.currentMetadataOffset = 13
         value.wantFence = true
         value.wantShutDown = true
-        if version >= 1 { value.offlineLogDirs = [KafkaUUID(high: 6, low: 0x1234_5678), KafkaUUID(high: 7, low: 0x1234_5678)] }
+        if allVersions || version >= 1 { value.offlineLogDirs = [KafkaUUID(high: 6, low: 0x1234_5678), KafkaUUID(high: 7, low: 0x1234_5678)] }
         return value
     }
 }

@@ -19,7 +19,7 @@ import NIOCore
 @testable import CrucibleProtocol
 
 extension BrokerHeartbeatResponse: SampleProviding {
-    static func sample(version: Int16) -> BrokerHeartbeatResponse {
+    static func sample(version: Int16, allVersions: Bool = false) -> BrokerHeartbeatResponse {
         var value = BrokerHeartbeatResponse()
         value.throttleTimeMs = 11
         value.errorCode = 12

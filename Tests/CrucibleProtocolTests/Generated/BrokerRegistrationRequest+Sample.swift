@@ -19,23 +19,23 @@ import NIOCore
 @testable import CrucibleProtocol
 
 extension BrokerRegistrationRequest: SampleProviding {
-    static func sample(version: Int16) -> BrokerRegistrationRequest {
+    static func sample(version: Int16, allVersions: Bool = false) -> BrokerRegistrationRequest {
         var value = BrokerRegistrationRequest()
         value.brokerId = 11
         value.clusterId = "s2"
         value.incarnationId = KafkaUUID(high: 3, low: 0x1234_5678)
-        value.listeners = [BrokerRegistrationRequest.Listener.sample(version: version), BrokerRegistrationRequest.Listener.sample(version: version)]
-        value.features = [BrokerRegistrationRequest.Feature.sample(version: version), BrokerRegistrationRequest.Feature.sample(version: version)]
+        value.listeners = [BrokerRegistrationRequest.Listener.sample(version: version, allVersions: allVersions), BrokerRegistrationRequest.Listener.sample(version: version, allVersions: allVersions)]
+        value.features = [BrokerRegistrationRequest.Feature.sample(version: version, allVersions: allVersions), BrokerRegistrationRequest.Feature.sample(version: version, allVersions: allVersions)]
         value.rack = "s6"
-        if version >= 1 { value.isMigratingZkBroker = true }
-        if version >= 2 { value.logDirs = [KafkaUUID(high: 8, low: 0x1234_5678), KafkaUUID(high: 9, low: 0x1234_5678)] }
-        if version >= 3 { value.previousBrokerEpoch = 19 }
+        if allVersions || version >= 1 { value.isMigratingZkBroker = true }
+        if allVersions || version >= 2 { value.logDirs = [KafkaUUID(high: 8, low: 0x1234_5678), KafkaUUID(high: 9, low: 0x1234_5678)] }
+        if allVersions || version >= 3 { value.previousBrokerEpoch = 19 }
         return value
     }
 }
 
 extension BrokerRegistrationRequest.Listener {
-    static func sample(version: Int16) -> BrokerRegistrationRequest.Listener {
+    static func sample(version: Int16, allVersions: Bool = false) -> BrokerRegistrationRequest.Listener {
         var value = BrokerRegistrationRequest.Listener()
         value.name = "s1"
         value.host = "s2"
@@ -46,7 +46,7 @@ extension BrokerRegistrationRequest.Listener {
 }
 
 extension BrokerRegistrationRequest.Feature {
-    static func sample(version: Int16) -> BrokerRegistrationRequest.Feature {
+    static func sample(version: Int16, allVersions: Bool = false) -> BrokerRegistrationRequest.Feature {
         var value = BrokerRegistrationRequest.Feature()
         value.name = "s1"
         value.minSupportedVersion = 12

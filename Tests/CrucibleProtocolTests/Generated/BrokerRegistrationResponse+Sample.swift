@@ -19,7 +19,7 @@ import NIOCore
 @testable import CrucibleProtocol
 
 extension BrokerRegistrationResponse: SampleProviding {
-    static func sample(version: Int16) -> BrokerRegistrationResponse {
+    static func sample(version: Int16, allVersions: Bool = false) -> BrokerRegistrationResponse {
         var value = BrokerRegistrationResponse()
         value.throttleTimeMs = 11
         value.errorCode = 12

@@ -19,16 +19,16 @@ import NIOCore
 @testable import CrucibleProtocol
 
 extension ConsumerProtocolAssignment: SampleProviding {
-    static func sample(version: Int16) -> ConsumerProtocolAssignment {
+    static func sample(version: Int16, allVersions: Bool = false) -> ConsumerProtocolAssignment {
         var value = ConsumerProtocolAssignment()
-        value.assignedPartitions = [ConsumerProtocolAssignment.TopicPartition.sample(version: version), ConsumerProtocolAssignment.TopicPartition.sample(version: version)]
+        value.assignedPartitions = [ConsumerProtocolAssignment.TopicPartition.sample(version: version, allVersions: allVersions), ConsumerProtocolAssignment.TopicPartition.sample(version: version, allVersions: allVersions)]
         value.userData = ByteBuffer(bytes: [2, 1, 2])
         return value
     }
 }
 
 extension ConsumerProtocolAssignment.TopicPartition {
-    static func sample(version: Int16) -> ConsumerProtocolAssignment.TopicPartition {
+    static func sample(version: Int16, allVersions: Bool = false) -> ConsumerProtocolAssignment.TopicPartition {
         var value = ConsumerProtocolAssignment.TopicPartition()
         value.topic = "s1"
         value.partitions = [12, 13]

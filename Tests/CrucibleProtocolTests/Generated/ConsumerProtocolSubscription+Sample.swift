@@ -19,22 +19,22 @@ import NIOCore
 @testable import CrucibleProtocol
 
 extension ConsumerProtocolSubscription: SampleProviding {
-    static func sample(version: Int16) -> ConsumerProtocolSubscription {
+    static func sample(version: Int16, allVersions: Bool = false) -> ConsumerProtocolSubscription {
         var value = ConsumerProtocolSubscription()
         value.topics = ["s1", "s2"]
         value.userData = ByteBuffer(bytes: [2, 1, 2])
-        if version >= 1 { value.ownedPartitions = [ConsumerProtocolSubscription.TopicPartition.sample(version: version), ConsumerProtocolSubscription.TopicPartition.sample(version: version)] }
-        if version >= 2 { value.generationId = 14 }
-        if version >= 3 { value.rackId = "s5" }
+        if allVersions || version >= 1 { value.ownedPartitions = [ConsumerProtocolSubscription.TopicPartition.sample(version: version, allVersions: allVersions), ConsumerProtocolSubscription.TopicPartition.sample(version: version, allVersions: allVersions)] }
+        if allVersions || version >= 2 { value.generationId = 14 }
+        if allVersions || version >= 3 { value.rackId = "s5" }
         return value
     }
 }
 
 extension ConsumerProtocolSubscription.TopicPartition {
-    static func sample(version: Int16) -> ConsumerProtocolSubscription.TopicPartition {
+    static func sample(version: Int16, allVersions: Bool = false) -> ConsumerProtocolSubscription.TopicPartition {
         var value = ConsumerProtocolSubscription.TopicPartition()
-        if version >= 1 { value.topic = "s1" }
-        if version >= 1 { value.partitions = [12, 13] }
+        if allVersions || version >= 1 { value.topic = "s1" }
+        if allVersions || version >= 1 { value.partitions = [12, 13] }
         return value
     }
 }

@@ -19,9 +19,9 @@ import NIOCore
 @testable import CrucibleProtocol
 
 extension CreatePartitionsRequest: SampleProviding {
-    static func sample(version: Int16) -> CreatePartitionsRequest {
+    static func sample(version: Int16, allVersions: Bool = false) -> CreatePartitionsRequest {
         var value = CreatePartitionsRequest()
-        value.topics = [CreatePartitionsRequest.CreatePartitionsTopic.sample(version: version), CreatePartitionsRequest.CreatePartitionsTopic.sample(version: version)]
+        value.topics = [CreatePartitionsRequest.CreatePartitionsTopic.sample(version: version, allVersions: allVersions), CreatePartitionsRequest.CreatePartitionsTopic.sample(version: version, allVersions: allVersions)]
         value.timeoutMs = 12
         value.validateOnly = true
         return value
@@ -29,17 +29,17 @@ extension CreatePartitionsRequest: SampleProviding {
 }
 
 extension CreatePartitionsRequest.CreatePartitionsTopic {
-    static func sample(version: Int16) -> CreatePartitionsRequest.CreatePartitionsTopic {
+    static func sample(version: Int16, allVersions: Bool = false) -> CreatePartitionsRequest.CreatePartitionsTopic {
         var value = CreatePartitionsRequest.CreatePartitionsTopic()
         value.name = "s1"
         value.count = 12
-        value.assignments = [CreatePartitionsRequest.CreatePartitionsAssignment.sample(version: version), CreatePartitionsRequest.CreatePartitionsAssignment.sample(version: version)]
+        value.assignments = [CreatePartitionsRequest.CreatePartitionsAssignment.sample(version: version, allVersions: allVersions), CreatePartitionsRequest.CreatePartitionsAssignment.sample(version: version, allVersions: allVersions)]
         return value
     }
 }
 
 extension CreatePartitionsRequest.CreatePartitionsAssignment {
-    static func sample(version: Int16) -> CreatePartitionsRequest.CreatePartitionsAssignment {
+    static func sample(version: Int16, allVersions: Bool = false) -> CreatePartitionsRequest.CreatePartitionsAssignment {
         var value = CreatePartitionsRequest.CreatePartitionsAssignment()
         value.brokerIds = [11, 12]
         return value

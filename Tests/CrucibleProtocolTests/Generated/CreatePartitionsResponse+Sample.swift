@@ -19,16 +19,16 @@ import NIOCore
 @testable import CrucibleProtocol
 
 extension CreatePartitionsResponse: SampleProviding {
-    static func sample(version: Int16) -> CreatePartitionsResponse {
+    static func sample(version: Int16, allVersions: Bool = false) -> CreatePartitionsResponse {
         var value = CreatePartitionsResponse()
         value.throttleTimeMs = 11
-        value.results = [CreatePartitionsResponse.CreatePartitionsTopicResult.sample(version: version), CreatePartitionsResponse.CreatePartitionsTopicResult.sample(version: version)]
+        value.results = [CreatePartitionsResponse.CreatePartitionsTopicResult.sample(version: version, allVersions: allVersions), CreatePartitionsResponse.CreatePartitionsTopicResult.sample(version: version, allVersions: allVersions)]
         return value
     }
 }
 
 extension CreatePartitionsResponse.CreatePartitionsTopicResult {
-    static func sample(version: Int16) -> CreatePartitionsResponse.CreatePartitionsTopicResult {
+    static func sample(version: Int16, allVersions: Bool = false) -> CreatePartitionsResponse.CreatePartitionsTopicResult {
         var value = CreatePartitionsResponse.CreatePartitionsTopicResult()
         value.name = "s1"
         value.errorCode = 12

@@ -19,29 +19,29 @@ import NIOCore
 @testable import CrucibleProtocol
 
 extension CreateTopicsRequest: SampleProviding {
-    static func sample(version: Int16) -> CreateTopicsRequest {
+    static func sample(version: Int16, allVersions: Bool = false) -> CreateTopicsRequest {
         var value = CreateTopicsRequest()
-        value.topics = [CreateTopicsRequest.CreatableTopic.sample(version: version), CreateTopicsRequest.CreatableTopic.sample(version: version)]
+        value.topics = [CreateTopicsRequest.CreatableTopic.sample(version: version, allVersions: allVersions), CreateTopicsRequest.CreatableTopic.sample(version: version, allVersions: allVersions)]
         value.timeoutMs = 12
-        if version >= 1 { value.validateOnly = true }
+        if allVersions || version >= 1 { value.validateOnly = true }
         return value
     }
 }
 
 extension CreateTopicsRequest.CreatableTopic {
-    static func sample(version: Int16) -> CreateTopicsRequest.CreatableTopic {
+    static func sample(version: Int16, allVersions: Bool = false) -> CreateTopicsRequest.CreatableTopic {
         var value = CreateTopicsRequest.CreatableTopic()
         value.name = "s1"
         value.numPartitions = 12
         value.replicationFactor = 13
-        value.assignments = [CreateTopicsRequest.CreatableReplicaAssignment.sample(version: version), CreateTopicsRequest.CreatableReplicaAssignment.sample(version: version)]
-        value.configs = [CreateTopicsRequest.CreatableTopicConfig.sample(version: version), CreateTopicsRequest.CreatableTopicConfig.sample(version: version)]
+        value.assignments = [CreateTopicsRequest.CreatableReplicaAssignment.sample(version: version, allVersions: allVersions), CreateTopicsRequest.CreatableReplicaAssignment.sample(version: version, allVersions: allVersions)]
+        value.configs = [CreateTopicsRequest.CreatableTopicConfig.sample(version: version, allVersions: allVersions), CreateTopicsRequest.CreatableTopicConfig.sample(version: version, allVersions: allVersions)]
         return value
     }
 }
 
 extension CreateTopicsRequest.CreatableReplicaAssignment {
-    static func sample(version: Int16) -> CreateTopicsRequest.CreatableReplicaAssignment {
+    static func sample(version: Int16, allVersions: Bool = false) -> CreateTopicsRequest.CreatableReplicaAssignment {
         var value = CreateTopicsRequest.CreatableReplicaAssignment()
         value.partitionIndex = 11
         value.brokerIds = [12, 13]
@@ -50,7 +50,7 @@ extension CreateTopicsRequest.CreatableReplicaAssignment {
 }
 
 extension CreateTopicsRequest.CreatableTopicConfig {
-    static func sample(version: Int16) -> CreateTopicsRequest.CreatableTopicConfig {
+    static func sample(version: Int16, allVersions: Bool = false) -> CreateTopicsRequest.CreatableTopicConfig {
         var value = CreateTopicsRequest.CreatableTopicConfig()
         value.name = "s1"
         value.value = "s2"

@@ -19,37 +19,37 @@ import NIOCore
 @testable import CrucibleProtocol
 
 extension CreateTopicsResponse: SampleProviding {
-    static func sample(version: Int16) -> CreateTopicsResponse {
+    static func sample(version: Int16, allVersions: Bool = false) -> CreateTopicsResponse {
         var value = CreateTopicsResponse()
-        if version >= 2 { value.throttleTimeMs = 11 }
-        value.topics = [CreateTopicsResponse.CreatableTopicResult.sample(version: version), CreateTopicsResponse.CreatableTopicResult.sample(version: version)]
+        if allVersions || version >= 2 { value.throttleTimeMs = 11 }
+        value.topics = [CreateTopicsResponse.CreatableTopicResult.sample(version: version, allVersions: allVersions), CreateTopicsResponse.CreatableTopicResult.sample(version: version, allVersions: allVersions)]
         return value
     }
 }
 
 extension CreateTopicsResponse.CreatableTopicResult {
-    static func sample(version: Int16) -> CreateTopicsResponse.CreatableTopicResult {
+    static func sample(version: Int16, allVersions: Bool = false) -> CreateTopicsResponse.CreatableTopicResult {
         var value = CreateTopicsResponse.CreatableTopicResult()
         value.name = "s1"
-        if version >= 7 { value.topicId = KafkaUUID(high: 2, low: 0x1234_5678) }
+        if allVersions || version >= 7 { value.topicId = KafkaUUID(high: 2, low: 0x1234_5678) }
         value.errorCode = 13
-        if version >= 1 { value.errorMessage = "s4" }
-        if version >= 5 { value.topicConfigErrorCode = 15 }
-        if version >= 5 { value.numPartitions = 16 }
-        if version >= 5 { value.replicationFactor = 17 }
-        if version >= 5 { value.configs = [CreateTopicsResponse.CreatableTopicConfigs.sample(version: version), CreateTopicsResponse.CreatableTopicConfigs.sample(version: version)] }
+        if allVersions || version >= 1 { value.errorMessage = "s4" }
+        if allVersions || version >= 5 { value.topicConfigErrorCode = 15 }
+        if allVersions || version >= 5 { value.numPartitions = 16 }
+        if allVersions || version >= 5 { value.replicationFactor = 17 }
+        if allVersions || version >= 5 { value.configs = [CreateTopicsResponse.CreatableTopicConfigs.sample(version: version, allVersions: allVersions), CreateTopicsResponse.CreatableTopicConfigs.sample(version: version, allVersions: allVersions)] }
         return value
     }
 }
 
 extension CreateTopicsResponse.CreatableTopicConfigs {
-    static func sample(version: Int16) -> CreateTopicsResponse.CreatableTopicConfigs {
+    static func sample(version: Int16, allVersions: Bool = false) -> CreateTopicsResponse.CreatableTopicConfigs {
         var value = CreateTopicsResponse.CreatableTopicConfigs()
-        if version >= 5 { value.name = "s1" }
-        if version >= 5 { value.value = "s2" }
-        if version >= 5 { value.readOnly = true }
-        if version >= 5 { value.configSource = 14 }
-        if version >= 5 { value.isSensitive = true }
+        if allVersions || version >= 5 { value.name = "s1" }
+        if allVersions || version >= 5 { value.value = "s2" }
+        if allVersions || version >= 5 { value.readOnly = true }
+        if allVersions || version >= 5 { value.configSource = 14 }
+        if allVersions || version >= 5 { value.isSensitive = true }
         return value
     }
 }

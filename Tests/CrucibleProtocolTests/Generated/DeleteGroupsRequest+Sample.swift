@@ -19,7 +19,7 @@ import NIOCore
 @testable import CrucibleProtocol
 
 extension DeleteGroupsRequest: SampleProviding {
-    static func sample(version: Int16) -> DeleteGroupsRequest {
+    static func sample(version: Int16, allVersions: Bool = false) -> DeleteGroupsRequest {
         var value = DeleteGroupsRequest()
         value.groupsNames = ["s1", "s2"]
         return value

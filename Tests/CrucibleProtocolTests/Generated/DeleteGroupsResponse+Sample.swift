@@ -19,16 +19,16 @@ import NIOCore
 @testable import CrucibleProtocol
 
 extension DeleteGroupsResponse: SampleProviding {
-    static func sample(version: Int16) -> DeleteGroupsResponse {
+    static func sample(version: Int16, allVersions: Bool = false) -> DeleteGroupsResponse {
         var value = DeleteGroupsResponse()
         value.throttleTimeMs = 11
-        value.results = [DeleteGroupsResponse.DeletableGroupResult.sample(version: version), DeleteGroupsResponse.DeletableGroupResult.sample(version: version)]
+        value.results = [DeleteGroupsResponse.DeletableGroupResult.sample(version: version, allVersions: allVersions), DeleteGroupsResponse.DeletableGroupResult.sample(version: version, allVersions: allVersions)]
         return value
     }
 }
 
 extension DeleteGroupsResponse.DeletableGroupResult {
-    static func sample(version: Int16) -> DeleteGroupsResponse.DeletableGroupResult {
+    static func sample(version: Int16, allVersions: Bool = false) -> DeleteGroupsResponse.DeletableGroupResult {
         var value = DeleteGroupsResponse.DeletableGroupResult()
         value.groupId = "s1"
         value.errorCode = 12

@@ -19,25 +19,25 @@ import NIOCore
 @testable import CrucibleProtocol
 
 extension DeleteRecordsRequest: SampleProviding {
-    static func sample(version: Int16) -> DeleteRecordsRequest {
+    static func sample(version: Int16, allVersions: Bool = false) -> DeleteRecordsRequest {
         var value = DeleteRecordsRequest()
-        value.topics = [DeleteRecordsRequest.DeleteRecordsTopic.sample(version: version), DeleteRecordsRequest.DeleteRecordsTopic.sample(version: version)]
+        value.topics = [DeleteRecordsRequest.DeleteRecordsTopic.sample(version: version, allVersions: allVersions), DeleteRecordsRequest.DeleteRecordsTopic.sample(version: version, allVersions: allVersions)]
         value.timeoutMs = 12
         return value
     }
 }
 
 extension DeleteRecordsRequest.DeleteRecordsTopic {
-    static func sample(version: Int16) -> DeleteRecordsRequest.DeleteRecordsTopic {
+    static func sample(version: Int16, allVersions: Bool = false) -> DeleteRecordsRequest.DeleteRecordsTopic {
         var value = DeleteRecordsRequest.DeleteRecordsTopic()
         value.name = "s1"
-        value.partitions = [DeleteRecordsRequest.DeleteRecordsPartition.sample(version: version), DeleteRecordsRequest.DeleteRecordsPartition.sample(version: version)]
+        value.partitions = [DeleteRecordsRequest.DeleteRecordsPartition.sample(version: version, allVersions: allVersions), DeleteRecordsRequest.DeleteRecordsPartition.sample(version: version, allVersions: allVersions)]
         return value
     }
 }
 
 extension DeleteRecordsRequest.DeleteRecordsPartition {
-    static func sample(version: Int16) -> DeleteRecordsRequest.DeleteRecordsPartition {
+    static func sample(version: Int16, allVersions: Bool = false) -> DeleteRecordsRequest.DeleteRecordsPartition {
         var value = DeleteRecordsRequest.DeleteRecordsPartition()
         value.partitionIndex = 11
         value.offset = 12

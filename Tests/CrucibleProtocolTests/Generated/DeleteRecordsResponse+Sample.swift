@@ -19,25 +19,25 @@ import NIOCore
 @testable import CrucibleProtocol
 
 extension DeleteRecordsResponse: SampleProviding {
-    static func sample(version: Int16) -> DeleteRecordsResponse {
+    static func sample(version: Int16, allVersions: Bool = false) -> DeleteRecordsResponse {
         var value = DeleteRecordsResponse()
         value.throttleTimeMs = 11
-        value.topics = [DeleteRecordsResponse.DeleteRecordsTopicResult.sample(version: version), DeleteRecordsResponse.DeleteRecordsTopicResult.sample(version: version)]
+        value.topics = [DeleteRecordsResponse.DeleteRecordsTopicResult.sample(version: version, allVersions: allVersions), DeleteRecordsResponse.DeleteRecordsTopicResult.sample(version: version, allVersions: allVersions)]
         return value
     }
 }
 
 extension DeleteRecordsResponse.DeleteRecordsTopicResult {
-    static func sample(version: Int16) -> DeleteRecordsResponse.DeleteRecordsTopicResult {
+    static func sample(version: Int16, allVersions: Bool = false) -> DeleteRecordsResponse.DeleteRecordsTopicResult {
         var value = DeleteRecordsResponse.DeleteRecordsTopicResult()
         value.name = "s1"
-        value.partitions = [DeleteRecordsResponse.DeleteRecordsPartitionResult.sample(version: version), DeleteRecordsResponse.DeleteRecordsPartitionResult.sample(version: version)]
+        value.partitions = [DeleteRecordsResponse.DeleteRecordsPartitionResult.sample(version: version, allVersions: allVersions), DeleteRecordsResponse.DeleteRecordsPartitionResult.sample(version: version, allVersions: allVersions)]
         return value
     }
 }
 
 extension DeleteRecordsResponse.DeleteRecordsPartitionResult {
-    static func sample(version: Int16) -> DeleteRecordsResponse.DeleteRecordsPartitionResult {
+    static func sample(version: Int16, allVersions: Bool = false) -> DeleteRecordsResponse.DeleteRecordsPartitionResult {
         var value = DeleteRecordsResponse.DeleteRecordsPartitionResult()
         value.partitionIndex = 11
         value.lowWatermark = 12

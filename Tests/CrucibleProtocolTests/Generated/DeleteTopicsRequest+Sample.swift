@@ -19,20 +19,20 @@ import NIOCore
 @testable import CrucibleProtocol
 
 extension DeleteTopicsRequest: SampleProviding {
-    static func sample(version: Int16) -> DeleteTopicsRequest {
+    static func sample(version: Int16, allVersions: Bool = false) -> DeleteTopicsRequest {
         var value = DeleteTopicsRequest()
-        if version >= 6 { value.topics = [DeleteTopicsRequest.DeleteTopicState.sample(version: version), DeleteTopicsRequest.DeleteTopicState.sample(version: version)] }
-        if version <= 5 { value.topicNames = ["s2", "s3"] }
+        if allVersions || version >= 6 { value.topics = [DeleteTopicsRequest.DeleteTopicState.sample(version: version, allVersions: allVersions), DeleteTopicsRequest.DeleteTopicState.sample(version: version, allVersions: allVersions)] }
+        if allVersions || version <= 5 { value.topicNames = ["s2", "s3"] }
         value.timeoutMs = 13
         return value
     }
 }
 
 extension DeleteTopicsRequest.DeleteTopicState {
-    static func sample(version: Int16) -> DeleteTopicsRequest.DeleteTopicState {
+    static func sample(version: Int16, allVersions: Bool = false) -> DeleteTopicsRequest.DeleteTopicState {
         var value = DeleteTopicsRequest.DeleteTopicState()
-        if version >= 6 { value.name = "s1" }
-        if version >= 6 { value.topicId = KafkaUUID(high: 2, low: 0x1234_5678) }
+        if allVersions || version >= 6 { value.name = "s1" }
+        if allVersions || version >= 6 { value.topicId = KafkaUUID(high: 2, low: 0x1234_5678) }
         return value
     }
 }

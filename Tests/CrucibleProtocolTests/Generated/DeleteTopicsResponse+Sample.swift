@@ -19,21 +19,21 @@ import NIOCore
 @testable import CrucibleProtocol
 
 extension DeleteTopicsResponse: SampleProviding {
-    static func sample(version: Int16) -> DeleteTopicsResponse {
+    static func sample(version: Int16, allVersions: Bool = false) -> DeleteTopicsResponse {
         var value = DeleteTopicsResponse()
-        if version >= 1 { value.throttleTimeMs = 11 }
-        value.responses = [DeleteTopicsResponse.DeletableTopicResult.sample(version: version), DeleteTopicsResponse.DeletableTopicResult.sample(version: version)]
+        if allVersions || version >= 1 { value.throttleTimeMs = 11 }
+        value.responses = [DeleteTopicsResponse.DeletableTopicResult.sample(version: version, allVersions: allVersions), DeleteTopicsResponse.DeletableTopicResult.sample(version: version, allVersions: allVersions)]
         return value
     }
 }
 
 extension DeleteTopicsResponse.DeletableTopicResult {
-    static func sample(version: Int16) -> DeleteTopicsResponse.DeletableTopicResult {
+    static func sample(version: Int16, allVersions: Bool = false) -> DeleteTopicsResponse.DeletableTopicResult {
         var value = DeleteTopicsResponse.DeletableTopicResult()
         value.name = "s1"
-        if version >= 6 { value.topicId = KafkaUUID(high: 2, low: 0x1234_5678) }
+        if allVersions || version >= 6 { value.topicId = KafkaUUID(high: 2, low: 0x1234_5678) }
         value.errorCode = 13
-        if version >= 5 { value.errorMessage = "s4" }
+        if allVersions || version >= 5 { value.errorMessage = "s4" }
         return value
     }
 }

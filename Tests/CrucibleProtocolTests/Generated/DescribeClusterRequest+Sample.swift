@@ -19,10 +19,10 @@ import NIOCore
 @testable import CrucibleProtocol
 
 extension DescribeClusterRequest: SampleProviding {
-    static func sample(version: Int16) -> DescribeClusterRequest {
+    static func sample(version: Int16, allVersions: Bool = false) -> DescribeClusterRequest {
         var value = DescribeClusterRequest()
         value.includeClusterAuthorizedOperations = true
-        if version >= 1 { value.endpointType = 12 }
+        if allVersions || version >= 1 { value.endpointType = 12 }
         return value
     }
 }

@@ -19,22 +19,22 @@ import NIOCore
 @testable import CrucibleProtocol
 
 extension DescribeClusterResponse: SampleProviding {
-    static func sample(version: Int16) -> DescribeClusterResponse {
+    static func sample(version: Int16, allVersions: Bool = false) -> DescribeClusterResponse {
         var value = DescribeClusterResponse()
         value.throttleTimeMs = 11
         value.errorCode = 12
         value.errorMessage = "s3"
-        if version >= 1 { value.endpointType = 14 }
+        if allVersions || version >= 1 { value.endpointType = 14 }
         value.clusterId = "s5"
         value.controllerId = 16
-        value.brokers = [DescribeClusterResponse.DescribeClusterBroker.sample(version: version), DescribeClusterResponse.DescribeClusterBroker.sample(version: version)]
+        value.brokers = [DescribeClusterResponse.DescribeClusterBroker.sample(version: version, allVersions: allVersions), DescribeClusterResponse.DescribeClusterBroker.sample(version: version, allVersions: allVersions)]
         value.clusterAuthorizedOperations = 18
         return value
     }
 }
 
 extension DescribeClusterResponse.DescribeClusterBroker {
-    static func sample(version: Int16) -> DescribeClusterResponse.DescribeClusterBroker {
+    static func sample(version: Int16, allVersions: Bool = false) -> DescribeClusterResponse.DescribeClusterBroker {
         var value = DescribeClusterResponse.DescribeClusterBroker()
         value.brokerId = 11
         value.host = "s2"

@@ -19,17 +19,17 @@ import NIOCore
 @testable import CrucibleProtocol
 
 extension DescribeConfigsRequest: SampleProviding {
-    static func sample(version: Int16) -> DescribeConfigsRequest {
+    static func sample(version: Int16, allVersions: Bool = false) -> DescribeConfigsRequest {
         var value = DescribeConfigsRequest()
-        value.resources = [DescribeConfigsRequest.DescribeConfigsResource.sample(version: version), DescribeConfigsRequest.DescribeConfigsResource.sample(version: version)]
-        if version >= 1 { value.includeSynonyms = true }
-        if version >= 3 { value.includeDocumentation = true }
+        value.resources = [DescribeConfigsRequest.DescribeConfigsResource.sample(version: version, allVersions: allVersions), DescribeConfigsRequest.DescribeConfigsResource.sample(version: version, allVersions: allVersions)]
+        if allVersions || version >= 1 { value.includeSynonyms = true }
+        if allVersions || version >= 3 { value.includeDocumentation = true }
         return value
     }
 }
 
 extension DescribeConfigsRequest.DescribeConfigsResource {
-    static func sample(version: Int16) -> DescribeConfigsRequest.DescribeConfigsResource {
+    static func sample(version: Int16, allVersions: Bool = false) -> DescribeConfigsRequest.DescribeConfigsResource {
         var value = DescribeConfigsRequest.DescribeConfigsResource()
         value.resourceType = 11
         value.resourceName = "s2"

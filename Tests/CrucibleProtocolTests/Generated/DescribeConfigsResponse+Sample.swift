@@ -19,48 +19,48 @@ import NIOCore
 @testable import CrucibleProtocol
 
 extension DescribeConfigsResponse: SampleProviding {
-    static func sample(version: Int16) -> DescribeConfigsResponse {
+    static func sample(version: Int16, allVersions: Bool = false) -> DescribeConfigsResponse {
         var value = DescribeConfigsResponse()
         value.throttleTimeMs = 11
-        value.results = [DescribeConfigsResponse.DescribeConfigsResult.sample(version: version), DescribeConfigsResponse.DescribeConfigsResult.sample(version: version)]
+        value.results = [DescribeConfigsResponse.DescribeConfigsResult.sample(version: version, allVersions: allVersions), DescribeConfigsResponse.DescribeConfigsResult.sample(version: version, allVersions: allVersions)]
         return value
     }
 }
 
 extension DescribeConfigsResponse.DescribeConfigsResult {
-    static func sample(version: Int16) -> DescribeConfigsResponse.DescribeConfigsResult {
+    static func sample(version: Int16, allVersions: Bool = false) -> DescribeConfigsResponse.DescribeConfigsResult {
         var value = DescribeConfigsResponse.DescribeConfigsResult()
         value.errorCode = 11
         value.errorMessage = "s2"
         value.resourceType = 13
         value.resourceName = "s4"
-        value.configs = [DescribeConfigsResponse.DescribeConfigsResourceResult.sample(version: version), DescribeConfigsResponse.DescribeConfigsResourceResult.sample(version: version)]
+        value.configs = [DescribeConfigsResponse.DescribeConfigsResourceResult.sample(version: version, allVersions: allVersions), DescribeConfigsResponse.DescribeConfigsResourceResult.sample(version: version, allVersions: allVersions)]
         return value
     }
 }
 
 extension DescribeConfigsResponse.DescribeConfigsResourceResult {
-    static func sample(version: Int16) -> DescribeConfigsResponse.DescribeConfigsResourceResult {
+    static func sample(version: Int16, allVersions: Bool = false) -> DescribeConfigsResponse.DescribeConfigsResourceResult {
         var value = DescribeConfigsResponse.DescribeConfigsResourceResult()
         value.name = "s1"
         value.value = "s2"
         value.readOnly = true
-        if version <= 0 { value.isDefault = true }
-        if version >= 1 { value.configSource = 15 }
+        if allVersions || version <= 0 { value.isDefault = true }
+        if allVersions || version >= 1 { value.configSource = 15 }
         value.isSensitive = true
-        if version >= 1 { value.synonyms = [DescribeConfigsResponse.DescribeConfigsSynonym.sample(version: version), DescribeConfigsResponse.DescribeConfigsSynonym.sample(version: version)] }
-        if version >= 3 { value.configType = 18 }
-        if version >= 3 { value.documentation = "s9" }
+        if allVersions || version >= 1 { value.synonyms = [DescribeConfigsResponse.DescribeConfigsSynonym.sample(version: version, allVersions: allVersions), DescribeConfigsResponse.DescribeConfigsSynonym.sample(version: version, allVersions: allVersions)] }
+        if allVersions || version >= 3 { value.configType = 18 }
+        if allVersions || version >= 3 { value.documentation = "s9" }
         return value
     }
 }
 
 extension DescribeConfigsResponse.DescribeConfigsSynonym {
-    static func sample(version: Int16) -> DescribeConfigsResponse.DescribeConfigsSynonym {
+    static func sample(version: Int16, allVersions: Bool = false) -> DescribeConfigsResponse.DescribeConfigsSynonym {
         var value = DescribeConfigsResponse.DescribeConfigsSynonym()
-        if version >= 1 { value.name = "s1" }
-        if version >= 1 { value.value = "s2" }
-        if version >= 1 { value.source = 13 }
+        if allVersions || version >= 1 { value.name = "s1" }
+        if allVersions || version >= 1 { value.value = "s2" }
+        if allVersions || version >= 1 { value.source = 13 }
         return value
     }
 }

@@ -19,10 +19,10 @@ import NIOCore
 @testable import CrucibleProtocol
 
 extension DescribeGroupsRequest: SampleProviding {
-    static func sample(version: Int16) -> DescribeGroupsRequest {
+    static func sample(version: Int16, allVersions: Bool = false) -> DescribeGroupsRequest {
         var value = DescribeGroupsRequest()
         value.groups = ["s1", "s2"]
-        if version >= 3 { value.includeAuthorizedOperations = true }
+        if allVersions || version >= 3 { value.includeAuthorizedOperations = true }
         return value
     }
 }

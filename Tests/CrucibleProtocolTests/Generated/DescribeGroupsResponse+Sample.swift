@@ -19,33 +19,33 @@ import NIOCore
 @testable import CrucibleProtocol
 
 extension DescribeGroupsResponse: SampleProviding {
-    static func sample(version: Int16) -> DescribeGroupsResponse {
+    static func sample(version: Int16, allVersions: Bool = false) -> DescribeGroupsResponse {
         var value = DescribeGroupsResponse()
-        if version >= 1 { value.throttleTimeMs = 11 }
-        value.groups = [DescribeGroupsResponse.DescribedGroup.sample(version: version), DescribeGroupsResponse.DescribedGroup.sample(version: version)]
+        if allVersions || version >= 1 { value.throttleTimeMs = 11 }
+        value.groups = [DescribeGroupsResponse.DescribedGroup.sample(version: version, allVersions: allVersions), DescribeGroupsResponse.DescribedGroup.sample(version: version, allVersions: allVersions)]
         return value
     }
 }
 
 extension DescribeGroupsResponse.DescribedGroup {
-    static func sample(version: Int16) -> DescribeGroupsResponse.DescribedGroup {
+    static func sample(version: Int16, allVersions: Bool = false) -> DescribeGroupsResponse.DescribedGroup {
         var value = DescribeGroupsResponse.DescribedGroup()
         value.errorCode = 11
         value.groupId = "s2"
         value.groupState = "s3"
         value.protocolType = "s4"
         value.protocolData = "s5"
-        value.members = [DescribeGroupsResponse.DescribedGroupMember.sample(version: version), DescribeGroupsResponse.DescribedGroupMember.sample(version: version)]
-        if version >= 3 { value.authorizedOperations = 17 }
+        value.members = [DescribeGroupsResponse.DescribedGroupMember.sample(version: version, allVersions: allVersions), DescribeGroupsResponse.DescribedGroupMember.sample(version: version, allVersions: allVersions)]
+        if allVersions || version >= 3 { value.authorizedOperations = 17 }
         return value
     }
 }
 
 extension DescribeGroupsResponse.DescribedGroupMember {
-    static func sample(version: Int16) -> DescribeGroupsResponse.DescribedGroupMember {
+    static func sample(version: Int16, allVersions: Bool = false) -> DescribeGroupsResponse.DescribedGroupMember {
         var value = DescribeGroupsResponse.DescribedGroupMember()
         value.memberId = "s1"
-        if version >= 4 { value.groupInstanceId = "s2" }
+        if allVersions || version >= 4 { value.groupInstanceId = "s2" }
         value.clientId = "s3"
         value.clientHost = "s4"
         value.memberMetadata = ByteBuffer(bytes: [5, 1, 2])

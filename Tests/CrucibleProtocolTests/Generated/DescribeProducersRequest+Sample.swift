@@ -19,15 +19,15 @@ import NIOCore
 @testable import CrucibleProtocol
 
 extension DescribeProducersRequest: SampleProviding {
-    static func sample(version: Int16) -> DescribeProducersRequest {
+    static func sample(version: Int16, allVersions: Bool = false) -> DescribeProducersRequest {
         var value = DescribeProducersRequest()
-        value.topics = [DescribeProducersRequest.TopicRequest.sample(version: version), DescribeProducersRequest.TopicRequest.sample(version: version)]
+        value.topics = [DescribeProducersRequest.TopicRequest.sample(version: version, allVersions: allVersions), DescribeProducersRequest.TopicRequest.sample(version: version, allVersions: allVersions)]
         return value
     }
 }
 
 extension DescribeProducersRequest.TopicRequest {
-    static func sample(version: Int16) -> DescribeProducersRequest.TopicRequest {
+    static func sample(version: Int16, allVersions: Bool = false) -> DescribeProducersRequest.TopicRequest {
         var value = DescribeProducersRequest.TopicRequest()
         value.name = "s1"
         value.partitionIndexes = [12, 13]

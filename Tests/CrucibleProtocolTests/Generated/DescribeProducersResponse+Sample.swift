@@ -19,36 +19,36 @@ import NIOCore
 @testable import CrucibleProtocol
 
 extension DescribeProducersResponse: SampleProviding {
-    static func sample(version: Int16) -> DescribeProducersResponse {
+    static func sample(version: Int16, allVersions: Bool = false) -> DescribeProducersResponse {
         var value = DescribeProducersResponse()
         value.throttleTimeMs = 11
-        value.topics = [DescribeProducersResponse.TopicResponse.sample(version: version), DescribeProducersResponse.TopicResponse.sample(version: version)]
+        value.topics = [DescribeProducersResponse.TopicResponse.sample(version: version, allVersions: allVersions), DescribeProducersResponse.TopicResponse.sample(version: version, allVersions: allVersions)]
         return value
     }
 }
 
 extension DescribeProducersResponse.TopicResponse {
-    static func sample(version: Int16) -> DescribeProducersResponse.TopicResponse {
+    static func sample(version: Int16, allVersions: Bool = false) -> DescribeProducersResponse.TopicResponse {
         var value = DescribeProducersResponse.TopicResponse()
         value.name = "s1"
-        value.partitions = [DescribeProducersResponse.PartitionResponse.sample(version: version), DescribeProducersResponse.PartitionResponse.sample(version: version)]
+        value.partitions = [DescribeProducersResponse.PartitionResponse.sample(version: version, allVersions: allVersions), DescribeProducersResponse.PartitionResponse.sample(version: version, allVersions: allVersions)]
         return value
     }
 }
 
 extension DescribeProducersResponse.PartitionResponse {
-    static func sample(version: Int16) -> DescribeProducersResponse.PartitionResponse {
+    static func sample(version: Int16, allVersions: Bool = false) -> DescribeProducersResponse.PartitionResponse {
         var value = DescribeProducersResponse.PartitionResponse()
         value.partitionIndex = 11
         value.errorCode = 12
         value.errorMessage = "s3"
-        value.activeProducers = [DescribeProducersResponse.ProducerState.sample(version: version), DescribeProducersResponse.ProducerState.sample(version: version)]
+        value.activeProducers = [DescribeProducersResponse.ProducerState.sample(version: version, allVersions: allVersions), DescribeProducersResponse.ProducerState.sample(version: version, allVersions: allVersions)]
         return value
     }
 }
 
 extension DescribeProducersResponse.ProducerState {
-    static func sample(version: Int16) -> DescribeProducersResponse.ProducerState {
+    static func sample(version: Int16, allVersions: Bool = false) -> DescribeProducersResponse.ProducerState {
         var value = DescribeProducersResponse.ProducerState()
         value.producerId = 11
         value.producerEpoch = 12

@@ -19,24 +19,24 @@ import NIOCore
 @testable import CrucibleProtocol
 
 extension DescribeQuorumRequest: SampleProviding {
-    static func sample(version: Int16) -> DescribeQuorumRequest {
+    static func sample(version: Int16, allVersions: Bool = false) -> DescribeQuorumRequest {
         var value = DescribeQuorumRequest()
-        value.topics = [DescribeQuorumRequest.TopicData.sample(version: version), DescribeQuorumRequest.TopicData.sample(version: version)]
+        value.topics = [DescribeQuorumRequest.TopicData.sample(version: version, allVersions: allVersions), DescribeQuorumRequest.TopicData.sample(version: version, allVersions: allVersions)]
         return value
     }
 }
 
 extension DescribeQuorumRequest.TopicData {
-    static func sample(version: Int16) -> DescribeQuorumRequest.TopicData {
+    static func sample(version: Int16, allVersions: Bool = false) -> DescribeQuorumRequest.TopicData {
         var value = DescribeQuorumRequest.TopicData()
         value.topicName = "s1"
-        value.partitions = [DescribeQuorumRequest.PartitionData.sample(version: version), DescribeQuorumRequest.PartitionData.sample(version: version)]
+        value.partitions = [DescribeQuorumRequest.PartitionData.sample(version: version, allVersions: allVersions), DescribeQuorumRequest.PartitionData.sample(version: version, allVersions: allVersions)]
         return value
     }
 }
 
 extension DescribeQuorumRequest.PartitionData {
-    static func sample(version: Int16) -> DescribeQuorumRequest.PartitionData {
+    static func sample(version: Int16, allVersions: Bool = false) -> DescribeQuorumRequest.PartitionData {
         var value = DescribeQuorumRequest.PartitionData()
         value.partitionIndex = 11
         return value

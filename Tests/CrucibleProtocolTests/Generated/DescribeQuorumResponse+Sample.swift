@@ -19,67 +19,67 @@ import NIOCore
 @testable import CrucibleProtocol
 
 extension DescribeQuorumResponse: SampleProviding {
-    static func sample(version: Int16) -> DescribeQuorumResponse {
+    static func sample(version: Int16, allVersions: Bool = false) -> DescribeQuorumResponse {
         var value = DescribeQuorumResponse()
         value.errorCode = 11
-        if version >= 2 { value.errorMessage = "s2" }
-        value.topics = [DescribeQuorumResponse.TopicData.sample(version: version), DescribeQuorumResponse.TopicData.sample(version: version)]
-        if version >= 2 { value.nodes = [DescribeQuorumResponse.Node.sample(version: version), DescribeQuorumResponse.Node.sample(version: version)] }
+        if allVersions || version >= 2 { value.errorMessage = "s2" }
+        value.topics = [DescribeQuorumResponse.TopicData.sample(version: version, allVersions: allVersions), DescribeQuorumResponse.TopicData.sample(version: version, allVersions: allVersions)]
+        if allVersions || version >= 2 { value.nodes = [DescribeQuorumResponse.Node.sample(version: version, allVersions: allVersions), DescribeQuorumResponse.Node.sample(version: version, allVersions: allVersions)] }
         return value
     }
 }
 
 extension DescribeQuorumResponse.TopicData {
-    static func sample(version: Int16) -> DescribeQuorumResponse.TopicData {
+    static func sample(version: Int16, allVersions: Bool = false) -> DescribeQuorumResponse.TopicData {
         var value = DescribeQuorumResponse.TopicData()
         value.topicName = "s1"
-        value.partitions = [DescribeQuorumResponse.PartitionData.sample(version: version), DescribeQuorumResponse.PartitionData.sample(version: version)]
+        value.partitions = [DescribeQuorumResponse.PartitionData.sample(version: version, allVersions: allVersions), DescribeQuorumResponse.PartitionData.sample(version: version, allVersions: allVersions)]
         return value
     }
 }
 
 extension DescribeQuorumResponse.PartitionData {
-    static func sample(version: Int16) -> DescribeQuorumResponse.PartitionData {
+    static func sample(version: Int16, allVersions: Bool = false) -> DescribeQuorumResponse.PartitionData {
         var value = DescribeQuorumResponse.PartitionData()
         value.partitionIndex = 11
         value.errorCode = 12
-        if version >= 2 { value.errorMessage = "s3" }
+        if allVersions || version >= 2 { value.errorMessage = "s3" }
         value.leaderId = 14
         value.leaderEpoch = 15
         value.highWatermark = 16
-        value.currentVoters = [DescribeQuorumResponse.ReplicaState.sample(version: version), DescribeQuorumResponse.ReplicaState.sample(version: version)]
-        value.observers = [DescribeQuorumResponse.ReplicaState.sample(version: version), DescribeQuorumResponse.ReplicaState.sample(version: version)]
+        value.currentVoters = [DescribeQuorumResponse.ReplicaState.sample(version: version, allVersions: allVersions), DescribeQuorumResponse.ReplicaState.sample(version: version, allVersions: allVersions)]
+        value.observers = [DescribeQuorumResponse.ReplicaState.sample(version: version, allVersions: allVersions), DescribeQuorumResponse.ReplicaState.sample(version: version, allVersions: allVersions)]
         return value
     }
 }
 
 extension DescribeQuorumResponse.Node {
-    static func sample(version: Int16) -> DescribeQuorumResponse.Node {
+    static func sample(version: Int16, allVersions: Bool = false) -> DescribeQuorumResponse.Node {
         var value = DescribeQuorumResponse.Node()
-        if version >= 2 { value.nodeId = 11 }
-        if version >= 2 { value.listeners = [DescribeQuorumResponse.Listener.sample(version: version), DescribeQuorumResponse.Listener.sample(version: version)] }
+        if allVersions || version >= 2 { value.nodeId = 11 }
+        if allVersions || version >= 2 { value.listeners = [DescribeQuorumResponse.Listener.sample(version: version, allVersions: allVersions), DescribeQuorumResponse.Listener.sample(version: version, allVersions: allVersions)] }
         return value
     }
 }
 
 extension DescribeQuorumResponse.Listener {
-    static func sample(version: Int16) -> DescribeQuorumResponse.Listener {
+    static func sample(version: Int16, allVersions: Bool = false) -> DescribeQuorumResponse.Listener {
         var value = DescribeQuorumResponse.Listener()
-        if version >= 2 { value.name = "s1" }
-        if version >= 2 { value.host = "s2" }
-        if version >= 2 { value.port = 13 }
+        if allVersions || version >= 2 { value.name = "s1" }
+        if allVersions || version >= 2 { value.host = "s2" }
+        if allVersions || version >= 2 { value.port = 13 }
         return value
     }
 }
 
 extension DescribeQuorumResponse.ReplicaState {
-    static func sample(version: Int16) -> DescribeQuorumResponse.ReplicaState {
+    static func sample(version: Int16, allVersions: Bool = false) -> DescribeQuorumResponse.ReplicaState {
         var value = DescribeQuorumResponse.ReplicaState()
         value.replicaId = 11
-        if version >= 2 { value.replicaDirectoryId = KafkaUUID(high: 2, low: 0x1234_5678) }
+        if allVersions || version >= 2 { value.replicaDirectoryId = KafkaUUID(high: 2, low: 0x1234_5678) }
         value.logEndOffset = 13
-        if version >= 1 { value.lastFetchTimestamp = 14 }
-        if version >= 1 { value.lastCaughtUpTimestamp = 15 }
+        if allVersions || version >= 1 { value.lastFetchTimestamp = 14 }
+        if allVersions || version >= 1 { value.lastCaughtUpTimestamp = 15 }
         return value
     }
 }

@@ -19,51 +19,51 @@ import NIOCore
 @testable import CrucibleProtocol
 
 extension EndQuorumEpochRequest: SampleProviding {
-    static func sample(version: Int16) -> EndQuorumEpochRequest {
+    static func sample(version: Int16, allVersions: Bool = false) -> EndQuorumEpochRequest {
         var value = EndQuorumEpochRequest()
         value.clusterId = "s1"
-        value.topics = [EndQuorumEpochRequest.TopicData.sample(version: version), EndQuorumEpochRequest.TopicData.sample(version: version)]
-        if version >= 1 { value.leaderEndpoints = [EndQuorumEpochRequest.LeaderEndpoint.sample(version: version), EndQuorumEpochRequest.LeaderEndpoint.sample(version: version)] }
+        value.topics = [EndQuorumEpochRequest.TopicData.sample(version: version, allVersions: allVersions), EndQuorumEpochRequest.TopicData.sample(version: version, allVersions: allVersions)]
+        if allVersions || version >= 1 { value.leaderEndpoints = [EndQuorumEpochRequest.LeaderEndpoint.sample(version: version, allVersions: allVersions), EndQuorumEpochRequest.LeaderEndpoint.sample(version: version, allVersions: allVersions)] }
         return value
     }
 }
 
 extension EndQuorumEpochRequest.TopicData {
-    static func sample(version: Int16) -> EndQuorumEpochRequest.TopicData {
+    static func sample(version: Int16, allVersions: Bool = false) -> EndQuorumEpochRequest.TopicData {
         var value = EndQuorumEpochRequest.TopicData()
         value.topicName = "s1"
-        value.partitions = [EndQuorumEpochRequest.PartitionData.sample(version: version), EndQuorumEpochRequest.PartitionData.sample(version: version)]
+        value.partitions = [EndQuorumEpochRequest.PartitionData.sample(version: version, allVersions: allVersions), EndQuorumEpochRequest.PartitionData.sample(version: version, allVersions: allVersions)]
         return value
     }
 }
 
 extension EndQuorumEpochRequest.PartitionData {
-    static func sample(version: Int16) -> EndQuorumEpochRequest.PartitionData {
+    static func sample(version: Int16, allVersions: Bool = false) -> EndQuorumEpochRequest.PartitionData {
         var value = EndQuorumEpochRequest.PartitionData()
         value.partitionIndex = 11
         value.leaderId = 12
         value.leaderEpoch = 13
-        if version <= 0 { value.preferredSuccessors = [14, 15] }
-        if version >= 1 { value.preferredCandidates = [EndQuorumEpochRequest.ReplicaInfo.sample(version: version), EndQuorumEpochRequest.ReplicaInfo.sample(version: version)] }
+        if allVersions || version <= 0 { value.preferredSuccessors = [14, 15] }
+        if allVersions || version >= 1 { value.preferredCandidates = [EndQuorumEpochRequest.ReplicaInfo.sample(version: version, allVersions: allVersions), EndQuorumEpochRequest.ReplicaInfo.sample(version: version, allVersions: allVersions)] }
         return value
     }
 }
 
 extension EndQuorumEpochRequest.ReplicaInfo {
-    static func sample(version: Int16) -> EndQuorumEpochRequest.ReplicaInfo {
+    static func sample(version: Int16, allVersions: Bool = false) -> EndQuorumEpochRequest.ReplicaInfo {
         var value = EndQuorumEpochRequest.ReplicaInfo()
-        if version >= 1 { value.candidateId = 11 }
-        if version >= 1 { value.candidateDirectoryId = KafkaUUID(high: 2, low: 0x1234_5678) }
+        if allVersions || version >= 1 { value.candidateId = 11 }
+        if allVersions || version >= 1 { value.candidateDirectoryId = KafkaUUID(high: 2, low: 0x1234_5678) }
         return value
     }
 }
 
 extension EndQuorumEpochRequest.LeaderEndpoint {
-    static func sample(version: Int16) -> EndQuorumEpochRequest.LeaderEndpoint {
+    static func sample(version: Int16, allVersions: Bool = false) -> EndQuorumEpochRequest.LeaderEndpoint {
         var value = EndQuorumEpochRequest.LeaderEndpoint()
-        if version >= 1 { value.name = "s1" }
-        if version >= 1 { value.host = "s2" }
-        if version >= 1 { value.port = 13 }
+        if allVersions || version >= 1 { value.name = "s1" }
+        if allVersions || version >= 1 { value.host = "s2" }
+        if allVersions || version >= 1 { value.port = 13 }
         return value
     }
 }

@@ -19,26 +19,26 @@ import NIOCore
 @testable import CrucibleProtocol
 
 extension EndQuorumEpochResponse: SampleProviding {
-    static func sample(version: Int16) -> EndQuorumEpochResponse {
+    static func sample(version: Int16, allVersions: Bool = false) -> EndQuorumEpochResponse {
         var value = EndQuorumEpochResponse()
         value.errorCode = 11
-        value.topics = [EndQuorumEpochResponse.TopicData.sample(version: version), EndQuorumEpochResponse.TopicData.sample(version: version)]
-        if version >= 1 { value.nodeEndpoints = [EndQuorumEpochResponse.NodeEndpoint.sample(version: version), EndQuorumEpochResponse.NodeEndpoint.sample(version: version)] }
+        value.topics = [EndQuorumEpochResponse.TopicData.sample(version: version, allVersions: allVersions), EndQuorumEpochResponse.TopicData.sample(version: version, allVersions: allVersions)]
+        if allVersions || version >= 1 { value.nodeEndpoints = [EndQuorumEpochResponse.NodeEndpoint.sample(version: version, allVersions: allVersions), EndQuorumEpochResponse.NodeEndpoint.sample(version: version, allVersions: allVersions)] }
         return value
     }
 }
 
 extension EndQuorumEpochResponse.TopicData {
-    static func sample(version: Int16) -> EndQuorumEpochResponse.TopicData {
+    static func sample(version: Int16, allVersions: Bool = false) -> EndQuorumEpochResponse.TopicData {
         var value = EndQuorumEpochResponse.TopicData()
         value.topicName = "s1"
-        value.partitions = [EndQuorumEpochResponse.PartitionData.sample(version: version), EndQuorumEpochResponse.PartitionData.sample(version: version)]
+        value.partitions = [EndQuorumEpochResponse.PartitionData.sample(version: version, allVersions: allVersions), EndQuorumEpochResponse.PartitionData.sample(version: version, allVersions: allVersions)]
         return value
     }
 }
 
 extension EndQuorumEpochResponse.PartitionData {
-    static func sample(version: Int16) -> EndQuorumEpochResponse.PartitionData {
+    static func sample(version: Int16, allVersions: Bool = false) -> EndQuorumEpochResponse.PartitionData {
         var value = EndQuorumEpochResponse.PartitionData()
         value.partitionIndex = 11
         value.errorCode = 12
@@ -49,11 +49,11 @@ extension EndQuorumEpochResponse.PartitionData {
 }
 
 extension EndQuorumEpochResponse.NodeEndpoint {
-    static func sample(version: Int16) -> EndQuorumEpochResponse.NodeEndpoint {
+    static func sample(version: Int16, allVersions: Bool = false) -> EndQuorumEpochResponse.NodeEndpoint {
         var value = EndQuorumEpochResponse.NodeEndpoint()
-        if version >= 1 { value.nodeId = 11 }
-        if version >= 1 { value.host = "s2" }
-        if version >= 1 { value.port = 13 }
+        if allVersions || version >= 1 { value.nodeId = 11 }
+        if allVersions || version >= 1 { value.host = "s2" }
+        if allVersions || version >= 1 { value.port = 13 }
         return value
     }
 }

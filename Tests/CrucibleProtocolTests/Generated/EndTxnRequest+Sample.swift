@@ -19,7 +19,7 @@ import NIOCore
 @testable import CrucibleProtocol
 
 extension EndTxnRequest: SampleProviding {
-    static func sample(version: Int16) -> EndTxnRequest {
+    static func sample(version: Int16, allVersions: Bool = false) -> EndTxnRequest {
         var value = EndTxnRequest()
         value.transactionalId = "s1"
         value.producerId = 12

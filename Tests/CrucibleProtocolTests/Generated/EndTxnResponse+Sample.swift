@@ -19,12 +19,12 @@ import NIOCore
 @testable import CrucibleProtocol
 
 extension EndTxnResponse: SampleProviding {
-    static func sample(version: Int16) -> EndTxnResponse {
+    static func sample(version: Int16, allVersions: Bool = false) -> EndTxnResponse {
         var value = EndTxnResponse()
         value.throttleTimeMs = 11
         value.errorCode = 12
-        if version >= 5 { value.producerId = 13 }
-        if version >= 5 { value.producerEpoch = 14 }
+        if allVersions || version >= 5 { value.producerId = 13 }
+        if allVersions || version >= 5 { value.producerEpoch = 14 }
         return value
     }
 }

@@ -19,63 +19,63 @@ import NIOCore
 @testable import CrucibleProtocol
 
 extension FetchRequest: SampleProviding {
-    static func sample(version: Int16) -> FetchRequest {
+    static func sample(version: Int16, allVersions: Bool = false) -> FetchRequest {
         var value = FetchRequest()
-        if version >= 12 { value.clusterId = "s1" }
-        if version <= 14 { value.replicaId = 12 }
-        if version >= 15 { value.replicaState = FetchRequest.ReplicaState.sample(version: version) }
+        if allVersions || version >= 12 { value.clusterId = "s1" }
+        if allVersions || version <= 14 { value.replicaId = 12 }
+        if allVersions || version >= 15 { value.replicaState = FetchRequest.ReplicaState.sample(version: version, allVersions: allVersions) }
         value.maxWaitMs = 14
         value.minBytes = 15
-        if version >= 3 { value.maxBytes = 16 }
-        if version >= 4 { value.isolationLevel = 17 }
-        if version >= 7 { value.sessionId = 18 }
-        if version >= 7 { value.sessionEpoch = 19 }
-        value.topics = [FetchRequest.FetchTopic.sample(version: version), FetchRequest.FetchTopic.sample(version: version)]
-        if version >= 7 { value.forgottenTopicsData = [FetchRequest.ForgottenTopic.sample(version: version), FetchRequest.ForgottenTopic.sample(version: version)] }
-        if version >= 11 { value.rackId = "s12" }
+        if allVersions || version >= 3 { value.maxBytes = 16 }
+        if allVersions || version >= 4 { value.isolationLevel = 17 }
+        if allVersions || version >= 7 { value.sessionId = 18 }
+        if allVersions || version >= 7 { value.sessionEpoch = 19 }
+        value.topics = [FetchRequest.FetchTopic.sample(version: version, allVersions: allVersions), FetchRequest.FetchTopic.sample(version: version, allVersions: allVersions)]
+        if allVersions || version >= 7 { value.forgottenTopicsData = [FetchRequest.ForgottenTopic.sample(version: version, allVersions: allVersions), FetchRequest.ForgottenTopic.sample(version: version, allVersions: allVersions)] }
+        if allVersions || version >= 11 { value.rackId = "s12" }
         return value
     }
 }
 
 extension FetchRequest.ReplicaState {
-    static func sample(version: Int16) -> FetchRequest.ReplicaState {
+    static func sample(version: Int16, allVersions: Bool = false) -> FetchRequest.ReplicaState {
         var value = FetchRequest.ReplicaState()
-        if version >= 15 { value.replicaId = 11 }
-        if version >= 15 { value.replicaEpoch = 12 }
+        if allVersions || version >= 15 { value.replicaId = 11 }
+        if allVersions || version >= 15 { value.replicaEpoch = 12 }
         return value
     }
 }
 
 extension FetchRequest.FetchTopic {
-    static func sample(version: Int16) -> FetchRequest.FetchTopic {
+    static func sample(version: Int16, allVersions: Bool = false) -> FetchRequest.FetchTopic {
         var value = FetchRequest.FetchTopic()
-        if version <= 12 { value.topic = "s1" }
-        if version >= 13 { value.topicId = KafkaUUID(high: 2, low: 0x1234_5678) }
-        value.partitions = [FetchRequest.FetchPartition.sample(version: version), FetchRequest.FetchPartition.sample(version: version)]
+        if allVersions || version <= 12 { value.topic = "s1" }
+        if allVersions || version >= 13 { value.topicId = KafkaUUID(high: 2, low: 0x1234_5678) }
+        value.partitions = [FetchRequest.FetchPartition.sample(version: version, allVersions: allVersions), FetchRequest.FetchPartition.sample(version: version, allVersions: allVersions)]
         return value
     }
 }
 
 extension FetchRequest.FetchPartition {
-    static func sample(version: Int16) -> FetchRequest.FetchPartition {
+    static func sample(version: Int16, allVersions: Bool = false) -> FetchRequest.FetchPartition {
         var value = FetchRequest.FetchPartition()
         value.partition = 11
-        if version >= 9 { value.currentLeaderEpoch = 12 }
+        if allVersions || version >= 9 { value.currentLeaderEpoch = 12 }
         value.fetchOffset = 13
-        if version >= 12 { value.lastFetchedEpoch = 14 }
-        if version >= 5 { value.logStartOffset = 15 }
+        if allVersions || version >= 12 { value.lastFetchedEpoch = 14 }
+        if allVersions || version >= 5 { value.logStartOffset = 15 }
         value.partitionMaxBytes = 16
-        if version >= 17 { value.replicaDirectoryId = KafkaUUID(high: 7, low: 0x1234_5678) }
+        if allVersions || version >= 17 { value.replicaDirectoryId = KafkaUUID(high: 7, low: 0x1234_5678) }
         return value
     }
 }
 
 extension FetchRequest.ForgottenTopic {
-    static func sample(version: Int16) -> FetchRequest.ForgottenTopic {
+    static func sample(version: Int16, allVersions: Bool = false) -> FetchRequest.ForgottenTopic {
         var value = FetchRequest.ForgottenTopic()
-        if version >= 7 && version <= 12 { value.topic = "s1" }
-        if version >= 13 { value.topicId = KafkaUUID(high: 2, low: 0x1234_5678) }
-        if version >= 7 { value.partitions = [13, 14] }
+        if allVersions || version >= 7 && version <= 12 { value.topic = "s1" }
+        if allVersions || version >= 13 { value.topicId = KafkaUUID(high: 2, low: 0x1234_5678) }
+        if allVersions || version >= 7 { value.partitions = [13, 14] }
         return value
     }
 }

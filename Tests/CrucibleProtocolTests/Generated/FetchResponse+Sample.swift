@@ -19,65 +19,65 @@ import NIOCore
 @testable import CrucibleProtocol
 
 extension FetchResponse: SampleProviding {
-    static func sample(version: Int16) -> FetchResponse {
+    static func sample(version: Int16, allVersions: Bool = false) -> FetchResponse {
         var value = FetchResponse()
-        if version >= 1 { value.throttleTimeMs = 11 }
-        if version >= 7 { value.errorCode = 12 }
-        if version >= 7 { value.sessionId = 13 }
-        value.responses = [FetchResponse.FetchableTopicResponse.sample(version: version), FetchResponse.FetchableTopicResponse.sample(version: version)]
-        if version >= 16 { value.nodeEndpoints = [FetchResponse.NodeEndpoint.sample(version: version), FetchResponse.NodeEndpoint.sample(version: version)] }
+        if allVersions || version >= 1 { value.throttleTimeMs = 11 }
+        if allVersions || version >= 7 { value.errorCode = 12 }
+        if allVersions || version >= 7 { value.sessionId = 13 }
+        value.responses = [FetchResponse.FetchableTopicResponse.sample(version: version, allVersions: allVersions), FetchResponse.FetchableTopicResponse.sample(version: version, allVersions: allVersions)]
+        if allVersions || version >= 16 { value.nodeEndpoints = [FetchResponse.NodeEndpoint.sample(version: version, allVersions: allVersions), FetchResponse.NodeEndpoint.sample(version: version, allVersions: allVersions)] }
         return value
     }
 }
 
 extension FetchResponse.FetchableTopicResponse {
-    static func sample(version: Int16) -> FetchResponse.FetchableTopicResponse {
+    static func sample(version: Int16, allVersions: Bool = false) -> FetchResponse.FetchableTopicResponse {
         var value = FetchResponse.FetchableTopicResponse()
-        if version <= 12 { value.topic = "s1" }
-        if version >= 13 { value.topicId = KafkaUUID(high: 2, low: 0x1234_5678) }
-        value.partitions = [FetchResponse.PartitionData.sample(version: version), FetchResponse.PartitionData.sample(version: version)]
+        if allVersions || version <= 12 { value.topic = "s1" }
+        if allVersions || version >= 13 { value.topicId = KafkaUUID(high: 2, low: 0x1234_5678) }
+        value.partitions = [FetchResponse.PartitionData.sample(version: version, allVersions: allVersions), FetchResponse.PartitionData.sample(version: version, allVersions: allVersions)]
         return value
     }
 }
 
 extension FetchResponse.PartitionData {
-    static func sample(version: Int16) -> FetchResponse.PartitionData {
+    static func sample(version: Int16, allVersions: Bool = false) -> FetchResponse.PartitionData {
         var value = FetchResponse.PartitionData()
         value.partitionIndex = 11
         value.errorCode = 12
         value.highWatermark = 13
-        if version >= 4 { value.lastStableOffset = 14 }
-        if version >= 5 { value.logStartOffset = 15 }
-        if version >= 12 { value.divergingEpoch = FetchResponse.EpochEndOffset.sample(version: version) }
-        if version >= 12 { value.currentLeader = FetchResponse.LeaderIdAndEpoch.sample(version: version) }
-        if version >= 12 { value.snapshotId = FetchResponse.SnapshotId.sample(version: version) }
-        if version >= 4 { value.abortedTransactions = [FetchResponse.AbortedTransaction.sample(version: version), FetchResponse.AbortedTransaction.sample(version: version)] }
-        if version >= 11 { value.preferredReadReplica = 20 }
+        if allVersions || version >= 4 { value.lastStableOffset = 14 }
+        if allVersions || version >= 5 { value.logStartOffset = 15 }
+        if allVersions || version >= 12 { value.divergingEpoch = FetchResponse.EpochEndOffset.sample(version: version, allVersions: allVersions) }
+        if allVersions || version >= 12 { value.currentLeader = FetchResponse.LeaderIdAndEpoch.sample(version: version, allVersions: allVersions) }
+        if allVersions || version >= 12 { value.snapshotId = FetchResponse.SnapshotId.sample(version: version, allVersions: allVersions) }
+        if allVersions || version >= 4 { value.abortedTransactions = [FetchResponse.AbortedTransaction.sample(version: version, allVersions: allVersions), FetchResponse.AbortedTransaction.sample(version: version, allVersions: allVersions)] }
+        if allVersions || version >= 11 { value.preferredReadReplica = 20 }
         value.records = KafkaRecords(ByteBuffer(bytes: [0xca, 0xfe, 11]))
         return value
     }
 }
 
 extension FetchResponse.EpochEndOffset {
-    static func sample(version: Int16) -> FetchResponse.EpochEndOffset {
+    static func sample(version: Int16, allVersions: Bool = false) -> FetchResponse.EpochEndOffset {
         var value = FetchResponse.EpochEndOffset()
-        if version >= 12 { value.epoch = 11 }
-        if version >= 12 { value.endOffset = 12 }
+        if allVersions || version >= 12 { value.epoch = 11 }
+        if allVersions || version >= 12 { value.endOffset = 12 }
         return value
     }
 }
 
 extension FetchResponse.LeaderIdAndEpoch {
-    static func sample(version: Int16) -> FetchResponse.LeaderIdAndEpoch {
+    static func sample(version: Int16, allVersions: Bool = false) -> FetchResponse.LeaderIdAndEpoch {
         var value = FetchResponse.LeaderIdAndEpoch()
-        if version >= 12 { value.leaderId = 11 }
-        if version >= 12 { value.leaderEpoch = 12 }
+        if allVersions || version >= 12 { value.leaderId = 11 }
+        if allVersions || version >= 12 { value.leaderEpoch = 12 }
         return value
     }
 }
 
 extension FetchResponse.SnapshotId {
-    static func sample(version: Int16) -> FetchResponse.SnapshotId {
+    static func sample(version: Int16, allVersions: Bool = false) -> FetchResponse.SnapshotId {
         var value = FetchResponse.SnapshotId()
         value.endOffset = 11
         value.epoch = 12
@@ -86,21 +86,21 @@ extension FetchResponse.SnapshotId {
 }
 
 extension FetchResponse.AbortedTransaction {
-    static func sample(version: Int16) -> FetchResponse.AbortedTransaction {
+    static func sample(version: Int16, allVersions: Bool = false) -> FetchResponse.AbortedTransaction {
         var value = FetchResponse.AbortedTransaction()
-        if version >= 4 { value.producerId = 11 }
-        if version >= 4 { value.firstOffset = 12 }
+        if allVersions || version >= 4 { value.producerId = 11 }
+        if allVersions || version >= 4 { value.firstOffset = 12 }
         return value
     }
 }
 
 extension FetchResponse.NodeEndpoint {
-    static func sample(version: Int16) -> FetchResponse.NodeEndpoint {
+    static func sample(version: Int16, allVersions: Bool = false) -> FetchResponse.NodeEndpoint {
         var value = FetchResponse.NodeEndpoint()
-        if version >= 16 { value.nodeId = 11 }
-        if version >= 16 { value.host = "s2" }
-        if version >= 16 { value.port = 13 }
-        if version >= 16 { value.rack = "s4" }
+        if allVersions || version >= 16 { value.nodeId = 11 }
+        if allVersions || version >= 16 { value.host = "s2" }
+        if allVersions || version >= 16 { value.port = 13 }
+        if allVersions || version >= 16 { value.rack = "s4" }
         return value
     }
 }

@@ -19,39 +19,39 @@ import NIOCore
 @testable import CrucibleProtocol
 
 extension FetchSnapshotRequest: SampleProviding {
-    static func sample(version: Int16) -> FetchSnapshotRequest {
+    static func sample(version: Int16, allVersions: Bool = false) -> FetchSnapshotRequest {
         var value = FetchSnapshotRequest()
         value.clusterId = "s1"
         value.replicaId = 12
         value.maxBytes = 13
-        value.topics = [FetchSnapshotRequest.TopicSnapshot.sample(version: version), FetchSnapshotRequest.TopicSnapshot.sample(version: version)]
+        value.topics = [FetchSnapshotRequest.TopicSnapshot.sample(version: version, allVersions: allVersions), FetchSnapshotRequest.TopicSnapshot.sample(version: version, allVersions: allVersions)]
         return value
     }
 }
 
 extension FetchSnapshotRequest.TopicSnapshot {
-    static func sample(version: Int16) -> FetchSnapshotRequest.TopicSnapshot {
+    static func sample(version: Int16, allVersions: Bool = false) -> FetchSnapshotRequest.TopicSnapshot {
         var value = FetchSnapshotRequest.TopicSnapshot()
         value.name = "s1"
-        value.partitions = [FetchSnapshotRequest.PartitionSnapshot.sample(version: version), FetchSnapshotRequest.PartitionSnapshot.sample(version: version)]
+        value.partitions = [FetchSnapshotRequest.PartitionSnapshot.sample(version: version, allVersions: allVersions), FetchSnapshotRequest.PartitionSnapshot.sample(version: version, allVersions: allVersions)]
         return value
     }
 }
 
 extension FetchSnapshotRequest.PartitionSnapshot {
-    static func sample(version: Int16) -> FetchSnapshotRequest.PartitionSnapshot {
+    static func sample(version: Int16, allVersions: Bool = false) -> FetchSnapshotRequest.PartitionSnapshot {
         var value = FetchSnapshotRequest.PartitionSnapshot()
         value.partition = 11
         value.currentLeaderEpoch = 12
-        value.snapshotId = FetchSnapshotRequest.SnapshotId.sample(version: version)
+        value.snapshotId = FetchSnapshotRequest.SnapshotId.sample(version: version, allVersions: allVersions)
         value.position = 14
-        if version >= 1 { value.replicaDirectoryId = KafkaUUID(high: 5, low: 0x1234_5678) }
+        if allVersions || version >= 1 { value.replicaDirectoryId = KafkaUUID(high: 5, low: 0x1234_5678) }
         return value
     }
 }
 
 extension FetchSnapshotRequest.SnapshotId {
-    static func sample(version: Int16) -> FetchSnapshotRequest.SnapshotId {
+    static func sample(version: Int16, allVersions: Bool = false) -> FetchSnapshotRequest.SnapshotId {
         var value = FetchSnapshotRequest.SnapshotId()
         value.endOffset = 11
         value.epoch = 12

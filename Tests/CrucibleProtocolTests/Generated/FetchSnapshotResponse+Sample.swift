@@ -19,32 +19,32 @@ import NIOCore
 @testable import CrucibleProtocol
 
 extension FetchSnapshotResponse: SampleProviding {
-    static func sample(version: Int16) -> FetchSnapshotResponse {
+    static func sample(version: Int16, allVersions: Bool = false) -> FetchSnapshotResponse {
         var value = FetchSnapshotResponse()
         value.throttleTimeMs = 11
         value.errorCode = 12
-        value.topics = [FetchSnapshotResponse.TopicSnapshot.sample(version: version), FetchSnapshotResponse.TopicSnapshot.sample(version: version)]
-        if version >= 1 { value.nodeEndpoints = [FetchSnapshotResponse.NodeEndpoint.sample(version: version), FetchSnapshotResponse.NodeEndpoint.sample(version: version)] }
+        value.topics = [FetchSnapshotResponse.TopicSnapshot.sample(version: version, allVersions: allVersions), FetchSnapshotResponse.TopicSnapshot.sample(version: version, allVersions: allVersions)]
+        if allVersions || version >= 1 { value.nodeEndpoints = [FetchSnapshotResponse.NodeEndpoint.sample(version: version, allVersions: allVersions), FetchSnapshotResponse.NodeEndpoint.sample(version: version, allVersions: allVersions)] }
         return value
     }
 }
 
 extension FetchSnapshotResponse.TopicSnapshot {
-    static func sample(version: Int16) -> FetchSnapshotResponse.TopicSnapshot {
+    static func sample(version: Int16, allVersions: Bool = false) -> FetchSnapshotResponse.TopicSnapshot {
         var value = FetchSnapshotResponse.TopicSnapshot()
         value.name = "s1"
-        value.partitions = [FetchSnapshotResponse.PartitionSnapshot.sample(version: version), FetchSnapshotResponse.PartitionSnapshot.sample(version: version)]
+        value.partitions = [FetchSnapshotResponse.PartitionSnapshot.sample(version: version, allVersions: allVersions), FetchSnapshotResponse.PartitionSnapshot.sample(version: version, allVersions: allVersions)]
         return value
     }
 }
 
 extension FetchSnapshotResponse.PartitionSnapshot {
-    static func sample(version: Int16) -> FetchSnapshotResponse.PartitionSnapshot {
+    static func sample(version: Int16, allVersions: Bool = false) -> FetchSnapshotResponse.PartitionSnapshot {
         var value = FetchSnapshotResponse.PartitionSnapshot()
         value.index = 11
         value.errorCode = 12
-        value.snapshotId = FetchSnapshotResponse.SnapshotId.sample(version: version)
-        value.currentLeader = FetchSnapshotResponse.LeaderIdAndEpoch.sample(version: version)
+        value.snapshotId = FetchSnapshotResponse.SnapshotId.sample(version: version, allVersions: allVersions)
+        value.currentLeader = FetchSnapshotResponse.LeaderIdAndEpoch.sample(version: version, allVersions: allVersions)
         value.size = 15
         value.position = 16
         value.unalignedRecords = KafkaRecords(ByteBuffer(bytes: [0xca, 0xfe, 7]))
@@ -53,7 +53,7 @@ extension FetchSnapshotResponse.PartitionSnapshot {
 }
 
 extension FetchSnapshotResponse.SnapshotId {
-    static func sample(version: Int16) -> FetchSnapshotResponse.SnapshotId {
+    static func sample(version: Int16, allVersions: Bool = false) -> FetchSnapshotResponse.SnapshotId {
         var value = FetchSnapshotResponse.SnapshotId()
         value.endOffset = 11
         value.epoch = 12
@@ -62,7 +62,7 @@ extension FetchSnapshotResponse.SnapshotId {
 }
 
 extension FetchSnapshotResponse.LeaderIdAndEpoch {
-    static func sample(version: Int16) -> FetchSnapshotResponse.LeaderIdAndEpoch {
+    static func sample(version: Int16, allVersions: Bool = false) -> FetchSnapshotResponse.LeaderIdAndEpoch {
         var value = FetchSnapshotResponse.LeaderIdAndEpoch()
         value.leaderId = 11
         value.leaderEpoch = 12
@@ -71,11 +71,11 @@ extension FetchSnapshotResponse.LeaderIdAndEpoch {
 }
 
 extension FetchSnapshotResponse.NodeEndpoint {
-    static func sample(version: Int16) -> FetchSnapshotResponse.NodeEndpoint {
+    static func sample(version: Int16, allVersions: Bool = false) -> FetchSnapshotResponse.NodeEndpoint {
         var value = FetchSnapshotResponse.NodeEndpoint()
-        if version >= 1 { value.nodeId = 11 }
-        if version >= 1 { value.host = "s2" }
-        if version >= 1 { value.port = 13 }
+        if allVersions || version >= 1 { value.nodeId = 11 }
+        if allVersions || version >= 1 { value.host = "s2" }
+        if allVersions || version >= 1 { value.port = 13 }
         return value
     }
 }

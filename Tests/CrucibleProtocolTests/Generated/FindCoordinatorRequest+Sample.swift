@@ -19,11 +19,11 @@ import NIOCore
 @testable import CrucibleProtocol
 
 extension FindCoordinatorRequest: SampleProviding {
-    static func sample(version: Int16) -> FindCoordinatorRequest {
+    static func sample(version: Int16, allVersions: Bool = false) -> FindCoordinatorRequest {
         var value = FindCoordinatorRequest()
-        if version <= 3 { value.key = "s1" }
-        if version >= 1 { value.keyType = 12 }
-        if version >= 4 { value.coordinatorKeys = ["s3", "s4"] }
+        if allVersions || version <= 3 { value.key = "s1" }
+        if allVersions || version >= 1 { value.keyType = 12 }
+        if allVersions || version >= 4 { value.coordinatorKeys = ["s3", "s4"] }
         return value
     }
 }

@@ -19,28 +19,28 @@ import NIOCore
 @testable import CrucibleProtocol
 
 extension FindCoordinatorResponse: SampleProviding {
-    static func sample(version: Int16) -> FindCoordinatorResponse {
+    static func sample(version: Int16, allVersions: Bool = false) -> FindCoordinatorResponse {
         var value = FindCoordinatorResponse()
-        if version >= 1 { value.throttleTimeMs = 11 }
-        if version <= 3 { value.errorCode = 12 }
-        if version >= 1 && version <= 3 { value.errorMessage = "s3" }
-        if version <= 3 { value.nodeId = 14 }
-        if version <= 3 { value.host = "s5" }
-        if version <= 3 { value.port = 16 }
-        if version >= 4 { value.coordinators = [FindCoordinatorResponse.Coordinator.sample(version: version), FindCoordinatorResponse.Coordinator.sample(version: version)] }
+        if allVersions || version >= 1 { value.throttleTimeMs = 11 }
+        if allVersions || version <= 3 { value.errorCode = 12 }
+        if allVersions || version >= 1 && version <= 3 { value.errorMessage = "s3" }
+        if allVersions || version <= 3 { value.nodeId = 14 }
+        if allVersions || version <= 3 { value.host = "s5" }
+        if allVersions || version <= 3 { value.port = 16 }
+        if allVersions || version >= 4 { value.coordinators = [FindCoordinatorResponse.Coordinator.sample(version: version, allVersions: allVersions), FindCoordinatorResponse.Coordinator.sample(version: version, allVersions: allVersions)] }
         return value
     }
 }
 
 extension FindCoordinatorResponse.Coordinator {
-    static func sample(version: Int16) -> FindCoordinatorResponse.Coordinator {
+    static func sample(version: Int16, allVersions: Bool = false) -> FindCoordinatorResponse.Coordinator {
         var value = FindCoordinatorResponse.Coordinator()
-        if version >= 4 { value.key = "s1" }
-        if version >= 4 { value.nodeId = 12 }
-        if version >= 4 { value.host = "s3" }
-        if version >= 4 { value.port = 14 }
-        if version >= 4 { value.errorCode = 15 }
-        if version >= 4 { value.errorMessage = "s6" }
+        if allVersions || version >= 4 { value.key = "s1" }
+        if allVersions || version >= 4 { value.nodeId = 12 }
+        if allVersions || version >= 4 { value.host = "s3" }
+        if allVersions || version >= 4 { value.port = 14 }
+        if allVersions || version >= 4 { value.errorCode = 15 }
+        if allVersions || version >= 4 { value.errorMessage = "s6" }
         return value
     }
 }

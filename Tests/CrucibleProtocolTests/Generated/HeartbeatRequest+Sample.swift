@@ -19,12 +19,12 @@ import NIOCore
 @testable import CrucibleProtocol
 
 extension HeartbeatRequest: SampleProviding {
-    static func sample(version: Int16) -> HeartbeatRequest {
+    static func sample(version: Int16, allVersions: Bool = false) -> HeartbeatRequest {
         var value = HeartbeatRequest()
         value.groupId = "s1"
         value.generationId = 12
         value.memberId = "s3"
-        if version >= 3 { value.groupInstanceId = "s4" }
+        if allVersions || version >= 3 { value.groupInstanceId = "s4" }
         return value
     }
 }

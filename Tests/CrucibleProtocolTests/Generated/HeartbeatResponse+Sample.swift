@@ -19,9 +19,9 @@ import NIOCore
 @testable import CrucibleProtocol
 
 extension HeartbeatResponse: SampleProviding {
-    static func sample(version: Int16) -> HeartbeatResponse {
+    static func sample(version: Int16, allVersions: Bool = false) -> HeartbeatResponse {
         var value = HeartbeatResponse()
-        if version >= 1 { value.throttleTimeMs = 11 }
+        if allVersions || version >= 1 { value.throttleTimeMs = 11 }
         value.errorCode = 12
         return value
     }

@@ -19,26 +19,26 @@ import NIOCore
 @testable import CrucibleProtocol
 
 extension IncrementalAlterConfigsRequest: SampleProviding {
-    static func sample(version: Int16) -> IncrementalAlterConfigsRequest {
+    static func sample(version: Int16, allVersions: Bool = false) -> IncrementalAlterConfigsRequest {
         var value = IncrementalAlterConfigsRequest()
-        value.resources = [IncrementalAlterConfigsRequest.AlterConfigsResource.sample(version: version), IncrementalAlterConfigsRequest.AlterConfigsResource.sample(version: version)]
+        value.resources = [IncrementalAlterConfigsRequest.AlterConfigsResource.sample(version: version, allVersions: allVersions), IncrementalAlterConfigsRequest.AlterConfigsResource.sample(version: version, allVersions: allVersions)]
         value.validateOnly = true
         return value
     }
 }
 
 extension IncrementalAlterConfigsRequest.AlterConfigsResource {
-    static func sample(version: Int16) -> IncrementalAlterConfigsRequest.AlterConfigsResource {
+    static func sample(version: Int16, allVersions: Bool = false) -> IncrementalAlterConfigsRequest.AlterConfigsResource {
         var value = IncrementalAlterConfigsRequest.AlterConfigsResource()
         value.resourceType = 11
         value.resourceName = "s2"
-        value.configs = [IncrementalAlterConfigsRequest.AlterableConfig.sample(version: version), IncrementalAlterConfigsRequest.AlterableConfig.sample(version: version)]
+        value.configs = [IncrementalAlterConfigsRequest.AlterableConfig.sample(version: version, allVersions: allVersions), IncrementalAlterConfigsRequest.AlterableConfig.sample(version: version, allVersions: allVersions)]
         return value
     }
 }
 
 extension IncrementalAlterConfigsRequest.AlterableConfig {
-    static func sample(version: Int16) -> IncrementalAlterConfigsRequest.AlterableConfig {
+    static func sample(version: Int16, allVersions: Bool = false) -> IncrementalAlterConfigsRequest.AlterableConfig {
         var value = IncrementalAlterConfigsRequest.AlterableConfig()
         value.name = "s1"
         value.configOperation = 12

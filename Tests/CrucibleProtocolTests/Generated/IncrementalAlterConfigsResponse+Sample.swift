@@ -19,16 +19,16 @@ import NIOCore
 @testable import CrucibleProtocol
 
 extension IncrementalAlterConfigsResponse: SampleProviding {
-    static func sample(version: Int16) -> IncrementalAlterConfigsResponse {
+    static func sample(version: Int16, allVersions: Bool = false) -> IncrementalAlterConfigsResponse {
         var value = IncrementalAlterConfigsResponse()
         value.throttleTimeMs = 11
-        value.responses = [IncrementalAlterConfigsResponse.AlterConfigsResourceResponse.sample(version: version), IncrementalAlterConfigsResponse.AlterConfigsResourceResponse.sample(version: version)]
+        value.responses = [IncrementalAlterConfigsResponse.AlterConfigsResourceResponse.sample(version: version, allVersions: allVersions), IncrementalAlterConfigsResponse.AlterConfigsResourceResponse.sample(version: version, allVersions: allVersions)]
         return value
     }
 }
 
 extension IncrementalAlterConfigsResponse.AlterConfigsResourceResponse {
-    static func sample(version: Int16) -> IncrementalAlterConfigsResponse.AlterConfigsResourceResponse {
+    static func sample(version: Int16, allVersions: Bool = false) -> IncrementalAlterConfigsResponse.AlterConfigsResourceResponse {
         var value = IncrementalAlterConfigsResponse.AlterConfigsResourceResponse()
         value.errorCode = 11
         value.errorMessage = "s2"

@@ -19,12 +19,12 @@ import NIOCore
 @testable import CrucibleProtocol
 
 extension InitProducerIdRequest: SampleProviding {
-    static func sample(version: Int16) -> InitProducerIdRequest {
+    static func sample(version: Int16, allVersions: Bool = false) -> InitProducerIdRequest {
         var value = InitProducerIdRequest()
         value.transactionalId = "s1"
         value.transactionTimeoutMs = 12
-        if version >= 3 { value.producerId = 13 }
-        if version >= 3 { value.producerEpoch = 14 }
+        if allVersions || version >= 3 { value.producerId = 13 }
+        if allVersions || version >= 3 { value.producerEpoch = 14 }
         return value
     }
 }

@@ -19,7 +19,7 @@ import NIOCore
 @testable import CrucibleProtocol
 
 extension InitProducerIdResponse: SampleProviding {
-    static func sample(version: Int16) -> InitProducerIdResponse {
+    static func sample(version: Int16, allVersions: Bool = false) -> InitProducerIdResponse {
         var value = InitProducerIdResponse()
         value.throttleTimeMs = 11
         value.errorCode = 12

@@ -19,22 +19,22 @@ import NIOCore
 @testable import CrucibleProtocol
 
 extension JoinGroupRequest: SampleProviding {
-    static func sample(version: Int16) -> JoinGroupRequest {
+    static func sample(version: Int16, allVersions: Bool = false) -> JoinGroupRequest {
         var value = JoinGroupRequest()
         value.groupId = "s1"
         value.sessionTimeoutMs = 12
-        if version >= 1 { value.rebalanceTimeoutMs = 13 }
+        if allVersions || version >= 1 { value.rebalanceTimeoutMs = 13 }
         value.memberId = "s4"
-        if version >= 5 { value.groupInstanceId = "s5" }
+        if allVersions || version >= 5 { value.groupInstanceId = "s5" }
         value.protocolType = "s6"
-        value.protocols = [JoinGroupRequest.JoinGroupRequestProtocol.sample(version: version), JoinGroupRequest.JoinGroupRequestProtocol.sample(version: version)]
-        if version >= 8 { value.reason = "s8" }
+        value.protocols = [JoinGroupRequest.JoinGroupRequestProtocol.sample(version: version, allVersions: allVersions), JoinGroupRequest.JoinGroupRequestProtocol.sample(version: version, allVersions: allVersions)]
+        if allVersions || version >= 8 { value.reason = "s8" }
         return value
     }
 }
 
 extension JoinGroupRequest.JoinGroupRequestProtocol {
-    static func sample(version: Int16) -> JoinGroupRequest.JoinGroupRequestProtocol {
+    static func sample(version: Int16, allVersions: Bool = false) -> JoinGroupRequest.JoinGroupRequestProtocol {
         var value = JoinGroupRequest.JoinGroupRequestProtocol()
         value.name = "s1"
         value.metadata = ByteBuffer(bytes: [2, 1, 2])

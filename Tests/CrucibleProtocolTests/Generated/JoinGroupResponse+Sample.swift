@@ -19,26 +19,26 @@ import NIOCore
 @testable import CrucibleProtocol
 
 extension JoinGroupResponse: SampleProviding {
-    static func sample(version: Int16) -> JoinGroupResponse {
+    static func sample(version: Int16, allVersions: Bool = false) -> JoinGroupResponse {
         var value = JoinGroupResponse()
-        if version >= 2 { value.throttleTimeMs = 11 }
+        if allVersions || version >= 2 { value.throttleTimeMs = 11 }
         value.errorCode = 12
         value.generationId = 13
-        if version >= 7 { value.protocolType = "s4" }
+        if allVersions || version >= 7 { value.protocolType = "s4" }
         value.protocolName = "s5"
         value.leader = "s6"
-        if version >= 9 { value.skipAssignment = true }
+        if allVersions || version >= 9 { value.skipAssignment = true }
         value.memberId = "s8"
-        value.members = [JoinGroupResponse.JoinGroupResponseMember.sample(version: version), JoinGroupResponse.JoinGroupResponseMember.sample(version: version)]
+        value.members = [JoinGroupResponse.JoinGroupResponseMember.sample(version: version, allVersions: allVersions), JoinGroupResponse.JoinGroupResponseMember.sample(version: version, allVersions: allVersions)]
         return value
     }
 }
 
 extension JoinGroupResponse.JoinGroupResponseMember {
-    static func sample(version: Int16) -> JoinGroupResponse.JoinGroupResponseMember {
+    static func sample(version: Int16, allVersions: Bool = false) -> JoinGroupResponse.JoinGroupResponseMember {
         var value = JoinGroupResponse.JoinGroupResponseMember()
         value.memberId = "s1"
-        if version >= 5 { value.groupInstanceId = "s2" }
+        if allVersions || version >= 5 { value.groupInstanceId = "s2" }
         value.metadata = ByteBuffer(bytes: [3, 1, 2])
         return value
     }

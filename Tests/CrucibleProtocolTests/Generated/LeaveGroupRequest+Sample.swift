@@ -19,21 +19,21 @@ import NIOCore
 @testable import CrucibleProtocol
 
 extension LeaveGroupRequest: SampleProviding {
-    static func sample(version: Int16) -> LeaveGroupRequest {
+    static func sample(version: Int16, allVersions: Bool = false) -> LeaveGroupRequest {
         var value = LeaveGroupRequest()
         value.groupId = "s1"
-        if version <= 2 { value.memberId = "s2" }
-        if version >= 3 { value.members = [LeaveGroupRequest.MemberIdentity.sample(version: version), LeaveGroupRequest.MemberIdentity.sample(version: version)] }
+        if allVersions || version <= 2 { value.memberId = "s2" }
+        if allVersions || version >= 3 { value.members = [LeaveGroupRequest.MemberIdentity.sample(version: version, allVersions: allVersions), LeaveGroupRequest.MemberIdentity.sample(version: version, allVersions: allVersions)] }
         return value
     }
 }
 
 extension LeaveGroupRequest.MemberIdentity {
-    static func sample(version: Int16) -> LeaveGroupRequest.MemberIdentity {
+    static func sample(version: Int16, allVersions: Bool = false) -> LeaveGroupRequest.MemberIdentity {
         var value = LeaveGroupRequest.MemberIdentity()
-        if version >= 3 { value.memberId = "s1" }
-        if version >= 3 { value.groupInstanceId = "s2" }
-        if version >= 5 { value.reason = "s3" }
+        if allVersions || version >= 3 { value.memberId = "s1" }
+        if allVersions || version >= 3 { value.groupInstanceId = "s2" }
+        if allVersions || version >= 5 { value.reason = "s3" }
         return value
     }
 }

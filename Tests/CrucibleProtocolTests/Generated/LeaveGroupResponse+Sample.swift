@@ -19,21 +19,21 @@ import NIOCore
 @testable import CrucibleProtocol
 
 extension LeaveGroupResponse: SampleProviding {
-    static func sample(version: Int16) -> LeaveGroupResponse {
+    static func sample(version: Int16, allVersions: Bool = false) -> LeaveGroupResponse {
         var value = LeaveGroupResponse()
-        if version >= 1 { value.throttleTimeMs = 11 }
+        if allVersions || version >= 1 { value.throttleTimeMs = 11 }
         value.errorCode = 12
-        if version >= 3 { value.members = [LeaveGroupResponse.MemberResponse.sample(version: version), LeaveGroupResponse.MemberResponse.sample(version: version)] }
+        if allVersions || version >= 3 { value.members = [LeaveGroupResponse.MemberResponse.sample(version: version, allVersions: allVersions), LeaveGroupResponse.MemberResponse.sample(version: version, allVersions: allVersions)] }
         return value
     }
 }
 
 extension LeaveGroupResponse.MemberResponse {
-    static func sample(version: Int16) -> LeaveGroupResponse.MemberResponse {
+    static func sample(version: Int16, allVersions: Bool = false) -> LeaveGroupResponse.MemberResponse {
         var value = LeaveGroupResponse.MemberResponse()
-        if version >= 3 { value.memberId = "s1" }
-        if version >= 3 { value.groupInstanceId = "s2" }
-        if version >= 3 { value.errorCode = 13 }
+        if allVersions || version >= 3 { value.memberId = "s1" }
+        if allVersions || version >= 3 { value.groupInstanceId = "s2" }
+        if allVersions || version >= 3 { value.errorCode = 13 }
         return value
     }
 }

@@ -19,10 +19,10 @@ import NIOCore
 @testable import CrucibleProtocol
 
 extension ListGroupsRequest: SampleProviding {
-    static func sample(version: Int16) -> ListGroupsRequest {
+    static func sample(version: Int16, allVersions: Bool = false) -> ListGroupsRequest {
         var value = ListGroupsRequest()
-        if version >= 4 { value.statesFilter = ["s1", "s2"] }
-        if version >= 5 { value.typesFilter = ["s2", "s3"] }
+        if allVersions || version >= 4 { value.statesFilter = ["s1", "s2"] }
+        if allVersions || version >= 5 { value.typesFilter = ["s2", "s3"] }
         return value
     }
 }

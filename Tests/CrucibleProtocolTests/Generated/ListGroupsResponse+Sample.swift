@@ -19,22 +19,22 @@ import NIOCore
 @testable import CrucibleProtocol
 
 extension ListGroupsResponse: SampleProviding {
-    static func sample(version: Int16) -> ListGroupsResponse {
+    static func sample(version: Int16, allVersions: Bool = false) -> ListGroupsResponse {
         var value = ListGroupsResponse()
-        if version >= 1 { value.throttleTimeMs = 11 }
+        if allVersions || version >= 1 { value.throttleTimeMs = 11 }
         value.errorCode = 12
-        value.groups = [ListGroupsResponse.ListedGroup.sample(version: version), ListGroupsResponse.ListedGroup.sample(version: version)]
+        value.groups = [ListGroupsResponse.ListedGroup.sample(version: version, allVersions: allVersions), ListGroupsResponse.ListedGroup.sample(version: version, allVersions: allVersions)]
         return value
     }
 }
 
 extension ListGroupsResponse.ListedGroup {
-    static func sample(version: Int16) -> ListGroupsResponse.ListedGroup {
+    static func sample(version: Int16, allVersions: Bool = false) -> ListGroupsResponse.ListedGroup {
         var value = ListGroupsResponse.ListedGroup()
         value.groupId = "s1"
         value.protocolType = "s2"
-        if version >= 4 { value.groupState = "s3" }
-        if version >= 5 { value.groupType = "s4" }
+        if allVersions || version >= 4 { value.groupState = "s3" }
+        if allVersions || version >= 5 { value.groupType = "s4" }
         return value
     }
 }

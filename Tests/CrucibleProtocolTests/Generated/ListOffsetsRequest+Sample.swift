@@ -19,32 +19,32 @@ import NIOCore
 @testable import CrucibleProtocol
 
 extension ListOffsetsRequest: SampleProviding {
-    static func sample(version: Int16) -> ListOffsetsRequest {
+    static func sample(version: Int16, allVersions: Bool = false) -> ListOffsetsRequest {
         var value = ListOffsetsRequest()
         value.replicaId = 11
-        if version >= 2 { value.isolationLevel = 12 }
-        value.topics = [ListOffsetsRequest.ListOffsetsTopic.sample(version: version), ListOffsetsRequest.ListOffsetsTopic.sample(version: version)]
-        if version >= 10 { value.timeoutMs = 14 }
+        if allVersions || version >= 2 { value.isolationLevel = 12 }
+        value.topics = [ListOffsetsRequest.ListOffsetsTopic.sample(version: version, allVersions: allVersions), ListOffsetsRequest.ListOffsetsTopic.sample(version: version, allVersions: allVersions)]
+        if allVersions || version >= 10 { value.timeoutMs = 14 }
         return value
     }
 }
 
 extension ListOffsetsRequest.ListOffsetsTopic {
-    static func sample(version: Int16) -> ListOffsetsRequest.ListOffsetsTopic {
+    static func sample(version: Int16, allVersions: Bool = false) -> ListOffsetsRequest.ListOffsetsTopic {
         var value = ListOffsetsRequest.ListOffsetsTopic()
         value.name = "s1"
-        value.partitions = [ListOffsetsRequest.ListOffsetsPartition.sample(version: version), ListOffsetsRequest.ListOffsetsPartition.sample(version: version)]
+        value.partitions = [ListOffsetsRequest.ListOffsetsPartition.sample(version: version, allVersions: allVersions), ListOffsetsRequest.ListOffsetsPartition.sample(version: version, allVersions: allVersions)]
         return value
     }
 }
 
 extension ListOffsetsRequest.ListOffsetsPartition {
-    static func sample(version: Int16) -> ListOffsetsRequest.ListOffsetsPartition {
+    static func sample(version: Int16, allVersions: Bool = false) -> ListOffsetsRequest.ListOffsetsPartition {
         var value = ListOffsetsRequest.ListOffsetsPartition()
         value.partitionIndex = 11
-        if version >= 4 { value.currentLeaderEpoch = 12 }
+        if allVersions || version >= 4 { value.currentLeaderEpoch = 12 }
         value.timestamp = 13
-        if version <= 0 { value.maxNumOffsets = 14 }
+        if allVersions || version <= 0 { value.maxNumOffsets = 14 }
         return value
     }
 }

@@ -19,32 +19,32 @@ import NIOCore
 @testable import CrucibleProtocol
 
 extension ListOffsetsResponse: SampleProviding {
-    static func sample(version: Int16) -> ListOffsetsResponse {
+    static func sample(version: Int16, allVersions: Bool = false) -> ListOffsetsResponse {
         var value = ListOffsetsResponse()
-        if version >= 2 { value.throttleTimeMs = 11 }
-        value.topics = [ListOffsetsResponse.ListOffsetsTopicResponse.sample(version: version), ListOffsetsResponse.ListOffsetsTopicResponse.sample(version: version)]
+        if allVersions || version >= 2 { value.throttleTimeMs = 11 }
+        value.topics = [ListOffsetsResponse.ListOffsetsTopicResponse.sample(version: version, allVersions: allVersions), ListOffsetsResponse.ListOffsetsTopicResponse.sample(version: version, allVersions: allVersions)]
         return value
     }
 }
 
 extension ListOffsetsResponse.ListOffsetsTopicResponse {
-    static func sample(version: Int16) -> ListOffsetsResponse.ListOffsetsTopicResponse {
+    static func sample(version: Int16, allVersions: Bool = false) -> ListOffsetsResponse.ListOffsetsTopicResponse {
         var value = ListOffsetsResponse.ListOffsetsTopicResponse()
         value.name = "s1"
-        value.partitions = [ListOffsetsResponse.ListOffsetsPartitionResponse.sample(version: version), ListOffsetsResponse.ListOffsetsPartitionResponse.sample(version: version)]
+        value.partitions = [ListOffsetsResponse.ListOffsetsPartitionResponse.sample(version: version, allVersions: allVersions), ListOffsetsResponse.ListOffsetsPartitionResponse.sample(version: version, allVersions: allVersions)]
         return value
     }
 }
 
 extension ListOffsetsResponse.ListOffsetsPartitionResponse {
-    static func sample(version: Int16) -> ListOffsetsResponse.ListOffsetsPartitionResponse {
+    static func sample(version: Int16, allVersions: Bool = false) -> ListOffsetsResponse.ListOffsetsPartitionResponse {
         var value = ListOffsetsResponse.ListOffsetsPartitionResponse()
         value.partitionIndex = 11
         value.errorCode = 12
-        if version <= 0 { value.oldStyleOffsets = [13, 14] }
-        if version >= 1 { value.timestamp = 14 }
-        if version >= 1 { value.offset = 15 }
-        if version >= 4 { value.leaderEpoch = 16 }
+        if allVersions || version <= 0 { value.oldStyleOffsets = [13, 14] }
+        if allVersions || version >= 1 { value.timestamp = 14 }
+        if allVersions || version >= 1 { value.offset = 15 }
+        if allVersions || version >= 4 { value.leaderEpoch = 16 }
         return value
     }
 }

@@ -19,20 +19,20 @@ import NIOCore
 @testable import CrucibleProtocol
 
 extension MetadataRequest: SampleProviding {
-    static func sample(version: Int16) -> MetadataRequest {
+    static func sample(version: Int16, allVersions: Bool = false) -> MetadataRequest {
         var value = MetadataRequest()
-        value.topics = [MetadataRequest.MetadataRequestTopic.sample(version: version), MetadataRequest.MetadataRequestTopic.sample(version: version)]
-        if version >= 4 { value.allowAutoTopicCreation = false }
-        if version >= 8 && version <= 10 { value.includeClusterAuthorizedOperations = true }
-        if version >= 8 { value.includeTopicAuthorizedOperations = true }
+        value.topics = [MetadataRequest.MetadataRequestTopic.sample(version: version, allVersions: allVersions), MetadataRequest.MetadataRequestTopic.sample(version: version, allVersions: allVersions)]
+        if allVersions || version >= 4 { value.allowAutoTopicCreation = false }
+        if allVersions || version >= 8 && version <= 10 { value.includeClusterAuthorizedOperations = true }
+        if allVersions || version >= 8 { value.includeTopicAuthorizedOperations = true }
         return value
     }
 }
 
 extension MetadataRequest.MetadataRequestTopic {
-    static func sample(version: Int16) -> MetadataRequest.MetadataRequestTopic {
+    static func sample(version: Int16, allVersions: Bool = false) -> MetadataRequest.MetadataRequestTopic {
         var value = MetadataRequest.MetadataRequestTopic()
-        if version >= 10 { value.topicId = KafkaUUID(high: 1, low: 0x1234_5678) }
+        if allVersions || version >= 10 { value.topicId = KafkaUUID(high: 1, low: 0x1234_5678) }
         value.name = "s2"
         return value
     }

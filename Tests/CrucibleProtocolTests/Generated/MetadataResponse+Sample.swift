@@ -19,52 +19,52 @@ import NIOCore
 @testable import CrucibleProtocol
 
 extension MetadataResponse: SampleProviding {
-    static func sample(version: Int16) -> MetadataResponse {
+    static func sample(version: Int16, allVersions: Bool = false) -> MetadataResponse {
         var value = MetadataResponse()
-        if version >= 3 { value.throttleTimeMs = 11 }
-        value.brokers = [MetadataResponse.MetadataResponseBroker.sample(version: version), MetadataResponse.MetadataResponseBroker.sample(version: version)]
-        if version >= 2 { value.clusterId = "s3" }
-        if version >= 1 { value.controllerId = 14 }
-        value.topics = [MetadataResponse.MetadataResponseTopic.sample(version: version), MetadataResponse.MetadataResponseTopic.sample(version: version)]
-        if version >= 8 && version <= 10 { value.clusterAuthorizedOperations = 16 }
+        if allVersions || version >= 3 { value.throttleTimeMs = 11 }
+        value.brokers = [MetadataResponse.MetadataResponseBroker.sample(version: version, allVersions: allVersions), MetadataResponse.MetadataResponseBroker.sample(version: version, allVersions: allVersions)]
+        if allVersions || version >= 2 { value.clusterId = "s3" }
+        if allVersions || version >= 1 { value.controllerId = 14 }
+        value.topics = [MetadataResponse.MetadataResponseTopic.sample(version: version, allVersions: allVersions), MetadataResponse.MetadataResponseTopic.sample(version: version, allVersions: allVersions)]
+        if allVersions || version >= 8 && version <= 10 { value.clusterAuthorizedOperations = 16 }
         return value
     }
 }
 
 extension MetadataResponse.MetadataResponseBroker {
-    static func sample(version: Int16) -> MetadataResponse.MetadataResponseBroker {
+    static func sample(version: Int16, allVersions: Bool = false) -> MetadataResponse.MetadataResponseBroker {
         var value = MetadataResponse.MetadataResponseBroker()
         value.nodeId = 11
         value.host = "s2"
         value.port = 13
-        if version >= 1 { value.rack = "s4" }
+        if allVersions || version >= 1 { value.rack = "s4" }
         return value
     }
 }
 
 extension MetadataResponse.MetadataResponseTopic {
-    static func sample(version: Int16) -> MetadataResponse.MetadataResponseTopic {
+    static func sample(version: Int16, allVersions: Bool = false) -> MetadataResponse.MetadataResponseTopic {
         var value = MetadataResponse.MetadataResponseTopic()
         value.errorCode = 11
         value.name = "s2"
-        if version >= 10 { value.topicId = KafkaUUID(high: 3, low: 0x1234_5678) }
-        if version >= 1 { value.isInternal = true }
-        value.partitions = [MetadataResponse.MetadataResponsePartition.sample(version: version), MetadataResponse.MetadataResponsePartition.sample(version: version)]
-        if version >= 8 { value.topicAuthorizedOperations = 16 }
+        if allVersions || version >= 10 { value.topicId = KafkaUUID(high: 3, low: 0x1234_5678) }
+        if allVersions || version >= 1 { value.isInternal = true }
+        value.partitions = [MetadataResponse.MetadataResponsePartition.sample(version: version, allVersions: allVersions), MetadataResponse.MetadataResponsePartition.sample(version: version, allVersions: allVersions)]
+        if allVersions || version >= 8 { value.topicAuthorizedOperations = 16 }
         return value
     }
 }
 
 extension MetadataResponse.MetadataResponsePartition {
-    static func sample(version: Int16) -> MetadataResponse.MetadataResponsePartition {
+    static func sample(version: Int16, allVersions: Bool = false) -> MetadataResponse.MetadataResponsePartition {
         var value = MetadataResponse.MetadataResponsePartition()
         value.errorCode = 11
         value.partitionIndex = 12
         value.leaderId = 13
-        if version >= 7 { value.leaderEpoch = 14 }
+        if allVersions || version >= 7 { value.leaderEpoch = 14 }
         value.replicaNodes = [15, 16]
         value.isrNodes = [16, 17]
-        if version >= 5 { value.offlineReplicas = [17, 18] }
+        if allVersions || version >= 5 { value.offlineReplicas = [17, 18] }
         return value
     }
 }

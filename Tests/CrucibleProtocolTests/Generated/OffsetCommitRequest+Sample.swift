@@ -19,34 +19,34 @@ import NIOCore
 @testable import CrucibleProtocol
 
 extension OffsetCommitRequest: SampleProviding {
-    static func sample(version: Int16) -> OffsetCommitRequest {
+    static func sample(version: Int16, allVersions: Bool = false) -> OffsetCommitRequest {
         var value = OffsetCommitRequest()
         value.groupId = "s1"
-        if version >= 1 { value.generationIdOrMemberEpoch = 12 }
-        if version >= 1 { value.memberId = "s3" }
-        if version >= 7 { value.groupInstanceId = "s4" }
-        if version >= 2 && version <= 4 { value.retentionTimeMs = 15 }
-        value.topics = [OffsetCommitRequest.OffsetCommitRequestTopic.sample(version: version), OffsetCommitRequest.OffsetCommitRequestTopic.sample(version: version)]
+        if allVersions || version >= 1 { value.generationIdOrMemberEpoch = 12 }
+        if allVersions || version >= 1 { value.memberId = "s3" }
+        if allVersions || version >= 7 { value.groupInstanceId = "s4" }
+        if allVersions || version >= 2 && version <= 4 { value.retentionTimeMs = 15 }
+        value.topics = [OffsetCommitRequest.OffsetCommitRequestTopic.sample(version: version, allVersions: allVersions), OffsetCommitRequest.OffsetCommitRequestTopic.sample(version: version, allVersions: allVersions)]
         return value
     }
 }
 
 extension OffsetCommitRequest.OffsetCommitRequestTopic {
-    static func sample(version: Int16) -> OffsetCommitRequest.OffsetCommitRequestTopic {
+    static func sample(version: Int16, allVersions: Bool = false) -> OffsetCommitRequest.OffsetCommitRequestTopic {
         var value = OffsetCommitRequest.OffsetCommitRequestTopic()
         value.name = "s1"
-        value.partitions = [OffsetCommitRequest.OffsetCommitRequestPartition.sample(version: version), OffsetCommitRequest.OffsetCommitRequestPartition.sample(version: version)]
+        value.partitions = [OffsetCommitRequest.OffsetCommitRequestPartition.sample(version: version, allVersions: allVersions), OffsetCommitRequest.OffsetCommitRequestPartition.sample(version: version, allVersions: allVersions)]
         return value
     }
 }
 
 extension OffsetCommitRequest.OffsetCommitRequestPartition {
-    static func sample(version: Int16) -> OffsetCommitRequest.OffsetCommitRequestPartition {
+    static func sample(version: Int16, allVersions: Bool = false) -> OffsetCommitRequest.OffsetCommitRequestPartition {
         var value = OffsetCommitRequest.OffsetCommitRequestPartition()
         value.partitionIndex = 11
         value.committedOffset = 12
-        if version >= 6 { value.committedLeaderEpoch = 13 }
-        if version == 1 { value.commitTimestamp = 14 }
+        if allVersions || version >= 6 { value.committedLeaderEpoch = 13 }
+        if allVersions || version == 1 { value.commitTimestamp = 14 }
         value.committedMetadata = "s5"
         return value
     }

@@ -19,25 +19,25 @@ import NIOCore
 @testable import CrucibleProtocol
 
 extension OffsetCommitResponse: SampleProviding {
-    static func sample(version: Int16) -> OffsetCommitResponse {
+    static func sample(version: Int16, allVersions: Bool = false) -> OffsetCommitResponse {
         var value = OffsetCommitResponse()
-        if version >= 3 { value.throttleTimeMs = 11 }
-        value.topics = [OffsetCommitResponse.OffsetCommitResponseTopic.sample(version: version), OffsetCommitResponse.OffsetCommitResponseTopic.sample(version: version)]
+        if allVersions || version >= 3 { value.throttleTimeMs = 11 }
+        value.topics = [OffsetCommitResponse.OffsetCommitResponseTopic.sample(version: version, allVersions: allVersions), OffsetCommitResponse.OffsetCommitResponseTopic.sample(version: version, allVersions: allVersions)]
         return value
     }
 }
 
 extension OffsetCommitResponse.OffsetCommitResponseTopic {
-    static func sample(version: Int16) -> OffsetCommitResponse.OffsetCommitResponseTopic {
+    static func sample(version: Int16, allVersions: Bool = false) -> OffsetCommitResponse.OffsetCommitResponseTopic {
         var value = OffsetCommitResponse.OffsetCommitResponseTopic()
         value.name = "s1"
-        value.partitions = [OffsetCommitResponse.OffsetCommitResponsePartition.sample(version: version), OffsetCommitResponse.OffsetCommitResponsePartition.sample(version: version)]
+        value.partitions = [OffsetCommitResponse.OffsetCommitResponsePartition.sample(version: version, allVersions: allVersions), OffsetCommitResponse.OffsetCommitResponsePartition.sample(version: version, allVersions: allVersions)]
         return value
     }
 }
 
 extension OffsetCommitResponse.OffsetCommitResponsePartition {
-    static func sample(version: Int16) -> OffsetCommitResponse.OffsetCommitResponsePartition {
+    static func sample(version: Int16, allVersions: Bool = false) -> OffsetCommitResponse.OffsetCommitResponsePartition {
         var value = OffsetCommitResponse.OffsetCommitResponsePartition()
         value.partitionIndex = 11
         value.errorCode = 12

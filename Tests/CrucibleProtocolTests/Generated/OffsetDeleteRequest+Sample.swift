@@ -19,25 +19,25 @@ import NIOCore
 @testable import CrucibleProtocol
 
 extension OffsetDeleteRequest: SampleProviding {
-    static func sample(version: Int16) -> OffsetDeleteRequest {
+    static func sample(version: Int16, allVersions: Bool = false) -> OffsetDeleteRequest {
         var value = OffsetDeleteRequest()
         value.groupId = "s1"
-        value.topics = [OffsetDeleteRequest.OffsetDeleteRequestTopic.sample(version: version), OffsetDeleteRequest.OffsetDeleteRequestTopic.sample(version: version)]
+        value.topics = [OffsetDeleteRequest.OffsetDeleteRequestTopic.sample(version: version, allVersions: allVersions), OffsetDeleteRequest.OffsetDeleteRequestTopic.sample(version: version, allVersions: allVersions)]
         return value
     }
 }
 
 extension OffsetDeleteRequest.OffsetDeleteRequestTopic {
-    static func sample(version: Int16) -> OffsetDeleteRequest.OffsetDeleteRequestTopic {
+    static func sample(version: Int16, allVersions: Bool = false) -> OffsetDeleteRequest.OffsetDeleteRequestTopic {
         var value = OffsetDeleteRequest.OffsetDeleteRequestTopic()
         value.name = "s1"
-        value.partitions = [OffsetDeleteRequest.OffsetDeleteRequestPartition.sample(version: version), OffsetDeleteRequest.OffsetDeleteRequestPartition.sample(version: version)]
+        value.partitions = [OffsetDeleteRequest.OffsetDeleteRequestPartition.sample(version: version, allVersions: allVersions), OffsetDeleteRequest.OffsetDeleteRequestPartition.sample(version: version, allVersions: allVersions)]
         return value
     }
 }
 
 extension OffsetDeleteRequest.OffsetDeleteRequestPartition {
-    static func sample(version: Int16) -> OffsetDeleteRequest.OffsetDeleteRequestPartition {
+    static func sample(version: Int16, allVersions: Bool = false) -> OffsetDeleteRequest.OffsetDeleteRequestPartition {
         var value = OffsetDeleteRequest.OffsetDeleteRequestPartition()
         value.partitionIndex = 11
         return value

@@ -19,26 +19,26 @@ import NIOCore
 @testable import CrucibleProtocol
 
 extension OffsetDeleteResponse: SampleProviding {
-    static func sample(version: Int16) -> OffsetDeleteResponse {
+    static func sample(version: Int16, allVersions: Bool = false) -> OffsetDeleteResponse {
         var value = OffsetDeleteResponse()
         value.errorCode = 11
         value.throttleTimeMs = 12
-        value.topics = [OffsetDeleteResponse.OffsetDeleteResponseTopic.sample(version: version), OffsetDeleteResponse.OffsetDeleteResponseTopic.sample(version: version)]
+        value.topics = [OffsetDeleteResponse.OffsetDeleteResponseTopic.sample(version: version, allVersions: allVersions), OffsetDeleteResponse.OffsetDeleteResponseTopic.sample(version: version, allVersions: allVersions)]
         return value
     }
 }
 
 extension OffsetDeleteResponse.OffsetDeleteResponseTopic {
-    static func sample(version: Int16) -> OffsetDeleteResponse.OffsetDeleteResponseTopic {
+    static func sample(version: Int16, allVersions: Bool = false) -> OffsetDeleteResponse.OffsetDeleteResponseTopic {
         var value = OffsetDeleteResponse.OffsetDeleteResponseTopic()
         value.name = "s1"
-        value.partitions = [OffsetDeleteResponse.OffsetDeleteResponsePartition.sample(version: version), OffsetDeleteResponse.OffsetDeleteResponsePartition.sample(version: version)]
+        value.partitions = [OffsetDeleteResponse.OffsetDeleteResponsePartition.sample(version: version, allVersions: allVersions), OffsetDeleteResponse.OffsetDeleteResponsePartition.sample(version: version, allVersions: allVersions)]
         return value
     }
 }
 
 extension OffsetDeleteResponse.OffsetDeleteResponsePartition {
-    static func sample(version: Int16) -> OffsetDeleteResponse.OffsetDeleteResponsePartition {
+    static func sample(version: Int16, allVersions: Bool = false) -> OffsetDeleteResponse.OffsetDeleteResponsePartition {
         var value = OffsetDeleteResponse.OffsetDeleteResponsePartition()
         value.partitionIndex = 11
         value.errorCode = 12

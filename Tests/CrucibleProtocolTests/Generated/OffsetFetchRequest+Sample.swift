@@ -19,41 +19,41 @@ import NIOCore
 @testable import CrucibleProtocol
 
 extension OffsetFetchRequest: SampleProviding {
-    static func sample(version: Int16) -> OffsetFetchRequest {
+    static func sample(version: Int16, allVersions: Bool = false) -> OffsetFetchRequest {
         var value = OffsetFetchRequest()
-        if version <= 7 { value.groupId = "s1" }
-        if version <= 7 { value.topics = [OffsetFetchRequest.OffsetFetchRequestTopic.sample(version: version), OffsetFetchRequest.OffsetFetchRequestTopic.sample(version: version)] }
-        if version >= 8 { value.groups = [OffsetFetchRequest.OffsetFetchRequestGroup.sample(version: version), OffsetFetchRequest.OffsetFetchRequestGroup.sample(version: version)] }
-        if version >= 7 { value.requireStable = true }
+        if allVersions || version <= 7 { value.groupId = "s1" }
+        if allVersions || version <= 7 { value.topics = [OffsetFetchRequest.OffsetFetchRequestTopic.sample(version: version, allVersions: allVersions), OffsetFetchRequest.OffsetFetchRequestTopic.sample(version: version, allVersions: allVersions)] }
+        if allVersions || version >= 8 { value.groups = [OffsetFetchRequest.OffsetFetchRequestGroup.sample(version: version, allVersions: allVersions), OffsetFetchRequest.OffsetFetchRequestGroup.sample(version: version, allVersions: allVersions)] }
+        if allVersions || version >= 7 { value.requireStable = true }
         return value
     }
 }
 
 extension OffsetFetchRequest.OffsetFetchRequestTopic {
-    static func sample(version: Int16) -> OffsetFetchRequest.OffsetFetchRequestTopic {
+    static func sample(version: Int16, allVersions: Bool = false) -> OffsetFetchRequest.OffsetFetchRequestTopic {
         var value = OffsetFetchRequest.OffsetFetchRequestTopic()
-        if version <= 7 { value.name = "s1" }
-        if version <= 7 { value.partitionIndexes = [12, 13] }
+        if allVersions || version <= 7 { value.name = "s1" }
+        if allVersions || version <= 7 { value.partitionIndexes = [12, 13] }
         return value
     }
 }
 
 extension OffsetFetchRequest.OffsetFetchRequestGroup {
-    static func sample(version: Int16) -> OffsetFetchRequest.OffsetFetchRequestGroup {
+    static func sample(version: Int16, allVersions: Bool = false) -> OffsetFetchRequest.OffsetFetchRequestGroup {
         var value = OffsetFetchRequest.OffsetFetchRequestGroup()
-        if version >= 8 { value.groupId = "s1" }
-        if version >= 9 { value.memberId = "s2" }
-        if version >= 9 { value.memberEpoch = 13 }
-        if version >= 8 { value.topics = [OffsetFetchRequest.OffsetFetchRequestTopics.sample(version: version), OffsetFetchRequest.OffsetFetchRequestTopics.sample(version: version)] }
+        if allVersions || version >= 8 { value.groupId = "s1" }
+        if allVersions || version >= 9 { value.memberId = "s2" }
+        if allVersions || version >= 9 { value.memberEpoch = 13 }
+        if allVersions || version >= 8 { value.topics = [OffsetFetchRequest.OffsetFetchRequestTopics.sample(version: version, allVersions: allVersions), OffsetFetchRequest.OffsetFetchRequestTopics.sample(version: version, allVersions: allVersions)] }
         return value
     }
 }
 
 extension OffsetFetchRequest.OffsetFetchRequestTopics {
-    static func sample(version: Int16) -> OffsetFetchRequest.OffsetFetchRequestTopics {
+    static func sample(version: Int16, allVersions: Bool = false) -> OffsetFetchRequest.OffsetFetchRequestTopics {
         var value = OffsetFetchRequest.OffsetFetchRequestTopics()
-        if version >= 8 { value.name = "s1" }
-        if version >= 8 { value.partitionIndexes = [12, 13] }
+        if allVersions || version >= 8 { value.name = "s1" }
+        if allVersions || version >= 8 { value.partitionIndexes = [12, 13] }
         return value
     }
 }

@@ -19,64 +19,64 @@ import NIOCore
 @testable import CrucibleProtocol
 
 extension OffsetFetchResponse: SampleProviding {
-    static func sample(version: Int16) -> OffsetFetchResponse {
+    static func sample(version: Int16, allVersions: Bool = false) -> OffsetFetchResponse {
         var value = OffsetFetchResponse()
-        if version >= 3 { value.throttleTimeMs = 11 }
-        if version <= 7 { value.topics = [OffsetFetchResponse.OffsetFetchResponseTopic.sample(version: version), OffsetFetchResponse.OffsetFetchResponseTopic.sample(version: version)] }
-        if version >= 2 && version <= 7 { value.errorCode = 13 }
-        if version >= 8 { value.groups = [OffsetFetchResponse.OffsetFetchResponseGroup.sample(version: version), OffsetFetchResponse.OffsetFetchResponseGroup.sample(version: version)] }
+        if allVersions || version >= 3 { value.throttleTimeMs = 11 }
+        if allVersions || version <= 7 { value.topics = [OffsetFetchResponse.OffsetFetchResponseTopic.sample(version: version, allVersions: allVersions), OffsetFetchResponse.OffsetFetchResponseTopic.sample(version: version, allVersions: allVersions)] }
+        if allVersions || version >= 2 && version <= 7 { value.errorCode = 13 }
+        if allVersions || version >= 8 { value.groups = [OffsetFetchResponse.OffsetFetchResponseGroup.sample(version: version, allVersions: allVersions), OffsetFetchResponse.OffsetFetchResponseGroup.sample(version: version, allVersions: allVersions)] }
         return value
     }
 }
 
 extension OffsetFetchResponse.OffsetFetchResponseTopic {
-    static func sample(version: Int16) -> OffsetFetchResponse.OffsetFetchResponseTopic {
+    static func sample(version: Int16, allVersions: Bool = false) -> OffsetFetchResponse.OffsetFetchResponseTopic {
         var value = OffsetFetchResponse.OffsetFetchResponseTopic()
-        if version <= 7 { value.name = "s1" }
-        if version <= 7 { value.partitions = [OffsetFetchResponse.OffsetFetchResponsePartition.sample(version: version), OffsetFetchResponse.OffsetFetchResponsePartition.sample(version: version)] }
+        if allVersions || version <= 7 { value.name = "s1" }
+        if allVersions || version <= 7 { value.partitions = [OffsetFetchResponse.OffsetFetchResponsePartition.sample(version: version, allVersions: allVersions), OffsetFetchResponse.OffsetFetchResponsePartition.sample(version: version, allVersions: allVersions)] }
         return value
     }
 }
 
 extension OffsetFetchResponse.OffsetFetchResponsePartition {
-    static func sample(version: Int16) -> OffsetFetchResponse.OffsetFetchResponsePartition {
+    static func sample(version: Int16, allVersions: Bool = false) -> OffsetFetchResponse.OffsetFetchResponsePartition {
         var value = OffsetFetchResponse.OffsetFetchResponsePartition()
-        if version <= 7 { value.partitionIndex = 11 }
-        if version <= 7 { value.committedOffset = 12 }
-        if version >= 5 && version <= 7 { value.committedLeaderEpoch = 13 }
-        if version <= 7 { value.metadata = "s4" }
-        if version <= 7 { value.errorCode = 15 }
+        if allVersions || version <= 7 { value.partitionIndex = 11 }
+        if allVersions || version <= 7 { value.committedOffset = 12 }
+        if allVersions || version >= 5 && version <= 7 { value.committedLeaderEpoch = 13 }
+        if allVersions || version <= 7 { value.metadata = "s4" }
+        if allVersions || version <= 7 { value.errorCode = 15 }
         return value
     }
 }
 
 extension OffsetFetchResponse.OffsetFetchResponseGroup {
-    static func sample(version: Int16) -> OffsetFetchResponse.OffsetFetchResponseGroup {
+    static func sample(version: Int16, allVersions: Bool = false) -> OffsetFetchResponse.OffsetFetchResponseGroup {
         var value = OffsetFetchResponse.OffsetFetchResponseGroup()
-        if version >= 8 { value.groupId = "s1" }
-        if version >= 8 { value.topics = [OffsetFetchResponse.OffsetFetchResponseTopics.sample(version: version), OffsetFetchResponse.OffsetFetchResponseTopics.sample(version: version)] }
-        if version >= 8 { value.errorCode = 13 }
+        if allVersions || version >= 8 { value.groupId = "s1" }
+        if allVersions || version >= 8 { value.topics = [OffsetFetchResponse.OffsetFetchResponseTopics.sample(version: version, allVersions: allVersions), OffsetFetchResponse.OffsetFetchResponseTopics.sample(version: version, allVersions: allVersions)] }
+        if allVersions || version >= 8 { value.errorCode = 13 }
         return value
     }
 }
 
 extension OffsetFetchResponse.OffsetFetchResponseTopics {
-    static func sample(version: Int16) -> OffsetFetchResponse.OffsetFetchResponseTopics {
+    static func sample(version: Int16, allVersions: Bool = false) -> OffsetFetchResponse.OffsetFetchResponseTopics {
         var value = OffsetFetchResponse.OffsetFetchResponseTopics()
-        if version >= 8 { value.name = "s1" }
-        if version >= 8 { value.partitions = [OffsetFetchResponse.OffsetFetchResponsePartitions.sample(version: version), OffsetFetchResponse.OffsetFetchResponsePartitions.sample(version: version)] }
+        if allVersions || version >= 8 { value.name = "s1" }
+        if allVersions || version >= 8 { value.partitions = [OffsetFetchResponse.OffsetFetchResponsePartitions.sample(version: version, allVersions: allVersions), OffsetFetchResponse.OffsetFetchResponsePartitions.sample(version: version, allVersions: allVersions)] }
         return value
     }
 }
 
 extension OffsetFetchResponse.OffsetFetchResponsePartitions {
-    static func sample(version: Int16) -> OffsetFetchResponse.OffsetFetchResponsePartitions {
+    static func sample(version: Int16, allVersions: Bool = false) -> OffsetFetchResponse.OffsetFetchResponsePartitions {
         var value = OffsetFetchResponse.OffsetFetchResponsePartitions()
-        if version >= 8 { value.partitionIndex = 11 }
-        if version >= 8 { value.committedOffset = 12 }
-        if version >= 8 { value.committedLeaderEpoch = 13 }
-        if version >= 8 { value.metadata = "s4" }
-        if version >= 8 { value.errorCode = 15 }
+        if allVersions || version >= 8 { value.partitionIndex = 11 }
+        if allVersions || version >= 8 { value.committedOffset = 12 }
+        if allVersions || version >= 8 { value.committedLeaderEpoch = 13 }
+        if allVersions || version >= 8 { value.metadata = "s4" }
+        if allVersions || version >= 8 { value.errorCode = 15 }
         return value
     }
 }

@@ -19,28 +19,28 @@ import NIOCore
 @testable import CrucibleProtocol
 
 extension OffsetForLeaderEpochRequest: SampleProviding {
-    static func sample(version: Int16) -> OffsetForLeaderEpochRequest {
+    static func sample(version: Int16, allVersions: Bool = false) -> OffsetForLeaderEpochRequest {
         var value = OffsetForLeaderEpochRequest()
-        if version >= 3 { value.replicaId = 11 }
-        value.topics = [OffsetForLeaderEpochRequest.OffsetForLeaderTopic.sample(version: version), OffsetForLeaderEpochRequest.OffsetForLeaderTopic.sample(version: version)]
+        if allVersions || version >= 3 { value.replicaId = 11 }
+        value.topics = [OffsetForLeaderEpochRequest.OffsetForLeaderTopic.sample(version: version, allVersions: allVersions), OffsetForLeaderEpochRequest.OffsetForLeaderTopic.sample(version: version, allVersions: allVersions)]
         return value
     }
 }
 
 extension OffsetForLeaderEpochRequest.OffsetForLeaderTopic {
-    static func sample(version: Int16) -> OffsetForLeaderEpochRequest.OffsetForLeaderTopic {
+    static func sample(version: Int16, allVersions: Bool = false) -> OffsetForLeaderEpochRequest.OffsetForLeaderTopic {
         var value = OffsetForLeaderEpochRequest.OffsetForLeaderTopic()
         value.topic = "s1"
-        value.partitions = [OffsetForLeaderEpochRequest.OffsetForLeaderPartition.sample(version: version), OffsetForLeaderEpochRequest.OffsetForLeaderPartition.sample(version: version)]
+        value.partitions = [OffsetForLeaderEpochRequest.OffsetForLeaderPartition.sample(version: version, allVersions: allVersions), OffsetForLeaderEpochRequest.OffsetForLeaderPartition.sample(version: version, allVersions: allVersions)]
         return value
     }
 }
 
 extension OffsetForLeaderEpochRequest.OffsetForLeaderPartition {
-    static func sample(version: Int16) -> OffsetForLeaderEpochRequest.OffsetForLeaderPartition {
+    static func sample(version: Int16, allVersions: Bool = false) -> OffsetForLeaderEpochRequest.OffsetForLeaderPartition {
         var value = OffsetForLeaderEpochRequest.OffsetForLeaderPartition()
         value.partition = 11
-        if version >= 2 { value.currentLeaderEpoch = 12 }
+        if allVersions || version >= 2 { value.currentLeaderEpoch = 12 }
         value.leaderEpoch = 13
         return value
     }

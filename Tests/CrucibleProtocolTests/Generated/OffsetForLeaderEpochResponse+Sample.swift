@@ -19,29 +19,29 @@ import NIOCore
 @testable import CrucibleProtocol
 
 extension OffsetForLeaderEpochResponse: SampleProviding {
-    static func sample(version: Int16) -> OffsetForLeaderEpochResponse {
+    static func sample(version: Int16, allVersions: Bool = false) -> OffsetForLeaderEpochResponse {
         var value = OffsetForLeaderEpochResponse()
-        if version >= 2 { value.throttleTimeMs = 11 }
-        value.topics = [OffsetForLeaderEpochResponse.OffsetForLeaderTopicResult.sample(version: version), OffsetForLeaderEpochResponse.OffsetForLeaderTopicResult.sample(version: version)]
+        if allVersions || version >= 2 { value.throttleTimeMs = 11 }
+        value.topics = [OffsetForLeaderEpochResponse.OffsetForLeaderTopicResult.sample(version: version, allVersions: allVersions), OffsetForLeaderEpochResponse.OffsetForLeaderTopicResult.sample(version: version, allVersions: allVersions)]
         return value
     }
 }
 
 extension OffsetForLeaderEpochResponse.OffsetForLeaderTopicResult {
-    static func sample(version: Int16) -> OffsetForLeaderEpochResponse.OffsetForLeaderTopicResult {
+    static func sample(version: Int16, allVersions: Bool = false) -> OffsetForLeaderEpochResponse.OffsetForLeaderTopicResult {
         var value = OffsetForLeaderEpochResponse.OffsetForLeaderTopicResult()
         value.topic = "s1"
-        value.partitions = [OffsetForLeaderEpochResponse.EpochEndOffset.sample(version: version), OffsetForLeaderEpochResponse.EpochEndOffset.sample(version: version)]
+        value.partitions = [OffsetForLeaderEpochResponse.EpochEndOffset.sample(version: version, allVersions: allVersions), OffsetForLeaderEpochResponse.EpochEndOffset.sample(version: version, allVersions: allVersions)]
         return value
     }
 }
 
 extension OffsetForLeaderEpochResponse.EpochEndOffset {
-    static func sample(version: Int16) -> OffsetForLeaderEpochResponse.EpochEndOffset {
+    static func sample(version: Int16, allVersions: Bool = false) -> OffsetForLeaderEpochResponse.EpochEndOffset {
         var value = OffsetForLeaderEpochResponse.EpochEndOffset()
         value.errorCode = 11
         value.partition = 12
-        if version >= 1 { value.leaderEpoch = 13 }
+        if allVersions || version >= 1 { value.leaderEpoch = 13 }
         value.endOffset = 14
         return value
     }

@@ -19,27 +19,27 @@ import NIOCore
 @testable import CrucibleProtocol
 
 extension ProduceRequest: SampleProviding {
-    static func sample(version: Int16) -> ProduceRequest {
+    static func sample(version: Int16, allVersions: Bool = false) -> ProduceRequest {
         var value = ProduceRequest()
-        if version >= 3 { value.transactionalId = "s1" }
+        if allVersions || version >= 3 { value.transactionalId = "s1" }
         value.acks = 12
         value.timeoutMs = 13
-        value.topicData = [ProduceRequest.TopicProduceData.sample(version: version), ProduceRequest.TopicProduceData.sample(version: version)]
+        value.topicData = [ProduceRequest.TopicProduceData.sample(version: version, allVersions: allVersions), ProduceRequest.TopicProduceData.sample(version: version, allVersions: allVersions)]
         return value
     }
 }
 
 extension ProduceRequest.TopicProduceData {
-    static func sample(version: Int16) -> ProduceRequest.TopicProduceData {
+    static func sample(version: Int16, allVersions: Bool = false) -> ProduceRequest.TopicProduceData {
         var value = ProduceRequest.TopicProduceData()
         value.name = "s1"
-        value.partitionData = [ProduceRequest.PartitionProduceData.sample(version: version), ProduceRequest.PartitionProduceData.sample(version: version)]
+        value.partitionData = [ProduceRequest.PartitionProduceData.sample(version: version, allVersions: allVersions), ProduceRequest.PartitionProduceData.sample(version: version, allVersions: allVersions)]
         return value
     }
 }
 
 extension ProduceRequest.PartitionProduceData {
-    static func sample(version: Int16) -> ProduceRequest.PartitionProduceData {
+    static func sample(version: Int16, allVersions: Bool = false) -> ProduceRequest.PartitionProduceData {
         var value = ProduceRequest.PartitionProduceData()
         value.index = 11
         value.records = KafkaRecords(ByteBuffer(bytes: [0xca, 0xfe, 2]))

@@ -19,64 +19,64 @@ import NIOCore
 @testable import CrucibleProtocol
 
 extension ProduceResponse: SampleProviding {
-    static func sample(version: Int16) -> ProduceResponse {
+    static func sample(version: Int16, allVersions: Bool = false) -> ProduceResponse {
         var value = ProduceResponse()
-        value.responses = [ProduceResponse.TopicProduceResponse.sample(version: version), ProduceResponse.TopicProduceResponse.sample(version: version)]
-        if version >= 1 { value.throttleTimeMs = 12 }
-        if version >= 10 { value.nodeEndpoints = [ProduceResponse.NodeEndpoint.sample(version: version), ProduceResponse.NodeEndpoint.sample(version: version)] }
+        value.responses = [ProduceResponse.TopicProduceResponse.sample(version: version, allVersions: allVersions), ProduceResponse.TopicProduceResponse.sample(version: version, allVersions: allVersions)]
+        if allVersions || version >= 1 { value.throttleTimeMs = 12 }
+        if allVersions || version >= 10 { value.nodeEndpoints = [ProduceResponse.NodeEndpoint.sample(version: version, allVersions: allVersions), ProduceResponse.NodeEndpoint.sample(version: version, allVersions: allVersions)] }
         return value
     }
 }
 
 extension ProduceResponse.TopicProduceResponse {
-    static func sample(version: Int16) -> ProduceResponse.TopicProduceResponse {
+    static func sample(version: Int16, allVersions: Bool = false) -> ProduceResponse.TopicProduceResponse {
         var value = ProduceResponse.TopicProduceResponse()
         value.name = "s1"
-        value.partitionResponses = [ProduceResponse.PartitionProduceResponse.sample(version: version), ProduceResponse.PartitionProduceResponse.sample(version: version)]
+        value.partitionResponses = [ProduceResponse.PartitionProduceResponse.sample(version: version, allVersions: allVersions), ProduceResponse.PartitionProduceResponse.sample(version: version, allVersions: allVersions)]
         return value
     }
 }
 
 extension ProduceResponse.PartitionProduceResponse {
-    static func sample(version: Int16) -> ProduceResponse.PartitionProduceResponse {
+    static func sample(version: Int16, allVersions: Bool = false) -> ProduceResponse.PartitionProduceResponse {
         var value = ProduceResponse.PartitionProduceResponse()
         value.index = 11
         value.errorCode = 12
         value.baseOffset = 13
-        if version >= 2 { value.logAppendTimeMs = 14 }
-        if version >= 5 { value.logStartOffset = 15 }
-        if version >= 8 { value.recordErrors = [ProduceResponse.BatchIndexAndErrorMessage.sample(version: version), ProduceResponse.BatchIndexAndErrorMessage.sample(version: version)] }
-        if version >= 8 { value.errorMessage = "s7" }
-        if version >= 10 { value.currentLeader = ProduceResponse.LeaderIdAndEpoch.sample(version: version) }
+        if allVersions || version >= 2 { value.logAppendTimeMs = 14 }
+        if allVersions || version >= 5 { value.logStartOffset = 15 }
+        if allVersions || version >= 8 { value.recordErrors = [ProduceResponse.BatchIndexAndErrorMessage.sample(version: version, allVersions: allVersions), ProduceResponse.BatchIndexAndErrorMessage.sample(version: version, allVersions: allVersions)] }
+        if allVersions || version >= 8 { value.errorMessage = "s7" }
+        if allVersions || version >= 10 { value.currentLeader = ProduceResponse.LeaderIdAndEpoch.sample(version: version, allVersions: allVersions) }
         return value
     }
 }
 
 extension ProduceResponse.BatchIndexAndErrorMessage {
-    static func sample(version: Int16) -> ProduceResponse.BatchIndexAndErrorMessage {
+    static func sample(version: Int16, allVersions: Bool = false) -> ProduceResponse.BatchIndexAndErrorMessage {
         var value = ProduceResponse.BatchIndexAndErrorMessage()
-        if version >= 8 { value.batchIndex = 11 }
-        if version >= 8 { value.batchIndexErrorMessage = "s2" }
+        if allVersions || version >= 8 { value.batchIndex = 11 }
+        if allVersions || version >= 8 { value.batchIndexErrorMessage = "s2" }
         return value
     }
 }
 
 extension ProduceResponse.LeaderIdAndEpoch {
-    static func sample(version: Int16) -> ProduceResponse.LeaderIdAndEpoch {
+    static func sample(version: Int16, allVersions: Bool = false) -> ProduceResponse.LeaderIdAndEpoch {
         var value = ProduceResponse.LeaderIdAndEpoch()
-        if version >= 10 { value.leaderId = 11 }
-        if version >= 10 { value.leaderEpoch = 12 }
+        if allVersions || version >= 10 { value.leaderId = 11 }
+        if allVersions || version >= 10 { value.leaderEpoch = 12 }
         return value
     }
 }
 
 extension ProduceResponse.NodeEndpoint {
-    static func sample(version: Int16) -> ProduceResponse.NodeEndpoint {
+    static func sample(version: Int16, allVersions: Bool = false) -> ProduceResponse.NodeEndpoint {
         var value = ProduceResponse.NodeEndpoint()
-        if version >= 10 { value.nodeId = 11 }
-        if version >= 10 { value.host = "s2" }
-        if version >= 10 { value.port = 13 }
-        if version >= 10 { value.rack = "s4" }
+        if allVersions || version >= 10 { value.nodeId = 11 }
+        if allVersions || version >= 10 { value.host = "s2" }
+        if allVersions || version >= 10 { value.port = 13 }
+        if allVersions || version >= 10 { value.rack = "s4" }
         return value
     }
 }

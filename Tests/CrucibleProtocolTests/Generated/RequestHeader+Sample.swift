@@ -19,12 +19,12 @@ import NIOCore
 @testable import CrucibleProtocol
 
 extension RequestHeader: SampleProviding {
-    static func sample(version: Int16) -> RequestHeader {
+    static func sample(version: Int16, allVersions: Bool = false) -> RequestHeader {
         var value = RequestHeader()
         value.requestApiKey = 11
         value.requestApiVersion = 12
         value.correlationId = 13
-        if version >= 1 { value.clientId = "s4" }
+        if allVersions || version >= 1 { value.clientId = "s4" }
         return value
     }
 }

@@ -19,7 +19,7 @@ import NIOCore
 @testable import CrucibleProtocol
 
 extension ResponseHeader: SampleProviding {
-    static func sample(version: Int16) -> ResponseHeader {
+    static func sample(version: Int16, allVersions: Bool = false) -> ResponseHeader {
         var value = ResponseHeader()
         value.correlationId = 11
         return value

@@ -19,7 +19,7 @@ import NIOCore
 @testable import CrucibleProtocol
 
 extension SaslHandshakeRequest: SampleProviding {
-    static func sample(version: Int16) -> SaslHandshakeRequest {
+    static func sample(version: Int16, allVersions: Bool = false) -> SaslHandshakeRequest {
         var value = SaslHandshakeRequest()
         value.mechanism = "s1"
         return value

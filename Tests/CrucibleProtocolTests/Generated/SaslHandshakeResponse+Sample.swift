@@ -19,7 +19,7 @@ import NIOCore
 @testable import CrucibleProtocol
 
 extension SaslHandshakeResponse: SampleProviding {
-    static func sample(version: Int16) -> SaslHandshakeResponse {
+    static func sample(version: Int16, allVersions: Bool = false) -> SaslHandshakeResponse {
         var value = SaslHandshakeResponse()
         value.errorCode = 11
         value.mechanisms = ["s2", "s3"]

@@ -19,21 +19,21 @@ import NIOCore
 @testable import CrucibleProtocol
 
 extension SyncGroupRequest: SampleProviding {
-    static func sample(version: Int16) -> SyncGroupRequest {
+    static func sample(version: Int16, allVersions: Bool = false) -> SyncGroupRequest {
         var value = SyncGroupRequest()
         value.groupId = "s1"
         value.generationId = 12
         value.memberId = "s3"
-        if version >= 3 { value.groupInstanceId = "s4" }
-        if version >= 5 { value.protocolType = "s5" }
-        if version >= 5 { value.protocolName = "s6" }
-        value.assignments = [SyncGroupRequest.SyncGroupRequestAssignment.sample(version: version), SyncGroupRequest.SyncGroupRequestAssignment.sample(version: version)]
+        if allVersions || version >= 3 { value.groupInstanceId = "s4" }
+        if allVersions || version >= 5 { value.protocolType = "s5" }
+        if allVersions || version >= 5 { value.protocolName = "s6" }
+        value.assignments = [SyncGroupRequest.SyncGroupRequestAssignment.sample(version: version, allVersions: allVersions), SyncGroupRequest.SyncGroupRequestAssignment.sample(version: version, allVersions: allVersions)]
         return value
     }
 }
 
 extension SyncGroupRequest.SyncGroupRequestAssignment {
-    static func sample(version: Int16) -> SyncGroupRequest.SyncGroupRequestAssignment {
+    static func sample(version: Int16, allVersions: Bool = false) -> SyncGroupRequest.SyncGroupRequestAssignment {
         var value = SyncGroupRequest.SyncGroupRequestAssignment()
         value.memberId = "s1"
         value.assignment = ByteBuffer(bytes: [2, 1, 2])

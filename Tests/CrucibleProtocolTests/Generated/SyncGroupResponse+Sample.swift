@@ -19,12 +19,12 @@ import NIOCore
 @testable import CrucibleProtocol
 
 extension SyncGroupResponse: SampleProviding {
-    static func sample(version: Int16) -> SyncGroupResponse {
+    static func sample(version: Int16, allVersions: Bool = false) -> SyncGroupResponse {
         var value = SyncGroupResponse()
-        if version >= 1 { value.throttleTimeMs = 11 }
+        if allVersions || version >= 1 { value.throttleTimeMs = 11 }
         value.errorCode = 12
-        if version >= 5 { value.protocolType = "s3" }
-        if version >= 5 { value.protocolName = "s4" }
+        if allVersions || version >= 5 { value.protocolType = "s3" }
+        if allVersions || version >= 5 { value.protocolName = "s4" }
         value.assignment = ByteBuffer(bytes: [5, 1, 2])
         return value
     }

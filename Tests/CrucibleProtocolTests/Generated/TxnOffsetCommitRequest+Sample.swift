@@ -19,35 +19,35 @@ import NIOCore
 @testable import CrucibleProtocol
 
 extension TxnOffsetCommitRequest: SampleProviding {
-    static func sample(version: Int16) -> TxnOffsetCommitRequest {
+    static func sample(version: Int16, allVersions: Bool = false) -> TxnOffsetCommitRequest {
         var value = TxnOffsetCommitRequest()
         value.transactionalId = "s1"
         value.groupId = "s2"
         value.producerId = 13
         value.producerEpoch = 14
-        if version >= 3 { value.generationId = 15 }
-        if version >= 3 { value.memberId = "s6" }
-        if version >= 3 { value.groupInstanceId = "s7" }
-        value.topics = [TxnOffsetCommitRequest.TxnOffsetCommitRequestTopic.sample(version: version), TxnOffsetCommitRequest.TxnOffsetCommitRequestTopic.sample(version: version)]
+        if allVersions || version >= 3 { value.generationId = 15 }
+        if allVersions || version >= 3 { value.memberId = "s6" }
+        if allVersions || version >= 3 { value.groupInstanceId = "s7" }
+        value.topics = [TxnOffsetCommitRequest.TxnOffsetCommitRequestTopic.sample(version: version, allVersions: allVersions), TxnOffsetCommitRequest.TxnOffsetCommitRequestTopic.sample(version: version, allVersions: allVersions)]
         return value
     }
 }
 
 extension TxnOffsetCommitRequest.TxnOffsetCommitRequestTopic {
-    static func sample(version: Int16) -> TxnOffsetCommitRequest.TxnOffsetCommitRequestTopic {
+    static func sample(version: Int16, allVersions: Bool = false) -> TxnOffsetCommitRequest.TxnOffsetCommitRequestTopic {
         var value = TxnOffsetCommitRequest.TxnOffsetCommitRequestTopic()
         value.name = "s1"
-        value.partitions = [TxnOffsetCommitRequest.TxnOffsetCommitRequestPartition.sample(version: version), TxnOffsetCommitRequest.TxnOffsetCommitRequestPartition.sample(version: version)]
+        value.partitions = [TxnOffsetCommitRequest.TxnOffsetCommitRequestPartition.sample(version: version, allVersions: allVersions), TxnOffsetCommitRequest.TxnOffsetCommitRequestPartition.sample(version: version, allVersions: allVersions)]
         return value
     }
 }
 
 extension TxnOffsetCommitRequest.TxnOffsetCommitRequestPartition {
-    static func sample(version: Int16) -> TxnOffsetCommitRequest.TxnOffsetCommitRequestPartition {
+    static func sample(version: Int16, allVersions: Bool = false) -> TxnOffsetCommitRequest.TxnOffsetCommitRequestPartition {
         var value = TxnOffsetCommitRequest.TxnOffsetCommitRequestPartition()
         value.partitionIndex = 11
         value.committedOffset = 12
-        if version >= 2 { value.committedLeaderEpoch = 13 }
+        if allVersions || version >= 2 { value.committedLeaderEpoch = 13 }
         value.committedMetadata = "s4"
         return value
     }

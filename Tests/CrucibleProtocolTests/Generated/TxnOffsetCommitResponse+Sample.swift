@@ -19,25 +19,25 @@ import NIOCore
 @testable import CrucibleProtocol
 
 extension TxnOffsetCommitResponse: SampleProviding {
-    static func sample(version: Int16) -> TxnOffsetCommitResponse {
+    static func sample(version: Int16, allVersions: Bool = false) -> TxnOffsetCommitResponse {
         var value = TxnOffsetCommitResponse()
         value.throttleTimeMs = 11
-        value.topics = [TxnOffsetCommitResponse.TxnOffsetCommitResponseTopic.sample(version: version), TxnOffsetCommitResponse.TxnOffsetCommitResponseTopic.sample(version: version)]
+        value.topics = [TxnOffsetCommitResponse.TxnOffsetCommitResponseTopic.sample(version: version, allVersions: allVersions), TxnOffsetCommitResponse.TxnOffsetCommitResponseTopic.sample(version: version, allVersions: allVersions)]
         return value
     }
 }
 
 extension TxnOffsetCommitResponse.TxnOffsetCommitResponseTopic {
-    static func sample(version: Int16) -> TxnOffsetCommitResponse.TxnOffsetCommitResponseTopic {
+    static func sample(version: Int16, allVersions: Bool = false) -> TxnOffsetCommitResponse.TxnOffsetCommitResponseTopic {
         var value = TxnOffsetCommitResponse.TxnOffsetCommitResponseTopic()
         value.name = "s1"
-        value.partitions = [TxnOffsetCommitResponse.TxnOffsetCommitResponsePartition.sample(version: version), TxnOffsetCommitResponse.TxnOffsetCommitResponsePartition.sample(version: version)]
+        value.partitions = [TxnOffsetCommitResponse.TxnOffsetCommitResponsePartition.sample(version: version, allVersions: allVersions), TxnOffsetCommitResponse.TxnOffsetCommitResponsePartition.sample(version: version, allVersions: allVersions)]
         return value
     }
 }
 
 extension TxnOffsetCommitResponse.TxnOffsetCommitResponsePartition {
-    static func sample(version: Int16) -> TxnOffsetCommitResponse.TxnOffsetCommitResponsePartition {
+    static func sample(version: Int16, allVersions: Bool = false) -> TxnOffsetCommitResponse.TxnOffsetCommitResponsePartition {
         var value = TxnOffsetCommitResponse.TxnOffsetCommitResponsePartition()
         value.partitionIndex = 11
         value.errorCode = 12

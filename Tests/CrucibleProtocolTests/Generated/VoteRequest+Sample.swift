@@ -19,32 +19,32 @@ import NIOCore
 @testable import CrucibleProtocol
 
 extension VoteRequest: SampleProviding {
-    static func sample(version: Int16) -> VoteRequest {
+    static func sample(version: Int16, allVersions: Bool = false) -> VoteRequest {
         var value = VoteRequest()
         value.clusterId = "s1"
-        if version >= 1 { value.voterId = 12 }
-        value.topics = [VoteRequest.TopicData.sample(version: version), VoteRequest.TopicData.sample(version: version)]
+        if allVersions || version >= 1 { value.voterId = 12 }
+        value.topics = [VoteRequest.TopicData.sample(version: version, allVersions: allVersions), VoteRequest.TopicData.sample(version: version, allVersions: allVersions)]
         return value
     }
 }
 
 extension VoteRequest.TopicData {
-    static func sample(version: Int16) -> VoteRequest.TopicData {
+    static func sample(version: Int16, allVersions: Bool = false) -> VoteRequest.TopicData {
         var value = VoteRequest.TopicData()
         value.topicName = "s1"
-        value.partitions = [VoteRequest.PartitionData.sample(version: version), VoteRequest.PartitionData.sample(version: version)]
+        value.partitions = [VoteRequest.PartitionData.sample(version: version, allVersions: allVersions), VoteRequest.PartitionData.sample(version: version, allVersions: allVersions)]
         return value
     }
 }
 
 extension VoteRequest.PartitionData {
-    static func sample(version: Int16) -> VoteRequest.PartitionData {
+    static func sample(version: Int16, allVersions: Bool = false) -> VoteRequest.PartitionData {
         var value = VoteRequest.PartitionData()
         value.partitionIndex = 11
         value.candidateEpoch = 12
         value.candidateId = 13
-        if version >= 1 { value.candidateDirectoryId = KafkaUUID(high: 4, low: 0x1234_5678) }
-        if version >= 1 { value.voterDirectoryId = KafkaUUID(high: 5, low: 0x1234_5678) }
+        if allVersions || version >= 1 { value.candidateDirectoryId = KafkaUUID(high: 4, low: 0x1234_5678) }
+        if allVersions || version >= 1 { value.voterDirectoryId = KafkaUUID(high: 5, low: 0x1234_5678) }
         value.lastOffsetEpoch = 16
         value.lastOffset = 17
         return value

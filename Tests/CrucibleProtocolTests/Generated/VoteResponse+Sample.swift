@@ -19,26 +19,26 @@ import NIOCore
 @testable import CrucibleProtocol
 
 extension VoteResponse: SampleProviding {
-    static func sample(version: Int16) -> VoteResponse {
+    static func sample(version: Int16, allVersions: Bool = false) -> VoteResponse {
         var value = VoteResponse()
         value.errorCode = 11
-        value.topics = [VoteResponse.TopicData.sample(version: version), VoteResponse.TopicData.sample(version: version)]
-        if version >= 1 { value.nodeEndpoints = [VoteResponse.NodeEndpoint.sample(version: version), VoteResponse.NodeEndpoint.sample(version: version)] }
+        value.topics = [VoteResponse.TopicData.sample(version: version, allVersions: allVersions), VoteResponse.TopicData.sample(version: version, allVersions: allVersions)]
+        if allVersions || version >= 1 { value.nodeEndpoints = [VoteResponse.NodeEndpoint.sample(version: version, allVersions: allVersions), VoteResponse.NodeEndpoint.sample(version: version, allVersions: allVersions)] }
         return value
     }
 }
 
 extension VoteResponse.TopicData {
-    static func sample(version: Int16) -> VoteResponse.TopicData {
+    static func sample(version: Int16, allVersions: Bool = false) -> VoteResponse.TopicData {
         var value = VoteResponse.TopicData()
         value.topicName = "s1"
-        value.partitions = [VoteResponse.PartitionData.sample(version: version), VoteResponse.PartitionData.sample(version: version)]
+        value.partitions = [VoteResponse.PartitionData.sample(version: version, allVersions: allVersions), VoteResponse.PartitionData.sample(version: version, allVersions: allVersions)]
         return value
     }
 }
 
 extension VoteResponse.PartitionData {
-    static func sample(version: Int16) -> VoteResponse.PartitionData {
+    static func sample(version: Int16, allVersions: Bool = false) -> VoteResponse.PartitionData {
         var value = VoteResponse.PartitionData()
         value.partitionIndex = 11
         value.errorCode = 12
@@ -50,11 +50,11 @@ extension VoteResponse.PartitionData {
 }
 
 extension VoteResponse.NodeEndpoint {
-    static func sample(version: Int16) -> VoteResponse.NodeEndpoint {
+    static func sample(version: Int16, allVersions: Bool = false) -> VoteResponse.NodeEndpoint {
         var value = VoteResponse.NodeEndpoint()
-        if version >= 1 { value.nodeId = 11 }
-        if version >= 1 { value.host = "s2" }
-        if version >= 1 { value.port = 13 }
+        if allVersions || version >= 1 { value.nodeId = 11 }
+        if allVersions || version >= 1 { value.host = "s2" }
+        if allVersions || version >= 1 { value.port = 13 }
         return value
     }
 }

@@ -19,27 +19,27 @@ import NIOCore
 @testable import CrucibleProtocol
 
 extension WriteTxnMarkersRequest: SampleProviding {
-    static func sample(version: Int16) -> WriteTxnMarkersRequest {
+    static func sample(version: Int16, allVersions: Bool = false) -> WriteTxnMarkersRequest {
         var value = WriteTxnMarkersRequest()
-        value.markers = [WriteTxnMarkersRequest.WritableTxnMarker.sample(version: version), WriteTxnMarkersRequest.WritableTxnMarker.sample(version: version)]
+        value.markers = [WriteTxnMarkersRequest.WritableTxnMarker.sample(version: version, allVersions: allVersions), WriteTxnMarkersRequest.WritableTxnMarker.sample(version: version, allVersions: allVersions)]
         return value
     }
 }
 
 extension WriteTxnMarkersRequest.WritableTxnMarker {
-    static func sample(version: Int16) -> WriteTxnMarkersRequest.WritableTxnMarker {
+    static func sample(version: Int16, allVersions: Bool = false) -> WriteTxnMarkersRequest.WritableTxnMarker {
         var value = WriteTxnMarkersRequest.WritableTxnMarker()
         value.producerId = 11
         value.producerEpoch = 12
         value.transactionResult = true
-        value.topics = [WriteTxnMarkersRequest.WritableTxnMarkerTopic.sample(version: version), WriteTxnMarkersRequest.WritableTxnMarkerTopic.sample(version: version)]
+        value.topics = [WriteTxnMarkersRequest.WritableTxnMarkerTopic.sample(version: version, allVersions: allVersions), WriteTxnMarkersRequest.WritableTxnMarkerTopic.sample(version: version, allVersions: allVersions)]
         value.coordinatorEpoch = 15
         return value
     }
 }
 
 extension WriteTxnMarkersRequest.WritableTxnMarkerTopic {
-    static func sample(version: Int16) -> WriteTxnMarkersRequest.WritableTxnMarkerTopic {
+    static func sample(version: Int16, allVersions: Bool = false) -> WriteTxnMarkersRequest.WritableTxnMarkerTopic {
         var value = WriteTxnMarkersRequest.WritableTxnMarkerTopic()
         value.name = "s1"
         value.partitionIndexes = [12, 13]

@@ -19,33 +19,33 @@ import NIOCore
 @testable import CrucibleProtocol
 
 extension WriteTxnMarkersResponse: SampleProviding {
-    static func sample(version: Int16) -> WriteTxnMarkersResponse {
+    static func sample(version: Int16, allVersions: Bool = false) -> WriteTxnMarkersResponse {
         var value = WriteTxnMarkersResponse()
-        value.markers = [WriteTxnMarkersResponse.WritableTxnMarkerResult.sample(version: version), WriteTxnMarkersResponse.WritableTxnMarkerResult.sample(version: version)]
+        value.markers = [WriteTxnMarkersResponse.WritableTxnMarkerResult.sample(version: version, allVersions: allVersions), WriteTxnMarkersResponse.WritableTxnMarkerResult.sample(version: version, allVersions: allVersions)]
         return value
     }
 }
 
 extension WriteTxnMarkersResponse.WritableTxnMarkerResult {
-    static func sample(version: Int16) -> WriteTxnMarkersResponse.WritableTxnMarkerResult {
+    static func sample(version: Int16, allVersions: Bool = false) -> WriteTxnMarkersResponse.WritableTxnMarkerResult {
         var value = WriteTxnMarkersResponse.WritableTxnMarkerResult()
         value.producerId = 11
-        value.topics = [WriteTxnMarkersResponse.WritableTxnMarkerTopicResult.sample(version: version), WriteTxnMarkersResponse.WritableTxnMarkerTopicResult.sample(version: version)]
+        value.topics = [WriteTxnMarkersResponse.WritableTxnMarkerTopicResult.sample(version: version, allVersions: allVersions), WriteTxnMarkersResponse.WritableTxnMarkerTopicResult.sample(version: version, allVersions: allVersions)]
         return value
     }
 }
 
 extension WriteTxnMarkersResponse.WritableTxnMarkerTopicResult {
-    static func sample(version: Int16) -> WriteTxnMarkersResponse.WritableTxnMarkerTopicResult {
+    static func sample(version: Int16, allVersions: Bool = false) -> WriteTxnMarkersResponse.WritableTxnMarkerTopicResult {
         var value = WriteTxnMarkersResponse.WritableTxnMarkerTopicResult()
         value.name = "s1"
-        value.partitions = [WriteTxnMarkersResponse.WritableTxnMarkerPartitionResult.sample(version: version), WriteTxnMarkersResponse.WritableTxnMarkerPartitionResult.sample(version: version)]
+        value.partitions = [WriteTxnMarkersResponse.WritableTxnMarkerPartitionResult.sample(version: version, allVersions: allVersions), WriteTxnMarkersResponse.WritableTxnMarkerPartitionResult.sample(version: version, allVersions: allVersions)]
         return value
     }
 }
 
 extension WriteTxnMarkersResponse.WritableTxnMarkerPartitionResult {
-    static func sample(version: Int16) -> WriteTxnMarkersResponse.WritableTxnMarkerPartitionResult {
+    static func sample(version: Int16, allVersions: Bool = false) -> WriteTxnMarkersResponse.WritableTxnMarkerPartitionResult {
         var value = WriteTxnMarkersResponse.WritableTxnMarkerPartitionResult()
         value.partitionIndex = 11
         value.errorCode = 12

@@ -19,7 +19,7 @@ import NIOCore
 @testable import CrucibleProtocol
 
 extension AbortTransactionRecord: SampleProviding {
-    static func sample(version: Int16) -> AbortTransactionRecord {
+    static func sample(version: Int16, allVersions: Bool = false) -> AbortTransactionRecord {
         var value = AbortTransactionRecord()
         value.reason = "s1"
         return value

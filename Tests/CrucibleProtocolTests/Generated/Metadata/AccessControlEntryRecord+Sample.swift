@@ -19,7 +19,7 @@ import NIOCore
 @testable import CrucibleProtocol
 
 extension AccessControlEntryRecord: SampleProviding {
-    static func sample(version: Int16) -> AccessControlEntryRecord {
+    static func sample(version: Int16, allVersions: Bool = false) -> AccessControlEntryRecord {
         var value = AccessControlEntryRecord()
         value.id = KafkaUUID(high: 1, low: 0x1234_5678)
         value.resourceType = 12

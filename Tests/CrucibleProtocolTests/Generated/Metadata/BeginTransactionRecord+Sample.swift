@@ -19,7 +19,7 @@ import NIOCore
 @testable import CrucibleProtocol
 
 extension BeginTransactionRecord: SampleProviding {
-    static func sample(version: Int16) -> BeginTransactionRecord {
+    static func sample(version: Int16, allVersions: Bool = false) -> BeginTransactionRecord {
         var value = BeginTransactionRecord()
         value.name = "s1"
         return value

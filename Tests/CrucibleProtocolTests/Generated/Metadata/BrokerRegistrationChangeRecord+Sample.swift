@@ -19,13 +19,13 @@ import NIOCore
 @testable import CrucibleProtocol
 
 extension BrokerRegistrationChangeRecord: SampleProviding {
-    static func sample(version: Int16) -> BrokerRegistrationChangeRecord {
+    static func sample(version: Int16, allVersions: Bool = false) -> BrokerRegistrationChangeRecord {
         var value = BrokerRegistrationChangeRecord()
         value.brokerId = 11
         value.brokerEpoch = 12
         value.fenced = 13
-        if version >= 1 { value.inControlledShutdown = 14 }
-        if version >= 2 { value.logDirs = [KafkaUUID(high: 5, low: 0x1234_5678), KafkaUUID(high: 6, low: 0x1234_5678)] }
+        if allVersions || version >= 1 { value.inControlledShutdown = 14 }
+        if allVersions || version >= 2 { value.logDirs = [KafkaUUID(high: 5, low: 0x1234_5678), KafkaUUID(high: 6, low: 0x1234_5678)] }
         return value
     }
 }

@@ -19,9 +19,9 @@ import NIOCore
 @testable import CrucibleProtocol
 
 extension ClientQuotaRecord: SampleProviding {
-    static func sample(version: Int16) -> ClientQuotaRecord {
+    static func sample(version: Int16, allVersions: Bool = false) -> ClientQuotaRecord {
         var value = ClientQuotaRecord()
-        value.entity = [ClientQuotaRecord.EntityData.sample(version: version), ClientQuotaRecord.EntityData.sample(version: version)]
+        value.entity = [ClientQuotaRecord.EntityData.sample(version: version, allVersions: allVersions), ClientQuotaRecord.EntityData.sample(version: version, allVersions: allVersions)]
         value.key = "s2"
         value.value = 3.5
         value.remove = true
@@ -30,7 +30,7 @@ extension ClientQuotaRecord: SampleProviding {
 }
 
 extension ClientQuotaRecord.EntityData {
-    static func sample(version: Int16) -> ClientQuotaRecord.EntityData {
+    static func sample(version: Int16, allVersions: Bool = false) -> ClientQuotaRecord.EntityData {
         var value = ClientQuotaRecord.EntityData()
         value.entityType = "s1"
         value.entityName = "s2"

@@ -19,7 +19,7 @@ import NIOCore
 @testable import CrucibleProtocol
 
 extension ConfigRecord: SampleProviding {
-    static func sample(version: Int16) -> ConfigRecord {
+    static func sample(version: Int16, allVersions: Bool = false) -> ConfigRecord {
         var value = ConfigRecord()
         value.resourceType = 11
         value.resourceName = "s2"

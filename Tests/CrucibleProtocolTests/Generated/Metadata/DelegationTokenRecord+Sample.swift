@@ -19,7 +19,7 @@ import NIOCore
 @testable import CrucibleProtocol
 
 extension DelegationTokenRecord: SampleProviding {
-    static func sample(version: Int16) -> DelegationTokenRecord {
+    static func sample(version: Int16, allVersions: Bool = false) -> DelegationTokenRecord {
         var value = DelegationTokenRecord()
         value.owner = "s1"
         value.requester = "s2"

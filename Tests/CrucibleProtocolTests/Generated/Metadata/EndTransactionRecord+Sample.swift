@@ -19,7 +19,7 @@ import NIOCore
 @testable import CrucibleProtocol
 
 extension EndTransactionRecord: SampleProviding {
-    static func sample(version: Int16) -> EndTransactionRecord {
+    static func sample(version: Int16, allVersions: Bool = false) -> EndTransactionRecord {
         let value = EndTransactionRecord()
         return value
     }

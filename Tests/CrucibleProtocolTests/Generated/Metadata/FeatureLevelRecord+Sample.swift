@@ -19,7 +19,7 @@ import NIOCore
 @testable import CrucibleProtocol
 
 extension FeatureLevelRecord: SampleProviding {
-    static func sample(version: Int16) -> FeatureLevelRecord {
+    static func sample(version: Int16, allVersions: Bool = false) -> FeatureLevelRecord {
         var value = FeatureLevelRecord()
         value.name = "s1"
         value.featureLevel = 12

@@ -19,7 +19,7 @@ import NIOCore
 @testable import CrucibleProtocol
 
 extension FenceBrokerRecord: SampleProviding {
-    static func sample(version: Int16) -> FenceBrokerRecord {
+    static func sample(version: Int16, allVersions: Bool = false) -> FenceBrokerRecord {
         var value = FenceBrokerRecord()
         value.id = 11
         value.epoch = 12

@@ -19,7 +19,7 @@ import NIOCore
 @testable import CrucibleProtocol
 
 extension NoOpRecord: SampleProviding {
-    static func sample(version: Int16) -> NoOpRecord {
+    static func sample(version: Int16, allVersions: Bool = false) -> NoOpRecord {
         let value = NoOpRecord()
         return value
     }

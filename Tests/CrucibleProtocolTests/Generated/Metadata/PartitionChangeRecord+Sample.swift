@@ -19,7 +19,7 @@ import NIOCore
 @testable import CrucibleProtocol
 
 extension PartitionChangeRecord: SampleProviding {
-    static func sample(version: Int16) -> PartitionChangeRecord {
+    static func sample(version: Int16, allVersions: Bool = false) -> PartitionChangeRecord {
         var value = PartitionChangeRecord()
         value.partitionId = 11
         value.topicId = KafkaUUID(high: 2, low: 0x1234_5678)
@@ -29,9 +29,9 @@ extension PartitionChangeRecord: SampleProviding {
         value.removingReplicas = [16, 17]
         value.addingReplicas = [17, 18]
         value.leaderRecoveryState = 18
-        if version >= 1 { value.directories = [KafkaUUID(high: 9, low: 0x1234_5678), KafkaUUID(high: 10, low: 0x1234_5678)] }
-        if version >= 2 { value.eligibleLeaderReplicas = [20, 21] }
-        if version >= 2 { value.lastKnownElr = [21, 22] }
+        if allVersions || version >= 1 { value.directories = [KafkaUUID(high: 9, low: 0x1234_5678), KafkaUUID(high: 10, low: 0x1234_5678)] }
+        if allVersions || version >= 2 { value.eligibleLeaderReplicas = [20, 21] }
+        if allVersions || version >= 2 { value.lastKnownElr = [21, 22] }
         return value
     }
 }

@@ -19,7 +19,7 @@ import NIOCore
 @testable import CrucibleProtocol
 
 extension PartitionRecord: SampleProviding {
-    static func sample(version: Int16) -> PartitionRecord {
+    static func sample(version: Int16, allVersions: Bool = false) -> PartitionRecord {
         var value = PartitionRecord()
         value.partitionId = 11
         value.topicId = KafkaUUID(high: 2, low: 0x1234_5678)
@@ -31,9 +31,9 @@ extension PartitionRecord: SampleProviding {
         value.leaderRecoveryState = 18
         value.leaderEpoch = 19
         value.partitionEpoch = 20
-        if version >= 1 { value.directories = [KafkaUUID(high: 11, low: 0x1234_5678), KafkaUUID(high: 12, low: 0x1234_5678)] }
-        if version >= 2 { value.eligibleLeaderReplicas = [22, 23] }
-        if version >= 2 { value.lastKnownElr = [23, 24] }
+        if allVersions || version >= 1 { value.directories = [KafkaUUID(high: 11, low: 0x1234_5678), KafkaUUID(high: 12, low: 0x1234_5678)] }
+        if allVersions || version >= 2 { value.eligibleLeaderReplicas = [22, 23] }
+        if allVersions || version >= 2 { value.lastKnownElr = [23, 24] }
         return value
     }
 }

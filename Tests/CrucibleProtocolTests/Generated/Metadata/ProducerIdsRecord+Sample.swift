@@ -19,7 +19,7 @@ import NIOCore
 @testable import CrucibleProtocol
 
 extension ProducerIdsRecord: SampleProviding {
-    static func sample(version: Int16) -> ProducerIdsRecord {
+    static func sample(version: Int16, allVersions: Bool = false) -> ProducerIdsRecord {
         var value = ProducerIdsRecord()
         value.brokerId = 11
         value.brokerEpoch = 12

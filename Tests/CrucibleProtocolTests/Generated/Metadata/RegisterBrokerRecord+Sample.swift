@@ -19,24 +19,24 @@ import NIOCore
 @testable import CrucibleProtocol
 
 extension RegisterBrokerRecord: SampleProviding {
-    static func sample(version: Int16) -> RegisterBrokerRecord {
+    static func sample(version: Int16, allVersions: Bool = false) -> RegisterBrokerRecord {
         var value = RegisterBrokerRecord()
         value.brokerId = 11
-        if version >= 2 { value.isMigratingZkBroker = true }
+        if allVersions || version >= 2 { value.isMigratingZkBroker = true }
         value.incarnationId = KafkaUUID(high: 3, low: 0x1234_5678)
         value.brokerEpoch = 14
-        value.endPoints = [RegisterBrokerRecord.BrokerEndpoint.sample(version: version), RegisterBrokerRecord.BrokerEndpoint.sample(version: version)]
-        value.features = [RegisterBrokerRecord.BrokerFeature.sample(version: version), RegisterBrokerRecord.BrokerFeature.sample(version: version)]
+        value.endPoints = [RegisterBrokerRecord.BrokerEndpoint.sample(version: version, allVersions: allVersions), RegisterBrokerRecord.BrokerEndpoint.sample(version: version, allVersions: allVersions)]
+        value.features = [RegisterBrokerRecord.BrokerFeature.sample(version: version, allVersions: allVersions), RegisterBrokerRecord.BrokerFeature.sample(version: version, allVersions: allVersions)]
         value.rack = "s7"
         value.fenced = false
-        if version >= 1 { value.inControlledShutdown = true }
-        if version >= 3 { value.logDirs = [KafkaUUID(high: 10, low: 0x1234_5678), KafkaUUID(high: 11, low: 0x1234_5678)] }
+        if allVersions || version >= 1 { value.inControlledShutdown = true }
+        if allVersions || version >= 3 { value.logDirs = [KafkaUUID(high: 10, low: 0x1234_5678), KafkaUUID(high: 11, low: 0x1234_5678)] }
         return value
     }
 }
 
 extension RegisterBrokerRecord.BrokerEndpoint {
-    static func sample(version: Int16) -> RegisterBrokerRecord.BrokerEndpoint {
+    static func sample(version: Int16, allVersions: Bool = false) -> RegisterBrokerRecord.BrokerEndpoint {
         var value = RegisterBrokerRecord.BrokerEndpoint()
         value.name = "s1"
         value.host = "s2"
@@ -47,7 +47,7 @@ extension RegisterBrokerRecord.BrokerEndpoint {
 }
 
 extension RegisterBrokerRecord.BrokerFeature {
-    static func sample(version: Int16) -> RegisterBrokerRecord.BrokerFeature {
+    static func sample(version: Int16, allVersions: Bool = false) -> RegisterBrokerRecord.BrokerFeature {
         var value = RegisterBrokerRecord.BrokerFeature()
         value.name = "s1"
         value.minSupportedVersion = 12

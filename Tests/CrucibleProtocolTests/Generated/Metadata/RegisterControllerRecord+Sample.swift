@@ -19,19 +19,19 @@ import NIOCore
 @testable import CrucibleProtocol
 
 extension RegisterControllerRecord: SampleProviding {
-    static func sample(version: Int16) -> RegisterControllerRecord {
+    static func sample(version: Int16, allVersions: Bool = false) -> RegisterControllerRecord {
         var value = RegisterControllerRecord()
         value.controllerId = 11
         value.incarnationId = KafkaUUID(high: 2, low: 0x1234_5678)
         value.zkMigrationReady = true
-        value.endPoints = [RegisterControllerRecord.ControllerEndpoint.sample(version: version), RegisterControllerRecord.ControllerEndpoint.sample(version: version)]
-        value.features = [RegisterControllerRecord.ControllerFeature.sample(version: version), RegisterControllerRecord.ControllerFeature.sample(version: version)]
+        value.endPoints = [RegisterControllerRecord.ControllerEndpoint.sample(version: version, allVersions: allVersions), RegisterControllerRecord.ControllerEndpoint.sample(version: version, allVersions: allVersions)]
+        value.features = [RegisterControllerRecord.ControllerFeature.sample(version: version, allVersions: allVersions), RegisterControllerRecord.ControllerFeature.sample(version: version, allVersions: allVersions)]
         return value
     }
 }
 
 extension RegisterControllerRecord.ControllerEndpoint {
-    static func sample(version: Int16) -> RegisterControllerRecord.ControllerEndpoint {
+    static func sample(version: Int16, allVersions: Bool = false) -> RegisterControllerRecord.ControllerEndpoint {
         var value = RegisterControllerRecord.ControllerEndpoint()
         value.name = "s1"
         value.host = "s2"
@@ -42,7 +42,7 @@ extension RegisterControllerRecord.ControllerEndpoint {
 }
 
 extension RegisterControllerRecord.ControllerFeature {
-    static func sample(version: Int16) -> RegisterControllerRecord.ControllerFeature {
+    static func sample(version: Int16, allVersions: Bool = false) -> RegisterControllerRecord.ControllerFeature {
         var value = RegisterControllerRecord.ControllerFeature()
         value.name = "s1"
         value.minSupportedVersion = 12

@@ -19,7 +19,7 @@ import NIOCore
 @testable import CrucibleProtocol
 
 extension RemoveAccessControlEntryRecord: SampleProviding {
-    static func sample(version: Int16) -> RemoveAccessControlEntryRecord {
+    static func sample(version: Int16, allVersions: Bool = false) -> RemoveAccessControlEntryRecord {
         var value = RemoveAccessControlEntryRecord()
         value.id = KafkaUUID(high: 1, low: 0x1234_5678)
         return value

@@ -19,7 +19,7 @@ import NIOCore
 @testable import CrucibleProtocol
 
 extension RemoveDelegationTokenRecord: SampleProviding {
-    static func sample(version: Int16) -> RemoveDelegationTokenRecord {
+    static func sample(version: Int16, allVersions: Bool = false) -> RemoveDelegationTokenRecord {
         var value = RemoveDelegationTokenRecord()
         value.tokenId = "s1"
         return value

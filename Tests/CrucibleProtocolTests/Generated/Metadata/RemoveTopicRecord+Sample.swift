@@ -19,7 +19,7 @@ import NIOCore
 @testable import CrucibleProtocol
 
 extension RemoveTopicRecord: SampleProviding {
-    static func sample(version: Int16) -> RemoveTopicRecord {
+    static func sample(version: Int16, allVersions: Bool = false) -> RemoveTopicRecord {
         var value = RemoveTopicRecord()
         value.topicId = KafkaUUID(high: 1, low: 0x1234_5678)
         return value

@@ -19,7 +19,7 @@ import NIOCore
 @testable import CrucibleProtocol
 
 extension RemoveUserScramCredentialRecord: SampleProviding {
-    static func sample(version: Int16) -> RemoveUserScramCredentialRecord {
+    static func sample(version: Int16, allVersions: Bool = false) -> RemoveUserScramCredentialRecord {
         var value = RemoveUserScramCredentialRecord()
         value.name = "s1"
         value.mechanism = 12

@@ -19,7 +19,7 @@ import NIOCore
 @testable import CrucibleProtocol
 
 extension TopicRecord: SampleProviding {
-    static func sample(version: Int16) -> TopicRecord {
+    static func sample(version: Int16, allVersions: Bool = false) -> TopicRecord {
         var value = TopicRecord()
         value.name = "s1"
         value.topicId = KafkaUUID(high: 2, low: 0x1234_5678)

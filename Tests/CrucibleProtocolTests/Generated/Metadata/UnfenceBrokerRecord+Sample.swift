@@ -19,7 +19,7 @@ import NIOCore
 @testable import CrucibleProtocol
 
 extension UnfenceBrokerRecord: SampleProviding {
-    static func sample(version: Int16) -> UnfenceBrokerRecord {
+    static func sample(version: Int16, allVersions: Bool = false) -> UnfenceBrokerRecord {
         var value = UnfenceBrokerRecord()
         value.id = 11
         value.epoch = 12

@@ -19,7 +19,7 @@ import NIOCore
 @testable import CrucibleProtocol
 
 extension UnregisterBrokerRecord: SampleProviding {
-    static func sample(version: Int16) -> UnregisterBrokerRecord {
+    static func sample(version: Int16, allVersions: Bool = false) -> UnregisterBrokerRecord {
         var value = UnregisterBrokerRecord()
         value.brokerId = 11
         value.brokerEpoch = 12

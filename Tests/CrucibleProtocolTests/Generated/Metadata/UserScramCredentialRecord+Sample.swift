@@ -19,7 +19,7 @@ import NIOCore
 @testable import CrucibleProtocol
 
 extension UserScramCredentialRecord: SampleProviding {
-    static func sample(version: Int16) -> UserScramCredentialRecord {
+    static func sample(version: Int16, allVersions: Bool = false) -> UserScramCredentialRecord {
         var value = UserScramCredentialRecord()
         value.name = "s1"
         value.mechanism = 12

@@ -19,7 +19,7 @@ import NIOCore
 @testable import CrucibleProtocol
 
 extension ZkMigrationStateRecord: SampleProviding {
-    static func sample(version: Int16) -> ZkMigrationStateRecord {
+    static func sample(version: Int16, allVersions: Bool = false) -> ZkMigrationStateRecord {
         var value = ZkMigrationStateRecord()
         value.zkMigrationState = 11
         return value
