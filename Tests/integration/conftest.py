@@ -118,6 +118,10 @@ def make_broker():
     for broker in started:
         if broker.alive():
             broker.kill()
+        elif broker.process is not None and broker.process.returncode not in (0, -signal.SIGKILL):
+            # It died on its own: that is a bug, and its log says why.
+            print(f"--- broker {broker.directory.name} exited {broker.process.returncode}; log tail:")
+            print(broker.logs()[-6000:])
     temp.cleanup()
 
 

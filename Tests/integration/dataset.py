@@ -18,7 +18,7 @@ def messages(tag: str, large: bool = True) -> list[Message]:
     out = []
     for i in range(40):
         key = None if i % 7 == 3 else f"{tag}-key-{i % 5}".encode()
-        value = None if i % 11 == 5 else (f"{tag}-value-{i}-".encode() + bytes(range(256)) * (i % 3))
+        value = None if i % 11 == 5 and key is not None else (f"{tag}-value-{i}-".encode() + bytes(range(256)) * (i % 3))
         headers = ((f"h{i % 3}", f"hv-{i}".encode()), ("bin", bytes([i, 0, 255]))) if i % 4 == 0 else ()
         out.append(Message(key, value, headers))
     if large:

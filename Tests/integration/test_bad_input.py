@@ -44,7 +44,8 @@ def test_garbage_and_bad_frames_close_only_their_connection(broker):
 
 def test_unknown_api_versions_version_gets_unsupported_version_with_v0_body(broker):
     connection = Connection(broker.port)
-    connection.send(request(18, 99, 5, b""))
+    # A client asking for a version it thinks is newer writes the flexible header (v2: empty tagged fields).
+    connection.send(request(18, 99, 5, b"\x00"))
     correlation, body = connection.receive()
     assert correlation == 5
     error, count = struct.unpack(">hi", body[:6])
@@ -53,9 +54,16 @@ def test_unknown_api_versions_version_gets_unsupported_version_with_v0_body(brok
     assert {0, 1, 2, 3, 18, 19, 20, 22, 32} <= keys
 
 
+def create_by_metadata(connection, topic):
+    """Produce does not auto-create (as in Kafka): a Metadata request for the topic does."""
+    connection.send(request(3, 4, 99, metadata_v1([topic]) + b"\x01"))
+    connection.receive()
+
+
 def test_corrupt_crc_is_corrupt_message_and_log_untouched(broker):
     topic = unique_topic("crc")
     connection = Connection(broker.port)
+    create_by_metadata(connection, topic)
     good = record_batch([b"good"])
     connection.send(request(0, 3, 1, produce_v3(topic, 0, good)))
     assert produce_v3_error(connection.receive()[1]) == 0
@@ -72,6 +80,7 @@ def test_oversized_batch_is_message_too_large(make_broker):
     broker = make_broker(message_max_bytes="2000")
     topic = unique_topic("big")
     connection = Connection(broker.port)
+    create_by_metadata(connection, topic)
     connection.send(request(0, 3, 1, produce_v3(topic, 0, record_batch([b"x" * 5000]))))
     assert produce_v3_error(connection.receive()[1]) == 10  # MESSAGE_TOO_LARGE
 

@@ -136,6 +136,7 @@ extension BrokerApis {
     private func respond(_ reads: [TopicRead], version: Int16) throws -> HandlerOutput<FetchResponse> {
         var output = HandlerOutput<FetchResponse>(response: nil)
         var response = FetchResponse()
+        defer { if output.response == nil { for handle in output.fileHandles { try? handle.close() } } }
         response.responses = try reads.map { topic in
             var entry = FetchResponse.FetchableTopicResponse()
             entry.topic = topic.topic

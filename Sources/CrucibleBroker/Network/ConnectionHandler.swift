@@ -69,7 +69,11 @@ final class ConnectionHandler: ChannelInboundHandler {
                 busy = true
                 future.hop(to: context.eventLoop).whenComplete { result in
                     self.busy = false
-                    guard !self.closed else { return }
+                    guard !self.closed else {
+                        // The client went away while we waited (a long-poll fetch): release its files.
+                        if case .success(let response) = result { response?.closeFiles() }
+                        return
+                    }
                     switch result {
                     case .success(let response):
                         self.write(response, context: context)
