@@ -7,7 +7,7 @@ root="$(cd "$(dirname "$0")/.." && pwd)"
 shared="$root/../shared/histories"
 ops="${1:-1000000}"
 cd "$root"
-flock /tmp/crucible-build.lock swift build -c release --product crucible >/dev/null
+swift build -c release --product crucible >/dev/null
 bin="$(swift build -c release --show-bin-path)/crucible"
 tmp="$(mktemp -d)"
 trap 'rm -rf "$tmp"' EXIT

@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# The whole test suite: generated protocol code is current, unit and simulation tests (XCTest), then the
+# integration tests that drive real brokers with kcat, confluent-kafka, kafka-python and aiokafka.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+echo "== build"
+swift build --build-tests 2>&1 | { grep -vE '^\[[0-9]+/[0-9]+\]' || true; }
+
+echo "== generated protocol code matches the schemas"
+swift run --skip-build crucible-protocol-gen --check
+
+echo "== unit and simulation tests"
+status=0
+swift test --skip-build > .build/xctest.log 2>&1 || status=$?
+grep -E "error:|Executed [0-9]+ tests|Test run with" .build/xctest.log | tail -20
+[ "$status" -eq 0 ] || { echo "unit tests failed (full log: .build/xctest.log)" >&2; exit "$status"; }
+
+echo "== integration tests against running brokers"
+export CRUCIBLE_BIN="$PWD/.build/debug/crucible"
+python3 -m pytest Tests/integration -q -p no:cacheprovider --timeout=600 -W ignore::DeprecationWarning "$@"
