@@ -22,7 +22,7 @@ work=$(mktemp -d "${TMPDIR:-/tmp}/crucible-bench-XXXXXX")
 broker_pid=""
 iperf_pid=""
 cleanup() {
-  [ -n "$broker_pid" ] && kill -9 "$broker_pid" 2>/dev/null || true
+  if [ -n "$broker_pid" ]; then kill -9 "$broker_pid" 2>/dev/null; wait "$broker_pid" 2>/dev/null; fi || true
   [ -n "$iperf_pid" ] && kill "$iperf_pid" 2>/dev/null || true
   rm -rf "$work"
 }

@@ -70,6 +70,7 @@ final class RequestRouter {
         case .incrementalAlterConfigs:
             return try run(IncrementalAlterConfigsRequest.self, body, context, apis.incrementalAlterConfigs)
         case .initProducerId: return try run(InitProducerIdRequest.self, body, context, apis.initProducerId)
+        case .findCoordinator: return try run(FindCoordinatorRequest.self, body, context, apis.findCoordinator)
         default: throw UnsupportedRequest(description: "\(api) is not served")
         }
     }
@@ -112,6 +113,7 @@ enum SupportedApis {
         .alterConfigs: 0...2,
         .incrementalAlterConfigs: 0...1,
         .initProducerId: 0...5,
+        .findCoordinator: 0...4,
     ]
 }
 
