@@ -73,18 +73,29 @@ for _ in $(seq 100); do (exec 3<>/dev/tcp/127.0.0.1/$port) 2>/dev/null && break;
     [ "${rss:-0}" -gt "$peak" ] && peak=$rss && echo "$peak" > "$work/rss_peak_kb"
     sleep 0.1; done ) &
 
-run_pair() {  # size count -> appends one JSON line per direction to results
+broker_cpu_ms() {  # user+system CPU the broker has used so far, in ms
+  awk -v hz="$(getconf CLK_TCK)" '{print int(($14 + $15) * 1000 / hz)}' "/proc/$broker_pid/stat"
+}
+
+measure() {  # direction size file -- command...: runs it, appends a JSON line with broker and client CPU
+  local direction=$1 size=$2 file=$3; shift 4
+  local before after
+  before=$(broker_cpu_ms)
+  /usr/bin/env time -f "client_cpu_ms %e %U %S" -o "$file.time" "$@" > "$file" 2>&1
+  after=$(broker_cpu_ms)
+  python3 Scripts/bench/parse_rdkafka_performance.py "$direction" "$size" \
+    --broker-cpu-ms $((after - before)) --client-time "$file.time" < "$file" >> "$work/results.jsonl"
+  tail -1 "$work/results.jsonl"
+}
+
+run_pair() {  # size count
   local size=$1 count=$2 topic="bench-$1"
   echo "== produce $count x $size B, acks=1"
-  "$perf" -P -t "$topic" -b "127.0.0.1:$port" -s "$size" -c "$count" -a 1 \
-      -X linger.ms=5 -X batch.size=1000000 > "$work/produce-$size.txt" 2>&1
-  python3 Scripts/bench/parse_rdkafka_performance.py produce "$size" < "$work/produce-$size.txt" >> "$work/results.jsonl"
-  tail -1 "$work/results.jsonl"
+  measure produce "$size" "$work/produce-$size.txt" -- "$perf" -P -t "$topic" -b "127.0.0.1:$port" -s "$size" \
+    -c "$count" -a 1 -X linger.ms=5 -X batch.size=1000000
   echo "== consume $count x $size B"
-  "$perf" -C -t "$topic" -p 0 -b "127.0.0.1:$port" -o beginning -c "$count" \
-      -X fetch.max.bytes=52428800 > "$work/consume-$size.txt" 2>&1
-  python3 Scripts/bench/parse_rdkafka_performance.py consume "$size" < "$work/consume-$size.txt" >> "$work/results.jsonl"
-  tail -1 "$work/results.jsonl"
+  measure consume "$size" "$work/consume-$size.txt" -- "$perf" -C -t "$topic" -p 0 -b "127.0.0.1:$port" \
+    -o beginning -c "$count" -X fetch.max.bytes=52428800
 }
 : > "$work/results.jsonl"
 run_pair 100 "$messages_100"

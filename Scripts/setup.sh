@@ -7,7 +7,7 @@ debian_packages=(
   zlib1g-dev liblz4-dev libzstd-dev libsnappy-dev   # record batch codecs
   librdkafka-dev kcat                               # librdkafka clients: rdkafka_performance is built from its example
   libjemalloc-dev                                   # allocator for the benchmark build
-  iperf3 procps python3-pip                         # loopback calibration, process tools
+  iperf3 procps time python3-pip                    # loopback calibration, process and CPU accounting
 )
 missing=()
 for p in "${debian_packages[@]}"; do

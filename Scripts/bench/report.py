@@ -41,13 +41,15 @@ def main() -> None:
         f"Loopback (iperf3): {args.loopback_mbs} MB/s; disk write (dd, fdatasync): {args.disk_mbs} MB/s; "
         f"broker peak RSS: {report['broker_rss_peak_mb']} MB; {os.cpu_count()} cores.",
         "",
-        "| direction | message | messages | msgs/s | MB/s | / loopback | / disk | consume / produce |",
-        "|---|---|---|---|---|---|---|---|",
+        "| direction | message | messages | msgs/s | MB/s | / loopback | / disk | consume / produce "
+        "| broker CPU µs/msg | broker CPU ms | client CPU ms | wall ms |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
         lines.append(f"| {r['direction']} | {r['message_bytes']} B | {r['messages']:,} | {r['msgs_per_s']:,} | "
                      f"{r['mb_per_s']:.1f} | {r['ratio_to_loopback']:.3f} | {r['ratio_to_disk']:.3f} | "
-                     f"{r.get('ratio_to_produce', '')} |")
+                     f"{r.get('ratio_to_produce', '')} | {r.get('broker_cpu_us_per_msg', '')} | "
+                     f"{r.get('broker_cpu_ms', '')} | {r.get('client_cpu_ms', '')} | {r['elapsed_ms']} |")
     lines.append("")
     for (direction, size), (field, target, text) in TARGETS.items():
         row = next((r for r in rows if r["direction"] == direction and r["message_bytes"] == size), None)

@@ -9,12 +9,14 @@ import select
 import socket
 import struct
 import threading
+import time
 
 from confluent_kafka import Consumer, Producer, TopicPartition
 from kafka import KafkaConsumer, KafkaProducer
 
 from conftest import unique_topic
 from dataset import messages
+from kafka_wire import request
 
 FRAMES = int(os.environ.get("CRUCIBLE_FUZZ_FRAMES", "100000"))
 SEED = int(os.environ.get("CRUCIBLE_FUZZ_SEED", "20261124"))
@@ -91,11 +93,12 @@ def record_corpus(proxy) -> list[bytes]:
     return corpus
 
 
-def mutate(rng: random.Random, corpus: list[bytes]) -> bytes:
+def mutate(rng: random.Random, corpus: list[bytes]) -> tuple[bytes, bool]:
+    """A mutated frame, and whether its framing (length prefix) is still consistent."""
     frame = bytearray(rng.choice(corpus))
     choice = rng.random()
-    if choice < 0.05:
-        return bytes(rng.getrandbits(8) for _ in range(rng.randint(0, 64)))  # pure garbage
+    if choice < 0.03:
+        return bytes(rng.getrandbits(8) for _ in range(rng.randint(0, 64))), False  # pure garbage
     body = frame[4:]
     for _ in range(rng.randint(1, 4)):
         kind = rng.random()
@@ -115,42 +118,111 @@ def mutate(rng: random.Random, corpus: list[bytes]) -> bytes:
         else:
             other = rng.choice(corpus)[4:]
             body = body[:at] + other[rng.randrange(len(other)):]
-    if choice < 0.10:
-        return bytes(frame[:4]) + bytes(body)  # stale length: framing itself is wrong
-    return struct.pack(">i", len(body)) + bytes(body)
+    if choice < 0.06:
+        return bytes(frame[:4]) + bytes(body), False  # stale length: the framing itself is wrong
+    return struct.pack(">i", len(body)) + bytes(body), True
 
 
-def blast(port: int, frames, connections: int = 8) -> dict:
-    stats = {"sent": 0, "reconnects": 0}
-    socks = [None] * connections
+CANARY = request(18, 0, 0x7EADBEEF, b"")  # ApiVersions v0: answered in order after the frame before it
 
-    def connect(i):
-        s = socket.create_connection(("127.0.0.1", port), timeout=5)
-        s.setblocking(False)
-        socks[i] = s
 
-    for i in range(connections):
-        connect(i)
-    for n, frame in enumerate(frames):
-        i = n % connections
-        sock = socks[i]
+class FuzzConnection:
+    """Sends one frame plus a canary and watches for the canary's answer (the frame was handled), the broker
+    closing the connection (the frame was refused), or a deadline (the frame is still waiting, e.g. a
+    long-poll fetch): then the connection is dropped and a new one made."""
+
+    def __init__(self, port: int):
+        self.port = port
+        self.sock = None
+        self.inbox = b""
+        self.deadline = 0.0
+
+    def open(self):
+        self.sock = socket.create_connection(("127.0.0.1", self.port), timeout=5)
+        self.sock.setblocking(False)
+        self.inbox = b""
+
+    def drop(self):
+        if self.sock:
+            self.sock.close()
+        self.sock = None
+
+    def send(self, frame: bytes, wait: bool):
+        if self.sock is None:
+            self.open()
         try:
-            # Drain whatever the broker answered so it never blocks writing to us.
-            while select.select([sock], [], [], 0)[0]:
-                if not sock.recv(1 << 20):
-                    raise ConnectionError
-            view = memoryview(frame)
-            while view:
-                select.select([], [sock], [], 5)
-                sent = sock.send(view)
-                view = view[sent:]
-        except (ConnectionError, OSError):
-            sock.close()
-            stats["reconnects"] += 1
-            connect(i)
-        stats["sent"] += 1
-    for sock in socks:
-        sock.close()
+            self.sock.setblocking(True)
+            self.sock.sendall(frame + (CANARY if wait else b""))
+            self.sock.setblocking(False)
+        except OSError:
+            self.drop()
+            return False
+        if not wait:
+            self.drop()  # a frame with broken framing: leave the broker holding half a frame, then hang up
+            return False
+        self.deadline = time.monotonic() + 1.0
+        self.api_key = struct.unpack(">h", frame[4:6])[0] if len(frame) >= 6 else None
+        return True
+
+    def poll(self, stats) -> bool:
+        """True when done with the current frame."""
+        try:
+            chunk = self.sock.recv(1 << 20)
+        except BlockingIOError:
+            if time.monotonic() > self.deadline:
+                stats["timeouts"] += 1
+                stats["timeouts_by_api"][self.api_key] = stats["timeouts_by_api"].get(self.api_key, 0) + 1
+                self.drop()
+                return True
+            return False
+        except OSError:
+            chunk = b""
+        if not chunk:
+            stats["closed"] += 1
+            self.drop()
+            return True
+        self.inbox += chunk
+        while len(self.inbox) >= 8:
+            size = struct.unpack(">i", self.inbox[:4])[0]
+            if len(self.inbox) < 4 + size:
+                break
+            correlation = struct.unpack(">i", self.inbox[4:8])[0]
+            self.inbox = self.inbox[4 + size:]
+            stats["responses"] += 1
+            if correlation == 0x7EADBEEF:
+                stats["answered"] += 1
+                return True
+        return False
+
+
+def blast(port: int, frames, connections: int = 16) -> dict:
+    stats = {"sent": 0, "answered": 0, "closed": 0, "timeouts": 0, "broken_framing": 0, "responses": 0,
+             "timeouts_by_api": {}}
+    pool = [FuzzConnection(port) for _ in range(connections)]
+    busy: set[int] = set()
+    frames = iter(frames)
+    exhausted = False
+    while not exhausted or busy:
+        for i, conn in enumerate(pool):
+            while i not in busy and not exhausted:
+                try:
+                    frame, framed = next(frames)
+                except StopIteration:
+                    exhausted = True
+                    break
+                stats["sent"] += 1
+                if conn.send(frame, wait=framed):
+                    busy.add(i)
+                elif not framed:
+                    stats["broken_framing"] += 1
+        ready, _, _ = select.select([pool[i].sock for i in busy], [], [], 0.05)
+        ready = set(ready)
+        for i in list(busy):
+            if pool[i].sock in ready or time.monotonic() > pool[i].deadline:
+                if pool[i].poll(stats):
+                    busy.discard(i)
+    for conn in pool:
+        conn.drop()
     return stats
 
 
@@ -159,17 +231,23 @@ def test_fuzzed_frames_leave_broker_alive_and_data_intact(make_broker):
     proxy = RecordingProxy()
     broker = make_broker(advertised_listeners=f"PLAINTEXT://127.0.0.1:{proxy.port}")
     proxy.target_port = broker.port
+    # Record the corpus first: the data below must not be in it, or replayed frames would (legitimately) add to it.
+    corpus = record_corpus(proxy)
     data_topic = unique_topic("fuzz-data")
     expected = messages("fuzz", large=False)
     producer = Producer({"bootstrap.servers": broker.bootstrap, "compression.codec": "zstd"})
     for m in expected:
         producer.produce(data_topic, key=m.key, value=m.value)
     assert producer.flush(10) == 0
-
-    corpus = record_corpus(proxy)
     rng = random.Random(SEED)
     stats = blast(broker.port, (mutate(rng, corpus) for _ in range(FRAMES)))
+    print(f"fuzz: {stats}, corpus of {len(corpus)} frames")
     assert stats["sent"] == FRAMES
+    # Every well-framed frame was handled to the end: answered (canary came back) or refused (closed).
+    assert stats["answered"] + stats["closed"] + stats["timeouts"] + stats["broken_framing"] == FRAMES
+    # Only a long-poll Fetch may still be waiting at the deadline (mutations raise max_wait_ms).
+    assert set(stats["timeouts_by_api"]) <= {1}, stats
+    assert stats["answered"] > FRAMES // 10 and stats["closed"] > FRAMES // 10, stats
     assert broker.alive(), broker.logs()[-2000:]
 
     consumer = Consumer({"bootstrap.servers": broker.bootstrap, "group.id": "verify"})
