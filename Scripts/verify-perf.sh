@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Reproduces the figures in docs/PERFORMANCE-checkers.md: every shared history checked, and a generated
+# Reproduces the figures in docs/PERFORMANCE.md: every shared history checked, and a generated
 # Kafka-queue history of 1,000,000 operations (invoke/completion pairs) checked, with wall time and peak
 # memory (GNU time's maximum resident set size). Release build. Usage: Scripts/verify-perf.sh [OPERATIONS]
 set -eu

@@ -1,4 +1,4 @@
-// Figures for docs/PERFORMANCE-checkers.md. Skipped unless CRUCIBLE_PERF=1, so the normal suite stays
+// Figures for docs/PERFORMANCE.md. Skipped unless CRUCIBLE_PERF=1, so the normal suite stays
 // fast; run in release: CRUCIBLE_PERF=1 swift test -c release --filter PerformanceTests
 import CrucibleVerify
 import Foundation

@@ -1,6 +1,6 @@
 // The shared lexing of JSON and EDN: both spell numbers and strings alike. Hand-written over bytes,
 // because a history can hold millions of lines and Foundation's JSONSerialization is several times
-// slower (docs/PERFORMANCE-checkers.md has the figures).
+// slower (docs/PERFORMANCE.md has the figures).
 
 struct ParseFailure: Error {
     let column: Int
