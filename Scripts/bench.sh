@@ -2,18 +2,21 @@
 # Single-node produce/consume throughput, measured with librdkafka's rdkafka_performance against a broker this
 # script starts itself, beside the limits of this machine measured in the same run: loopback bandwidth (iperf3)
 # and disk write bandwidth (dd). Writes DIR/bench.json and DIR/bench.md (default DIR: Reports/bench-<time>).
-#   Scripts/bench.sh [--messages-100b N] [--messages-1kb N] [--output DIR]
+#   Scripts/bench.sh [--messages-100b N] [--messages-1kb N] [--output DIR] [--profile]
+# --profile records the broker with `perf record` during each phase and writes the top symbols to DIR.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
 messages_100=3000000
 messages_1k=1000000
 output="Reports/bench-$(date -u +%Y%m%dT%H%M%SZ)"
+profile=false
 while (($#)); do
   case "$1" in
     --messages-100b) messages_100=$2; shift 2 ;;
     --messages-1kb) messages_1k=$2; shift 2 ;;
     --output) output=$2; shift 2 ;;
+    --profile) profile=true; shift ;;
     *) echo "bench.sh: unknown argument $1" >&2; exit 2 ;;
   esac
 done
@@ -81,8 +84,19 @@ measure() {  # direction size file -- command...: runs it, appends a JSON line w
   local direction=$1 size=$2 file=$3; shift 4
   local before after
   before=$(broker_cpu_ms)
+  local perf_pid=""
+  if $profile; then
+    perf record -F 999 -g -p "$broker_pid" -o "$work/$direction-$size.perf" >/dev/null 2>&1 & perf_pid=$!
+    sleep 0.3
+  fi
   /usr/bin/env time -f "client_cpu_ms %e %U %S" -o "$file.time" "$@" > "$file" 2>&1
   after=$(broker_cpu_ms)
+  if [ -n "$perf_pid" ]; then
+    kill -INT "$perf_pid"; wait "$perf_pid" 2>/dev/null || true
+    perf report -i "$work/$direction-$size.perf" --stdio --no-children --sort dso,symbol 2>/dev/null \
+      | grep -E "^ +[0-9]" | sed -E 's/[[:space:]]+-[[:space:]]+-[[:space:]]*$//' | head -25 \
+      > "$output/profile-$direction-$size.txt" || true
+  fi
   python3 Scripts/bench/parse_rdkafka_performance.py "$direction" "$size" \
     --broker-cpu-ms $((after - before)) --client-time "$file.time" < "$file" >> "$work/results.jsonl"
   tail -1 "$work/results.jsonl"
