@@ -63,8 +63,9 @@ public final class Broker: @unchecked Sendable {
         controller.onChange { [replicas] image in replicas!.apply(image, nowMs: Clock.nowMs()) }
         let apis = BrokerApis(config: config, clusterId: clusterId, controller: controller, replicas: replicas,
                               logger: logger)
+        let table = apis.table()
         for listener in config.clientListeners {
-            channels.append(try bind(listener, apis: apis))
+            channels.append(try bind(listener, table: table))
         }
         scheduleHousekeeping()
         logger.info("node \(config.nodeId) serving cluster \(clusterId) on \(config.clientListeners.map { "\($0.host):\($0.port)" })")
@@ -87,7 +88,7 @@ public final class Broker: @unchecked Sendable {
         return clusterIds.first!
     }
 
-    private func bind(_ listener: Listener, apis: BrokerApis) throws -> Channel {
+    private func bind(_ listener: Listener, table: ApiTable) throws -> Channel {
         let maxFrame = config.socketRequestMaxBytes
         let logger = self.logger
         let connections = self.connections
@@ -103,7 +104,7 @@ public final class Broker: @unchecked Sendable {
                 return channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(KafkaFrameDecoder(maxFrameBytes: maxFrame)))
                     try channel.pipeline.syncOperations.addHandler(
-                        ConnectionHandler(router: RequestRouter(apis: apis), logger: logger))
+                        ConnectionHandler(router: RequestRouter(table: table), logger: logger))
                 }
             }
             .bind(host: listener.host.isEmpty ? "0.0.0.0" : listener.host, port: listener.port).wait()

@@ -32,17 +32,22 @@ final class BrokerApis: @unchecked Sendable {
 
     var nodeId: Int32 { config.nodeId }
 
-    func apiVersions(error: ErrorCode) -> ApiVersionsResponse {
-        var response = ApiVersionsResponse()
-        response.errorCode = error.rawValue
-        response.apiKeys = SupportedApis.versions.sorted { $0.key.rawValue < $1.key.rawValue }.map { key, range in
-            var api = ApiVersionsResponse.ApiVersion()
-            api.apiKey = key.rawValue
-            api.minVersion = range.lowerBound
-            api.maxVersion = range.upperBound
-            return api
-        }
-        return response
+    /// The client listener's APIs. Produce and Fetch start at 3 and 4, the first versions with magic-2
+    /// record batches, the only format the log stores.
+    func table() -> ApiTable {
+        var table = ApiTable()
+        table.serve(ProduceRequest.self, versions: 3...10, produce)
+        table.serve(FetchRequest.self, versions: 4...16, fetch)
+        table.serve(ListOffsetsRequest.self, versions: 0...7, listOffsets)
+        table.serve(MetadataRequest.self, versions: 0...12, metadata)
+        table.serve(CreateTopicsRequest.self, versions: 0...7, createTopics)
+        table.serve(DeleteTopicsRequest.self, versions: 0...6, deleteTopics)
+        table.serve(DescribeConfigsRequest.self, versions: 0...4, describeConfigs)
+        table.serve(AlterConfigsRequest.self, versions: 0...2, alterConfigs)
+        table.serve(IncrementalAlterConfigsRequest.self, versions: 0...1, incrementalAlterConfigs)
+        table.serve(InitProducerIdRequest.self, versions: 0...5, initProducerId)
+        table.serve(FindCoordinatorRequest.self, versions: 0...4, findCoordinator)
+        return table
     }
 
     /// Auto-creates topics (Metadata with allow_auto_topic_creation, `auto.create.topics.enable=true`).

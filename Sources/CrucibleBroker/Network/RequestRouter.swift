@@ -30,6 +30,52 @@ struct UnsupportedRequest: Error, CustomStringConvertible {
     let description: String
 }
 
+/// The APIs one listener serves: the versions ApiVersions advertises and a handler for each. The client
+/// listener and the controller listener each have their own table.
+struct ApiTable {
+    typealias Route = (ByteBuffer, RequestContext) throws -> RequestRouter.Outcome
+    private(set) var versions: [ApiKey: ClosedRange<Int16>] = [:]
+    private var routes: [ApiKey: Route] = [:]
+
+    /// ApiVersions is served by every table; the router answers it from the table itself.
+    static let apiVersionsRange: ClosedRange<Int16> = 0...4
+
+    init() {
+        versions[.apiVersions] = Self.apiVersionsRange
+    }
+
+    mutating func serve<Request: KafkaRequest>(_ type: Request.Type, versions range: ClosedRange<Int16>,
+                                               _ handler: @escaping (Request, RequestContext) throws -> Reply<Request.Response>) {
+        precondition(Request.validVersions.contains(range.lowerBound) && Request.validVersions.contains(range.upperBound))
+        versions[Request.apiKey] = range
+        routes[Request.apiKey] = { body, context in
+            var body = body
+            let request = try Request(from: &body, version: context.version)
+            switch try handler(request, context) {
+            case .immediate(let output):
+                return .immediate(RequestRouter.encode(output, context: context, version: context.version))
+            case .later(let future):
+                return .later(future.map { RequestRouter.encode($0, context: context, version: context.version) })
+            }
+        }
+    }
+
+    func apiVersions(error: ErrorCode) -> ApiVersionsResponse {
+        var response = ApiVersionsResponse()
+        response.errorCode = error.rawValue
+        response.apiKeys = versions.sorted { $0.key.rawValue < $1.key.rawValue }.map { key, range in
+            var api = ApiVersionsResponse.ApiVersion()
+            api.apiKey = key.rawValue
+            api.minVersion = range.lowerBound
+            api.maxVersion = range.upperBound
+            return api
+        }
+        return response
+    }
+
+    func route(_ api: ApiKey) -> Route? { routes[api] }
+}
+
 /// Decodes a request body by api key and version, runs its handler and encodes the reply. Unknown APIs and
 /// versions outside what ApiVersions advertises are errors that close the connection (Kafka does the same),
 /// except ApiVersions itself, which answers UNSUPPORTED_VERSION so the client can retry lower (KIP-511).
@@ -39,82 +85,42 @@ final class RequestRouter {
         case later(EventLoopFuture<ResponseFrame?>)
     }
 
-    private let apis: BrokerApis
+    private let table: ApiTable
 
-    init(apis: BrokerApis) {
-        self.apis = apis
+    init(table: ApiTable) {
+        self.table = table
     }
 
     func route(header: RequestHeader, body: ByteBuffer, eventLoop: EventLoop) throws -> Outcome {
-        guard let api = header.apiKey, let supported = SupportedApis.versions[api] else {
+        guard let api = header.apiKey, let supported = table.versions[api] else {
             throw UnsupportedRequest(description: "unknown api key \(header.requestApiKey)")
         }
         let context = RequestContext(header: header, eventLoop: eventLoop)
         guard supported.contains(header.requestApiVersion) else {
             if api == .apiVersions {
-                return .immediate(encode(HandlerOutput(response: apis.apiVersions(error: .unsupportedVersion)),
-                                         header: header, version: 0))
+                return .immediate(Self.encode(HandlerOutput(response: table.apiVersions(error: .unsupportedVersion)),
+                                              context: context, version: 0))
             }
             throw UnsupportedRequest(description: "\(api) v\(header.requestApiVersion) is outside \(supported)")
         }
-        switch api {
-        case .apiVersions: return try run(ApiVersionsRequest.self, body, context) { _, _ in .now(self.apis.apiVersions(error: .none)) }
-        case .metadata: return try run(MetadataRequest.self, body, context, apis.metadata)
-        case .produce: return try run(ProduceRequest.self, body, context, apis.produce)
-        case .fetch: return try run(FetchRequest.self, body, context, apis.fetch)
-        case .listOffsets: return try run(ListOffsetsRequest.self, body, context, apis.listOffsets)
-        case .createTopics: return try run(CreateTopicsRequest.self, body, context, apis.createTopics)
-        case .deleteTopics: return try run(DeleteTopicsRequest.self, body, context, apis.deleteTopics)
-        case .describeConfigs: return try run(DescribeConfigsRequest.self, body, context, apis.describeConfigs)
-        case .alterConfigs: return try run(AlterConfigsRequest.self, body, context, apis.alterConfigs)
-        case .incrementalAlterConfigs:
-            return try run(IncrementalAlterConfigsRequest.self, body, context, apis.incrementalAlterConfigs)
-        case .initProducerId: return try run(InitProducerIdRequest.self, body, context, apis.initProducerId)
-        case .findCoordinator: return try run(FindCoordinatorRequest.self, body, context, apis.findCoordinator)
-        default: throw UnsupportedRequest(description: "\(api) is not served")
+        if api == .apiVersions {
+            var body = body
+            _ = try ApiVersionsRequest(from: &body, version: context.version)
+            return .immediate(Self.encode(HandlerOutput(response: table.apiVersions(error: .none)), context: context,
+                                          version: context.version))
         }
+        guard let route = table.route(api) else {
+            throw UnsupportedRequest(description: "\(api) has no handler")
+        }
+        return try route(body, context)
     }
 
-    private func run<Request: KafkaRequest>(
-        _ type: Request.Type, _ body: ByteBuffer, _ context: RequestContext,
-        _ handler: (Request, RequestContext) throws -> Reply<Request.Response>
-    ) throws -> Outcome {
-        var body = body
-        let request = try Request(from: &body, version: context.version)
-        let header = context.header
-        switch try handler(request, context) {
-        case .immediate(let output):
-            return .immediate(encode(output, header: header, version: context.version))
-        case .later(let future):
-            return .later(future.map { self.encode($0, header: header, version: context.version) })
-        }
-    }
-
-    private func encode<Response: KafkaResponse>(_ output: HandlerOutput<Response>, header: RequestHeader,
-                                                 version: Int16) -> ResponseFrame? {
+    static func encode<Response: KafkaResponse>(_ output: HandlerOutput<Response>, context: RequestContext,
+                                                version: Int16) -> ResponseFrame? {
         guard let response = output.response else { return nil }
-        return ResponseFrame(parts: response.encodeFrame(correlationId: header.correlationId, version: version),
+        return ResponseFrame(parts: response.encodeFrame(correlationId: context.header.correlationId, version: version),
                              fileHandles: output.fileHandles)
     }
-}
-
-/// The API versions this broker serves and advertises. Produce and Fetch start at 3 and 4, the first versions
-/// with magic-2 record batches, which is the only format the log stores.
-enum SupportedApis {
-    static let versions: [ApiKey: ClosedRange<Int16>] = [
-        .produce: 3...10,
-        .fetch: 4...16,
-        .listOffsets: 0...7,
-        .metadata: 0...12,
-        .apiVersions: 0...4,
-        .createTopics: 0...7,
-        .deleteTopics: 0...6,
-        .describeConfigs: 0...4,
-        .alterConfigs: 0...2,
-        .incrementalAlterConfigs: 0...1,
-        .initProducerId: 0...5,
-        .findCoordinator: 0...4,
-    ]
 }
 
 enum Clock {
