@@ -21,6 +21,7 @@ public final class Broker: @unchecked Sendable {
     private let connections = ConnectionRegistry()
     private var logs: LogManager!
     private var controller: QuorumController!
+    private var quorum: MetadataQuorum?
     private var replicas: ReplicaManager!
     private var timers: [RepeatedTask] = []
     private let stopped = NIOLockedValueBox(false)
@@ -48,19 +49,21 @@ public final class Broker: @unchecked Sendable {
         policy.defaultPartitions = config.numPartitions
         policy.defaultReplicationFactor = config.defaultReplicationFactor
         policy.validateTopicConfig = { key, value in try TopicConfig.validate(key: key, value: value) }
-        controller = try QuorumController(log: try MetadataLog(directory: config.metadataDirectory, nowMs: nowMs),
-                                          policy: policy, logger: logger)
+        let controllerLoop = group.next()
+        let quorum = LocalMetadataQuorum(nodeId: config.nodeId,
+                                         log: try MetadataLog(directory: config.metadataDirectory, nowMs: nowMs),
+                                         eventLoop: controllerLoop)
+        let publisher = MetadataPublisher()
+        try quorum.start { commit in publisher.publish(commit) }
+        self.quorum = quorum
+        controller = QuorumController(quorum: quorum, publisher: publisher, policy: policy, eventLoop: controllerLoop,
+                                      logger: logger)
         replicas = ReplicaManager(nodeId: config.nodeId, logs: logs, config: config, logger: logger)
-        let endpoints = config.advertisedClientListeners.map {
-            BrokerEndpointImage(name: $0.name, host: $0.host.isEmpty ? "localhost" : $0.host, port: Int32($0.port))
-        }
-        let registered = controller.currentImage.brokers[config.nodeId]
-        if registered?.endpoints != endpoints || registered?.fenced != false {
-            try controller.registerBroker(id: config.nodeId, endpoints: endpoints, nowMs: nowMs)
-        }
-        replicas.removeOrphanLogs(controller.currentImage)
-        replicas.apply(controller.currentImage, nowMs: nowMs)
-        controller.onChange { [replicas] image in replicas!.apply(image, nowMs: Clock.nowMs()) }
+        replicas.removeOrphanLogs(publisher.currentImage)
+        // Subscribe, then catch up once: applying an image twice is harmless, missing one is not.
+        publisher.onChange { [replicas] image in replicas!.apply(image, nowMs: Clock.nowMs()) }
+        replicas.apply(publisher.currentImage, nowMs: nowMs)
+        try registerIfNeeded(publisher.currentImage)
         let apis = BrokerApis(config: config, clusterId: clusterId, controller: controller, replicas: replicas,
                               logger: logger)
         let table = apis.table()
@@ -69,6 +72,15 @@ public final class Broker: @unchecked Sendable {
         }
         scheduleHousekeeping()
         logger.info("node \(config.nodeId) serving cluster \(clusterId) on \(config.clientListeners.map { "\($0.host):\($0.port)" })")
+    }
+
+    private func registerIfNeeded(_ image: MetadataImage) throws {
+        let endpoints = config.advertisedClientListeners.map {
+            BrokerEndpointImage(name: $0.name, host: $0.host.isEmpty ? "localhost" : $0.host, port: Int32($0.port))
+        }
+        let registered = image.brokers[config.nodeId]
+        guard registered?.endpoints != endpoints || registered?.fenced != false else { return }
+        _ = try controller.registerBroker(id: config.nodeId, endpoints: endpoints, incarnation: .random()).wait()
     }
 
     private func checkFormatted() throws -> String {
@@ -132,7 +144,7 @@ public final class Broker: @unchecked Sendable {
         let nowMs = Clock.nowMs()
         do {
             try logs?.shutdown(nowMs: nowMs)
-            try controller?.close(nowMs: nowMs)
+            quorum?.shutdown()
         } catch {
             logger.error("shutdown could not flush everything: \(error)")
         }

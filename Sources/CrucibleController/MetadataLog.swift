@@ -38,15 +38,15 @@ public final class MetadataLog {
         return result.baseOffset
     }
 
-    /// Every record in the log with its offset, in order.
-    public func replay() throws -> [(offset: Int64, frame: MetadataRecordFrame)] {
+    /// Every record in the log with its offset, in order; `batchStart` marks the first record of each batch.
+    public func replay() throws -> [(offset: Int64, frame: MetadataRecordFrame, batchStart: Bool)] {
         let bytes = try log.readBytes(from: log.logStartOffset, maxBytes: Int.max / 2, endOffset: log.logEndOffset)
-        var out: [(Int64, MetadataRecordFrame)] = []
+        var out: [(Int64, MetadataRecordFrame, Bool)] = []
         for span in try RecordBatch.spans(in: bytes, allowPartialTail: false) {
-            for record in try RecordBatch.records(span, in: bytes) {
+            for (index, record) in try RecordBatch.records(span, in: bytes).enumerated() {
                 guard let value = record.value else { continue }
                 var buffer = ByteBuffer(bytes: value)
-                out.append((record.offset, try MetadataRecordFrame.decode(from: &buffer)))
+                out.append((record.offset, try MetadataRecordFrame.decode(from: &buffer), index == 0))
             }
         }
         return out

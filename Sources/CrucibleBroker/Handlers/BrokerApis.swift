@@ -51,17 +51,14 @@ final class BrokerApis: @unchecked Sendable {
     }
 
     /// Auto-creates topics (Metadata with allow_auto_topic_creation, `auto.create.topics.enable=true`).
-    func autoCreate(_ names: [String], nowMs: Int64) -> [String: ErrorCode] {
-        guard config.autoCreateTopicsEnable, !names.isEmpty else { return [:] }
-        do {
-            let results = try controller.createTopics(names.map { TopicCreation(name: $0) }, validateOnly: false,
-                                                      nowMs: nowMs)
-            return Dictionary(results.map { ($0.name, $0.error) }, uniquingKeysWith: { a, _ in a })
-        } catch {
-            logger.error("auto-creating \(names) failed: \(error)")
-            return Dictionary(names.map { ($0, ErrorCode.unknownServerError) }, uniquingKeysWith: { a, _ in a })
-        }
+    func autoCreate(_ names: [String]) -> EventLoopFuture<Void> {
+        guard config.autoCreateTopicsEnable, !names.isEmpty else { return controllerLoop.makeSucceededVoidFuture() }
+        return controller.createTopics(names.map { TopicCreation(name: $0) }, validateOnly: false)
+            .map { _ in }
+            .recover { error in self.logger.warning("auto-creating \(names) failed: \(error)") }
     }
+
+    var controllerLoop: EventLoop { controller.eventLoopForCallbacks }
 }
 
 /// Hands out producer ids from blocks the controller reserves, so ids stay unique across restarts.
@@ -77,12 +74,23 @@ final class ProducerIdAllocator: @unchecked Sendable {
         self.nodeId = nodeId
     }
 
-    func allocate(nowMs: Int64) throws -> Int64 {
-        try lock.withLock {
-            if block == nil || next > block!.upperBound {
-                block = try controller.allocateProducerIds(brokerId: nodeId, nowMs: nowMs)
-                next = block!.lowerBound
+    func allocate(on eventLoop: EventLoop) -> EventLoopFuture<Int64> {
+        if let id = takeFromBlock() { return eventLoop.makeSucceededFuture(id) }
+        return controller.allocateProducerIds(brokerId: nodeId).hop(to: eventLoop).flatMapThrowing { block in
+            self.lock.withLock {
+                if self.block == nil || self.next > self.block!.upperBound {
+                    self.block = block
+                    self.next = block.lowerBound
+                }
             }
+            guard let id = self.takeFromBlock() else { throw NotControllerError(leaderId: nil) }
+            return id
+        }
+    }
+
+    private func takeFromBlock() -> Int64? {
+        lock.withLock {
+            guard let block, next <= block.upperBound else { return nil }
             defer { next += 1 }
             return next
         }

@@ -1,5 +1,6 @@
 import CrucibleController
 import CrucibleProtocol
+import NIOCore
 
 extension BrokerApis {
     func describeConfigs(_ request: DescribeConfigsRequest, _ context: RequestContext) throws -> Reply<DescribeConfigsResponse> {
@@ -56,49 +57,60 @@ extension BrokerApis {
     }
 
     func alterConfigs(_ request: AlterConfigsRequest, _ context: RequestContext) throws -> Reply<AlterConfigsResponse> {
-        var response = AlterConfigsResponse()
-        response.responses = try request.resources.map { resource in
-            var result = AlterConfigsResponse.AlterConfigsResourceResponse()
-            result.resourceType = resource.resourceType
-            result.resourceName = resource.resourceName
+        let image = controller.currentImage
+        let results = request.resources.map { resource in
             // AlterConfigs replaces the whole set: keys not named go back to their defaults.
-            let current = controller.currentImage.topic(named: resource.resourceName)?.configs ?? [:]
+            let current = image.topic(named: resource.resourceName)?.configs ?? [:]
             var changes: [(key: String, value: String?)] = resource.configs.map { ($0.name, $0.value) }
             for key in current.keys where !resource.configs.contains(where: { $0.name == key }) { changes.append((key, nil)) }
-            (result.errorCode, result.errorMessage) = try alterTopic(resource.resourceType, resource.resourceName, changes,
-                                                                     validateOnly: request.validateOnly, nowMs: context.nowMs)
-            return result
+            return alterTopic(resource.resourceType, resource.resourceName, changes, validateOnly: request.validateOnly)
+                .map { code, message -> AlterConfigsResponse.AlterConfigsResourceResponse in
+                    var result = AlterConfigsResponse.AlterConfigsResourceResponse()
+                    result.resourceType = resource.resourceType
+                    result.resourceName = resource.resourceName
+                    (result.errorCode, result.errorMessage) = (code, message)
+                    return result
+                }
         }
-        return .now(response)
+        return .later(EventLoopFuture.whenAllSucceed(results, on: context.eventLoop).map { responses in
+            var response = AlterConfigsResponse()
+            response.responses = responses
+            return HandlerOutput(response: response)
+        })
     }
 
     func incrementalAlterConfigs(_ request: IncrementalAlterConfigsRequest,
                                  _ context: RequestContext) throws -> Reply<IncrementalAlterConfigsResponse> {
-        var response = IncrementalAlterConfigsResponse()
-        response.responses = try request.resources.map { resource in
-            var result = IncrementalAlterConfigsResponse.AlterConfigsResourceResponse()
-            result.resourceType = resource.resourceType
-            result.resourceName = resource.resourceName
+        let results = request.resources.map { resource in
             // Operations: 0 SET, 1 DELETE; APPEND/SUBTRACT apply to list configs, which topics here have none of.
-            guard resource.configs.allSatisfy({ $0.configOperation == 0 || $0.configOperation == 1 }) else {
-                result.errorCode = ErrorCode.invalidRequest.rawValue
-                result.errorMessage = "only SET and DELETE operations are supported"
+            let future: EventLoopFuture<(Int16, String?)>
+            if resource.configs.allSatisfy({ $0.configOperation == 0 || $0.configOperation == 1 }) {
+                let changes = resource.configs.map { (key: $0.name, value: $0.configOperation == 1 ? nil : $0.value) }
+                future = alterTopic(resource.resourceType, resource.resourceName, changes, validateOnly: request.validateOnly)
+            } else {
+                future = context.eventLoop.makeSucceededFuture(
+                    (ErrorCode.invalidRequest.rawValue, "only SET and DELETE operations are supported"))
+            }
+            return future.map { code, message -> IncrementalAlterConfigsResponse.AlterConfigsResourceResponse in
+                var result = IncrementalAlterConfigsResponse.AlterConfigsResourceResponse()
+                result.resourceType = resource.resourceType
+                result.resourceName = resource.resourceName
+                (result.errorCode, result.errorMessage) = (code, message)
                 return result
             }
-            let changes = resource.configs.map { (key: $0.name, value: $0.configOperation == 1 ? nil : $0.value) }
-            (result.errorCode, result.errorMessage) = try alterTopic(resource.resourceType, resource.resourceName, changes,
-                                                                     validateOnly: request.validateOnly, nowMs: context.nowMs)
-            return result
         }
-        return .now(response)
+        return .later(EventLoopFuture.whenAllSucceed(results, on: context.eventLoop).map { responses in
+            var response = IncrementalAlterConfigsResponse()
+            response.responses = responses
+            return HandlerOutput(response: response)
+        })
     }
 
     private func alterTopic(_ type: Int8, _ name: String, _ changes: [(key: String, value: String?)],
-                            validateOnly: Bool, nowMs: Int64) throws -> (Int16, String?) {
+                            validateOnly: Bool) -> EventLoopFuture<(Int16, String?)> {
         guard type == ConfigResourceType.topic else {
-            return (ErrorCode.invalidRequest.rawValue, "only topic configs can be altered")
+            return controllerLoop.makeSucceededFuture((ErrorCode.invalidRequest.rawValue, "only topic configs can be altered"))
         }
-        let (code, message) = try controller.alterTopicConfigs(name, changes, validateOnly: validateOnly, nowMs: nowMs)
-        return (code.rawValue, message)
+        return controller.alterTopicConfigs(name, changes, validateOnly: validateOnly).map { ($0.0.rawValue, $0.1) }
     }
 }

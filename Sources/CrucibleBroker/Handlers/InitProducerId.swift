@@ -16,8 +16,10 @@ extension BrokerApis {
             response.producerEpoch = request.producerEpoch &+ 1 < 0 ? 0 : request.producerEpoch + 1
             return .now(response)
         }
-        response.producerId = try producerIds.allocate(nowMs: context.nowMs)
-        response.producerEpoch = 0
-        return .now(response)
+        return .later(producerIds.allocate(on: context.eventLoop).map { id in
+            response.producerId = id
+            response.producerEpoch = 0
+            return HandlerOutput(response: response)
+        })
     }
 }

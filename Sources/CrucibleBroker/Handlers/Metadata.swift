@@ -3,19 +3,26 @@ import CrucibleProtocol
 
 extension BrokerApis {
     func metadata(_ request: MetadataRequest, _ context: RequestContext) throws -> Reply<MetadataResponse> {
-        var image = controller.currentImage
+        let image = controller.currentImage
         // v0 has no null topic list: an empty list means all topics. From v1 null means all, empty means none.
         let names: [String]? = request.topics.map { topics in topics.compactMap { $0.name ?? image.topic(id: $0.topicId)?.name } }
         let all = names == nil || (context.version == 0 && names!.isEmpty)
-        var autoCreated: [String: ErrorCode] = [:]
-        if !all, let names {
-            let allowed = context.version < 4 || request.allowAutoTopicCreation
-            let missing = names.filter { image.topic(named: $0) == nil && TopicRules.problem(withName: $0) == nil }
-            if allowed && !missing.isEmpty {
-                autoCreated = autoCreate(Array(Set(missing)).sorted(), nowMs: context.nowMs)
-                image = controller.currentImage
-            }
+        let allowed = context.version < 4 || request.allowAutoTopicCreation
+        let missing = all ? [] : Array(Set((names ?? []).filter {
+            image.topic(named: $0) == nil && TopicRules.problem(withName: $0) == nil
+        })).sorted()
+        guard allowed && config.autoCreateTopicsEnable && !missing.isEmpty else {
+            return .now(metadataResponse(names: all ? nil : names, image: image, created: []))
         }
+        return .later(autoCreate(missing).hop(to: context.eventLoop).map {
+            HandlerOutput(response: self.metadataResponse(names: names, image: self.controller.currentImage,
+                                                          created: Set(missing)))
+        })
+    }
+
+    /// `names` nil: every topic. A topic just created whose partitions are not yet known reads as
+    /// LEADER_NOT_AVAILABLE, which clients retry.
+    private func metadataResponse(names: [String]?, image: MetadataImage, created: Set<String>) -> MetadataResponse {
         var response = MetadataResponse()
         response.clusterId = clusterId
         response.controllerId = nodeId
@@ -30,19 +37,19 @@ extension BrokerApis {
             return entry
         }
         let liveBrokers = Set(response.brokers.map(\.nodeId))
-        if all {
+        guard let names else {
             response.topics = image.sortedTopics.map { describe($0, live: liveBrokers) }
-        } else {
-            response.topics = (names ?? []).map { name in
-                if let topic = image.topic(named: name) { return describe(topic, live: liveBrokers) }
-                var missing = MetadataResponse.MetadataResponseTopic()
-                missing.name = name
-                missing.errorCode = TopicRules.problem(withName: name) != nil ? ErrorCode.invalidTopicException.rawValue
-                    : (autoCreated[name] == ErrorCode.none ? ErrorCode.leaderNotAvailable : ErrorCode.unknownTopicOrPartition).rawValue
-                return missing
-            }
+            return response
         }
-        return .now(response)
+        response.topics = names.map { name in
+            if let topic = image.topic(named: name) { return describe(topic, live: liveBrokers) }
+            var missing = MetadataResponse.MetadataResponseTopic()
+            missing.name = name
+            missing.errorCode = TopicRules.problem(withName: name) != nil ? ErrorCode.invalidTopicException.rawValue
+                : (created.contains(name) ? ErrorCode.leaderNotAvailable : ErrorCode.unknownTopicOrPartition).rawValue
+            return missing
+        }
+        return response
     }
 
     private func describe(_ topic: TopicImage, live: Set<Int32>) -> MetadataResponse.MetadataResponseTopic {

@@ -9,8 +9,14 @@ extension BrokerApis {
                                               uniquingKeysWith: { _, last in last }))
         }
         let manual = Set(request.topics.filter { !$0.assignments.isEmpty }.map(\.name))
-        let results = try controller.createTopics(creations.filter { !manual.contains($0.name) },
-                                                  validateOnly: request.validateOnly, nowMs: context.nowMs)
+        return .later(controller.createTopics(creations.filter { !manual.contains($0.name) },
+                                              validateOnly: request.validateOnly)
+            .hop(to: context.eventLoop)
+            .map { HandlerOutput(response: self.createTopicsResponse(request, creations, $0)) })
+    }
+
+    private func createTopicsResponse(_ request: CreateTopicsRequest, _ creations: [TopicCreation],
+                                      _ results: [TopicCreationResult]) -> CreateTopicsResponse {
         var response = CreateTopicsResponse()
         response.topics = request.topics.map { topic in
             var entry = CreateTopicsResponse.CreatableTopicResult()
@@ -37,7 +43,7 @@ extension BrokerApis {
             }
             return entry
         }
-        return .now(response)
+        return response
     }
 
     func deleteTopics(_ request: DeleteTopicsRequest, _ context: RequestContext) throws -> Reply<DeleteTopicsResponse> {
@@ -46,17 +52,19 @@ extension BrokerApis {
         let wanted: [(name: String?, id: KafkaUUID)] = context.version >= 6
             ? request.topics.map { ($0.name ?? image.topic(id: $0.topicId)?.name, $0.topicId) }
             : request.topicNames.map { ($0, KafkaUUID.zero) }
-        let results = try controller.deleteTopics(wanted.compactMap(\.name), nowMs: context.nowMs)
-        var response = DeleteTopicsResponse()
-        response.responses = wanted.map { topic in
-            var entry = DeleteTopicsResponse.DeletableTopicResult()
-            entry.name = topic.name
-            entry.topicId = topic.name.flatMap { image.topic(named: $0)?.id } ?? topic.id
-            let code = topic.name.flatMap { results[$0] } ?? (context.version >= 6 ? .unknownTopicId : .unknownTopicOrPartition)
-            entry.errorCode = code.rawValue
-            return entry
-        }
-        return .now(response)
+        let version = context.version
+        return .later(controller.deleteTopics(wanted.compactMap(\.name)).hop(to: context.eventLoop).map { results in
+            var response = DeleteTopicsResponse()
+            response.responses = wanted.map { topic in
+                var entry = DeleteTopicsResponse.DeletableTopicResult()
+                entry.name = topic.name
+                entry.topicId = topic.name.flatMap { image.topic(named: $0)?.id } ?? topic.id
+                let code = topic.name.flatMap { results[$0] } ?? (version >= 6 ? .unknownTopicId : .unknownTopicOrPartition)
+                entry.errorCode = code.rawValue
+                return entry
+            }
+            return HandlerOutput(response: response)
+        })
     }
 }
 

@@ -1,0 +1,142 @@
+import CrucibleProtocol
+
+/// Pure decisions: a request and the current image in, the metadata records that carry it out and the answer
+/// out. Nothing here touches the log, so each rule is testable on an image alone.
+public enum ControllerCommands {
+    public static func registerBroker(id: Int32, endpoints: [BrokerEndpointImage], incarnation: KafkaUUID,
+                                      image: MetadataImage) -> ([any KafkaMetadataRecord], Int64) {
+        var record = RegisterBrokerRecord()
+        record.brokerId = id
+        // Broker epochs grow with every registration so a restarted broker's stale requests can be told apart.
+        record.brokerEpoch = max(image.appliedOffset + 1, (image.brokers[id]?.epoch ?? -1) + 1)
+        record.incarnationId = incarnation
+        record.fenced = false
+        record.endPoints = endpoints.map {
+            var endpoint = RegisterBrokerRecord.BrokerEndpoint()
+            endpoint.name = $0.name
+            endpoint.host = $0.host
+            endpoint.port = UInt16(clamping: $0.port)
+            return endpoint
+        }
+        return ([record], record.brokerEpoch)
+    }
+
+    public static func createTopics(_ requests: [TopicCreation], image: MetadataImage,
+                                    policy: ControllerPolicy) -> ([any KafkaMetadataRecord], [TopicCreationResult]) {
+        var records: [any KafkaMetadataRecord] = []
+        var results: [TopicCreationResult] = []
+        var claimed = Set<String>()
+        for request in requests {
+            let partitions = request.partitions == -1 ? policy.defaultPartitions : request.partitions
+            let replicationFactor = request.replicationFactor == -1 ? policy.defaultReplicationFactor
+                : request.replicationFactor
+            var result = TopicCreationResult(name: request.name, error: .none, message: nil, topicId: .zero,
+                                             partitions: partitions, replicationFactor: replicationFactor)
+            if let problem = problem(with: request, partitions: partitions, replicationFactor: replicationFactor,
+                                     image: image, claimed: claimed, policy: policy) {
+                (result.error, result.message) = problem
+                results.append(result)
+                continue
+            }
+            claimed.insert(request.name)
+            result.topicId = KafkaUUID.random()
+            results.append(result)
+            records += topicRecords(name: request.name, id: result.topicId, partitions: partitions,
+                                    replicationFactor: replicationFactor, configs: request.configs, image: image)
+        }
+        return (records, results)
+    }
+
+    private static func problem(with request: TopicCreation, partitions: Int32, replicationFactor: Int16,
+                                image: MetadataImage, claimed: Set<String>,
+                                policy: ControllerPolicy) -> (ErrorCode, String)? {
+        if let problem = TopicRules.problem(withName: request.name) { return (.invalidTopicException, problem) }
+        if image.topic(named: request.name) != nil || claimed.contains(request.name) {
+            return (.topicAlreadyExists, "Topic '\(request.name)' already exists.")
+        }
+        guard partitions > 0 && partitions <= TopicRules.maxPartitionsPerTopic else {
+            return (.invalidPartitions, "Number of partitions must be between 1 and \(TopicRules.maxPartitionsPerTopic).")
+        }
+        let live = image.brokers.values.filter { !$0.fenced }.count
+        guard replicationFactor > 0 && Int(replicationFactor) <= live else {
+            return (.invalidReplicationFactor,
+                    "Replication factor: \(replicationFactor) larger than available brokers: \(live).")
+        }
+        for (key, value) in request.configs {
+            do { try policy.validateTopicConfig(key, value) } catch { return (.invalidConfig, "\(error)") }
+        }
+        return nil
+    }
+
+    private static func topicRecords(name: String, id: KafkaUUID, partitions: Int32, replicationFactor: Int16,
+                                     configs: [String: String], image: MetadataImage) -> [any KafkaMetadataRecord] {
+        var topic = TopicRecord()
+        topic.name = name
+        topic.topicId = id
+        var records: [any KafkaMetadataRecord] = [topic]
+        for (key, value) in configs.sorted(by: { $0.key < $1.key }) {
+            records.append(configRecord(topic: name, key: key, value: value))
+        }
+        let live = image.brokers.values.filter { !$0.fenced }.map(\.id)
+        let assignment = TopicRules.assignReplicas(partitions: partitions, replicationFactor: replicationFactor,
+                                                   brokers: live, start: Int(truncatingIfNeeded: id.low % 1024))
+        for (index, replicas) in assignment.enumerated() {
+            var partition = PartitionRecord()
+            partition.partitionId = Int32(index)
+            partition.topicId = id
+            partition.replicas = replicas
+            partition.isr = replicas
+            partition.leader = replicas[0]
+            partition.leaderEpoch = 0
+            partition.partitionEpoch = 0
+            records.append(partition)
+        }
+        return records
+    }
+
+    static func configRecord(topic: String, key: String, value: String?) -> ConfigRecord {
+        var record = ConfigRecord()
+        record.resourceType = ConfigResourceType.topic
+        record.resourceName = topic
+        record.name = key
+        record.value = value
+        return record
+    }
+
+    public static func deleteTopics(_ names: [String], image: MetadataImage) -> ([any KafkaMetadataRecord], [String: ErrorCode]) {
+        var results: [String: ErrorCode] = [:]
+        var records: [any KafkaMetadataRecord] = []
+        for name in names {
+            guard let topic = image.topic(named: name) else {
+                results[name] = .unknownTopicOrPartition
+                continue
+            }
+            guard results[name] == nil else { continue }
+            var remove = RemoveTopicRecord()
+            remove.topicId = topic.id
+            records.append(remove)
+            results[name] = ErrorCode.none
+        }
+        return (records, results)
+    }
+
+    public static func alterTopicConfigs(_ topic: String, _ changes: [(key: String, value: String?)], image: MetadataImage,
+                                         policy: ControllerPolicy) -> ([any KafkaMetadataRecord], (ErrorCode, String?)) {
+        guard image.topic(named: topic) != nil else { return ([], (.unknownTopicOrPartition, "Topic \(topic) not found")) }
+        for (key, value) in changes {
+            guard let value else { continue }
+            do { try policy.validateTopicConfig(key, value) } catch { return ([], (.invalidConfig, "\(error)")) }
+        }
+        return (changes.map { configRecord(topic: topic, key: $0.key, value: $0.value) }, (.none, nil))
+    }
+
+    public static func allocateProducerIds(brokerId: Int32, blockSize: Int64,
+                                           image: MetadataImage) -> ([any KafkaMetadataRecord], ClosedRange<Int64>) {
+        let first = image.nextProducerId
+        var record = ProducerIdsRecord()
+        record.brokerId = brokerId
+        record.brokerEpoch = image.brokers[brokerId]?.epoch ?? 0
+        record.nextProducerId = first + blockSize
+        return ([record], first...(first + blockSize - 1))
+    }
+}
