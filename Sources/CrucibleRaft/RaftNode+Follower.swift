@@ -86,13 +86,16 @@ extension RaftNode {
         }
     }
 
-    /// Replace the log with a snapshot from the leader; everything it covers is committed.
+    /// Replace the whole log with a snapshot from the leader; everything it covers is committed. The log may
+    /// be longer than the snapshot: it was sent because this log diverges somewhere inside it.
     private func installSnapshot(_ snapshot: RaftSnapshot) {
-        guard snapshot.id.offset > log.endOffset else { return }
-        precondition(highWatermark <= snapshot.id.offset)
+        // Our committed prefix already matches the leader's, so a snapshot inside it brings nothing new.
+        guard snapshot.id.offset >= highWatermark else { return }
         log.replace(with: snapshot)
         pending.append(.installSnapshot(snapshot))
-        highWatermark = snapshot.id.offset
-        pending.append(.commit(highWatermark: highWatermark, entries: []))
+        if snapshot.id.offset > highWatermark {
+            highWatermark = snapshot.id.offset
+            pending.append(.commit(highWatermark: highWatermark, entries: []))
+        }
     }
 }
