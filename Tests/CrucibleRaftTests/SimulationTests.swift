@@ -3,40 +3,69 @@ import XCTest
 @testable import CrucibleRaft
 
 // Thousands of seeded cluster runs. A failure prints its seed; replay it alone with
-// `CRUCIBLE_RAFT_SEED=<seed> swift test --filter CrucibleRaftTests.SimulationTests`.
+// `CRUCIBLE_RAFT_SEED=<seed> swift test --filter CrucibleRaftTests.SimulationTests/<test>`.
 
 final class SimulationTests: XCTestCase {
     /// The seed to replay, if one was given.
-    private var replaySeed: UInt64? {
+    static var replaySeed: UInt64? {
         ProcessInfo.processInfo.environment["CRUCIBLE_RAFT_SEED"].flatMap { UInt64($0) }
     }
 
-    /// Runs `count` seeds from `firstSeed`; returns the failures as "seed: violation".
-    private func runSeeds(_ seeds: some Sequence<UInt64>, options: SimulationOptions) -> [String] {
-        var failures: [String] = []
+    /// Runs the seeds; returns the failures and the summed statistics.
+    static func runSeeds(_ seeds: [UInt64], name: String, options: SimulationOptions)
+        -> (failures: [(seed: UInt64, violation: InvariantViolation)], totals: SimulationResult) {
+        var failures: [(UInt64, InvariantViolation)] = []
+        var totals = SimulationResult()
         for seed in seeds {
+            CrashSeedReporter.running(seed: seed, in: name)
             let result = Simulation(seed: seed, options: options).run()
-            if let violation = result.violation { failures.append("seed \(seed): \(violation)") }
+            totals.add(result)
+            if let violation = result.violation { failures.append((seed, violation)) }
         }
-        return failures
+        return (failures, totals)
     }
 
     private func check(_ name: String, seeds: Range<UInt64>, options: SimulationOptions) {
-        let chosen: [UInt64] = replaySeed.map { [$0] } ?? Array(seeds)
+        let chosen: [UInt64] = Self.replaySeed.map { [$0] } ?? Array(seeds)
         let started = Date()
-        let failures = runSeeds(chosen, options: options)
+        let (failures, totals) = Self.runSeeds(chosen, name: name, options: options)
         print("simulation \(name): \(chosen.count) seeds in \(String(format: "%.1f", Date().timeIntervalSince(started))) s, "
-              + "\(failures.count) failed")
-        for failure in failures.prefix(10) {
-            XCTFail("\(name) \(failure) (replay: CRUCIBLE_RAFT_SEED=\(failure.split(separator: ":")[0].dropFirst(5)))")
+              + "\(failures.count) failed; \(totals.summary)")
+        for (seed, violation) in failures.prefix(10) {
+            XCTFail("\(name) seed \(seed) \(violation) (replay: CRUCIBLE_RAFT_SEED=\(seed))")
         }
     }
 
-    func testThreeVotersWithAllFaults() {
-        check("3 voters", seeds: 0..<1000, options: SimulationOptions(voterCount: 3))
+    func testThreeVoters() {
+        check("3 voters", seeds: 0..<1_200, options: SimulationOptions(voterCount: 3, faultPhaseMs: 20_000))
     }
 
-    func testFiveVotersWithAllFaults() {
-        check("5 voters", seeds: 100_000..<100_600, options: SimulationOptions(voterCount: 5))
+    func testFiveVoters() {
+        check("5 voters", seeds: 100_000..<100_800, options: SimulationOptions(voterCount: 5, faultPhaseMs: 20_000))
+    }
+
+    func testThreeVotersAndTwoObservers() {
+        check("3 voters + 2 observers", seeds: 200_000..<200_300,
+              options: SimulationOptions(voterCount: 3, observerCount: 2, faultPhaseMs: 20_000))
+    }
+
+    /// Fewer, longer runs: many leader changes in one history.
+    func testFiveVotersLongRuns() {
+        check("5 voters, long", seeds: 300_000..<300_100, options: SimulationOptions(voterCount: 5, faultPhaseMs: 60_000))
+    }
+
+    /// Slow disks and one entry per fetch widen the windows between replication steps.
+    func testThreeVotersSlowDisks() {
+        check("3 voters, slow disks", seeds: 400_000..<400_300,
+              options: SimulationOptions(voterCount: 3, faultPhaseMs: 20_000, flushDelayMsMax: 150,
+                                         proposalIntervalMs: 100..<400, fetchEntriesMax: 1))
+    }
+
+    /// Messages only delayed and reordered, never lost: the failure detectors must not fire spuriously, so
+    /// every run ends in a stable leader well inside the bound.
+    func testReliableNetworkWithCrashesOnly() {
+        check("3 voters, crashes only", seeds: 500_000..<500_200,
+              options: SimulationOptions(voterCount: 3, faultPhaseMs: 10_000, dropProbability: 0,
+                                         duplicateProbability: 0, partitions: false))
     }
 }

@@ -6,6 +6,8 @@
 struct InvariantViolation: Error, CustomStringConvertible {
     var timeMs: Int64
     var message: String
+    /// Progress was not made in time; every other violation is a safety violation.
+    var isLiveness = false
     var description: String { "at \(timeMs) ms: \(message)" }
 }
 
@@ -23,8 +25,8 @@ final class InvariantChecker {
 
     init(majority: Int) { self.majority = majority }
 
-    func fail(_ message: String) {
-        if violation == nil { violation = InvariantViolation(timeMs: nowMs, message: message) }
+    func fail(_ message: String, isLiveness: Bool = false) {
+        if violation == nil { violation = InvariantViolation(timeMs: nowMs, message: message, isLiveness: isLiveness) }
     }
 
     /// A node's committed entries must extend or repeat the global history exactly.

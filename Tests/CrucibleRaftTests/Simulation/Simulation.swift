@@ -9,6 +9,7 @@ enum SimulationEvent {
     case tick(RaftNodeID)
     case flushed(RaftNodeID, incarnation: Int, upTo: Int64)
     case restart(RaftNodeID)
+    case crash(RaftNodeID, incarnation: Int)
     case heal
     case nemesis
     case propose
@@ -20,6 +21,24 @@ struct SimulationResult {
     var committedEntries = 0
     var crashes = 0
     var elections = 0
+    var truncations = 0
+    var snapshotInstalls = 0
+    var snapshotsTaken = 0
+
+    mutating func add(_ other: SimulationResult) {
+        events += other.events
+        committedEntries += other.committedEntries
+        crashes += other.crashes
+        elections += other.elections
+        truncations += other.truncations
+        snapshotInstalls += other.snapshotInstalls
+        snapshotsTaken += other.snapshotsTaken
+    }
+
+    var summary: String {
+        "\(events) events, \(committedEntries) entries committed, \(elections) elections, \(crashes) crashes, "
+            + "\(truncations) truncations, \(snapshotsTaken) snapshots taken, \(snapshotInstalls) installed"
+    }
 }
 
 /// One simulated node: its disk survives crashes; the Raft core and the state machine do not.
@@ -51,13 +70,16 @@ final class Simulation {
     /// After healing: the proposal whose commit on every node proves liveness.
     private var livenessTarget: RaftEntry?
     private var result = SimulationResult()
+    private let fetchEntriesMax: Int
 
     init(seed: UInt64, options: SimulationOptions) {
         self.seed = seed
         self.options = options
-        random = SplitMix64(seed: seed)
+        var random = SplitMix64(seed: seed)
+        fetchEntriesMax = options.fetchEntriesMax ?? [1, 2, 4, 16][Int(random.next() % 4)]
+        self.random = random
         voters = (1...Int32(options.voterCount)).map { $0 }
-        nodes = voters.map(SimulatedNode.init)
+        nodes = (1...Int32(options.voterCount + options.observerCount)).map(SimulatedNode.init)
         checker = InvariantChecker(majority: options.voterCount / 2 + 1)
     }
 
@@ -72,7 +94,7 @@ final class Simulation {
             checker.nowMs = time
             if time > deadline {
                 checker.fail("liveness: no proposal committed on every node within \(options.livenessBoundMs) ms "
-                             + "of healing; nodes: \(describeNodes())")
+                             + "of healing; nodes: \(describeNodes())", isLiveness: true)
             } else {
                 handle(event)
                 checkNodes()
@@ -106,6 +128,11 @@ final class Simulation {
             guard let raft = node.raft, node.incarnation == incarnation else { return }
             node.disk.flush(upTo: upTo)
             perform(raft.logFlushed(upTo: upTo, nowMs: nowMs), on: node)
+        case let .crash(id, incarnation):
+            let node = node(id)
+            guard faultsActive, node.raft != nil, node.incarnation == incarnation else { return }
+            crash(node)
+            queue.schedule(.restart(id), atMs: nowMs + random.next(in: 100..<3_000))
         case .restart(let id):
             let node = node(id)
             if node.raft == nil { start(node) }
@@ -124,12 +151,14 @@ final class Simulation {
     }
 
     private func nemesis() {
-        let victim = nodes[Int(random.next() % UInt64(nodes.count))]
+        // Half the time the nemesis aims at a leader: losing one mid-replication is where Raft is subtle.
+        let leaders = nodes.filter { $0.raft?.role == .leader }
+        let victim = !leaders.isEmpty && random.chance(0.5)
+            ? leaders[Int(random.next() % UInt64(leaders.count))]
+            : nodes[Int(random.next() % UInt64(nodes.count))]
         switch random.next() % 10 {
         case 0...2 where options.crashes:
-            guard victim.raft != nil else { return }
-            crash(victim)
-            queue.schedule(.restart(victim.id), atMs: nowMs + random.next(in: 100..<3_000))
+            queue.schedule(.crash(victim.id, incarnation: victim.incarnation), atMs: nowMs)
         case 3...5 where options.partitions:
             if partitionGroup.isEmpty {
                 for node in nodes { partitionGroup[node.id] = Int(random.next() % 2) }
@@ -174,7 +203,7 @@ final class Simulation {
     private func start(_ node: SimulatedNode) {
         node.incarnation += 1
         node.applied = node.disk.snapshot.map { SnapshotCodec.decode($0.data, voters: voters) } ?? []
-        let raft = RaftNode(config: options.raftConfig(nodeID: node.id, voters: voters),
+        let raft = RaftNode(config: options.raftConfig(nodeID: node.id, voters: voters, fetchEntriesMax: fetchEntriesMax),
                             durable: node.disk.recovered, random: SplitMix64(seed: random.next()), nowMs: nowMs)
         node.raft = raft
         node.scheduledTickMs = .max
@@ -206,16 +235,19 @@ final class Simulation {
                 node.disk.append(entries)
             case .truncateLog(let offset):
                 checker.checkTruncation(toOffset: offset, highWatermark: highWatermark, by: node.id)
+                result.truncations += 1
                 node.disk.truncate(toOffset: offset)
             case .flushLog(let upTo):
                 let delay = random.next(in: 0..<(options.flushDelayMsMax + 1))
                 queue.schedule(.flushed(node.id, incarnation: node.incarnation, upTo: upTo), atMs: nowMs + delay)
             case .writeSnapshot(let snapshot):
                 node.disk.snapshot = snapshot
+                result.snapshotsTaken += 1
             case .trimLogPrefix(let offset):
                 node.disk.trimPrefix(toOffset: offset)
             case .installSnapshot(let snapshot):
                 node.disk.install(snapshot)
+                result.snapshotInstalls += 1
                 let entries = SnapshotCodec.decode(snapshot.data, voters: voters)
                 checker.checkCommitted(entries, by: node.id)
                 if Int64(entries.count) != snapshot.id.offset || entries.last?.epoch != snapshot.id.epoch {
@@ -236,12 +268,20 @@ final class Simulation {
                     checker.fail("node \(node.id) applied \(node.applied.count) entries at high watermark \(highWatermark)")
                 }
                 if raft.role == .leader {
-                    checker.checkMajorityHolds(highWatermark: highWatermark, leader: node.id, disks: nodes.map(\.disk))
+                    checker.checkMajorityHolds(highWatermark: highWatermark, leader: node.id,
+                                               disks: nodes.prefix(voters.count).map(\.disk))
                 }
             case let .roleChanged(role, _, _):
                 if role == .leader {
                     result.elections += 1
                     checker.checkNewLeader(raft)
+                    // A leader dying during its first round of replication leaves the partly replicated
+                    // entries that make elections subtle (Raft figure 8).
+                    if faultsActive, options.crashes, random.chance(options.newLeaderCrashProbability) {
+                        // Often before its followers even heard of it, otherwise during its first fetches.
+                        let delay = random.chance(0.5) ? random.next(in: 1..<20) : random.next(in: 20..<400)
+                        queue.schedule(.crash(node.id, incarnation: node.incarnation), atMs: nowMs + delay)
+                    }
                 }
             }
         }
