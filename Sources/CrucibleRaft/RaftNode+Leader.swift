@@ -58,6 +58,8 @@ extension RaftNode {
 
     /// Answers a held Fetch now, validating it again: the log start may have moved since it was parked.
     func completeParkedFetch(_ parked: ParkedFetch, leader: LeaderState) {
+        // Answering one fetch can move the high watermark and answer the others first; answer each once.
+        guard leader.parkedFetches[parked.request.replicaID]?.correlationID == parked.correlationID else { return }
         leader.parkedFetches[parked.request.replicaID] = nil
         let message = RaftMessage(source: parked.request.replicaID, destination: config.nodeID,
                                   correlationID: parked.correlationID, body: .fetchRequest(parked.request))

@@ -36,6 +36,16 @@ final class SimulationTests: XCTestCase {
         }
     }
 
+    /// A seed is a replay: the same seed gives the same history, event for event.
+    func testSameSeedReplaysTheSameHistory() {
+        let options = SimulationOptions(voterCount: 5, faultPhaseMs: 20_000)
+        let first = Simulation(seed: 77, options: options), second = Simulation(seed: 77, options: options)
+        let (a, b) = (first.run(), second.run())
+        XCTAssertEqual(a.summary, b.summary)
+        XCTAssertEqual(first.checker.committed, second.checker.committed)
+        XCTAssertGreaterThan(a.committedEntries, 10)
+    }
+
     func testThreeVoters() {
         check("3 voters", seeds: 0..<1_200, options: SimulationOptions(voterCount: 3, faultPhaseMs: 20_000))
     }
