@@ -11,7 +11,7 @@ extension RaftNode {
         pending.append(.appendToLog(entries))
         pending.append(.flushLog(upTo: log.requestFlush()))
         // Parked fetches now have something to carry.
-        for parked in leader.parkedFetches.values { completeParkedFetch(parked, leader: leader) }
+        for parked in leader.parkedFetchesInOrder { completeParkedFetch(parked, leader: leader) }
     }
 
     /// Recomputes the high watermark from the voters' positions; on a move, parked fetches carry the news.
@@ -20,7 +20,7 @@ extension RaftNode {
                                                              current: highWatermark,
                                                              faults: config.testingFaults) else { return }
         advanceHighWatermark(to: newHighWatermark)
-        for parked in leader.parkedFetches.values { completeParkedFetch(parked, leader: leader) }
+        for parked in leader.parkedFetchesInOrder { completeParkedFetch(parked, leader: leader) }
     }
 
     func handleFetchRequest(_ request: FetchRequest, message: RaftMessage, mayPark: Bool) {

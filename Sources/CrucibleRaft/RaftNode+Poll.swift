@@ -6,9 +6,9 @@ extension RaftNode {
         // A transition can make more work due at once (a lone voter wins its election immediately), so poll
         // until the role stops changing; the bound guards against a transition loop.
         for _ in 0..<8 {
-            let before = ObjectIdentifier(quorum.current)
+            let before = quorum.current  // A strong reference, so a new role cannot reuse its address.
             pollCurrentRole()
-            if ObjectIdentifier(quorum.current) == before { return }
+            if quorum.current === before { return }
         }
         preconditionFailure("roles kept changing within one step")
     }
@@ -72,7 +72,7 @@ extension RaftNode {
             pending += quorum.toResigned(preferredSuccessors: leader.successorsByProgress, nowMs: nowMs)
             return
         }
-        for (_, parked) in leader.parkedFetches where nowMs >= parked.deadlineMs {
+        for parked in leader.parkedFetchesInOrder where nowMs >= parked.deadlineMs {
             completeParkedFetch(parked, leader: leader)
         }
         if nowMs >= leader.beginQuorumResendDeadlineMs, !leader.beginQuorumUnacknowledged.isEmpty {

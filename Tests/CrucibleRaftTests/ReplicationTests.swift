@@ -103,6 +103,16 @@ final class ReplicationTests: XCTestCase {
         XCTAssertEqual(flushed.commits.first?.entries.map(\.offset), [1])
     }
 
+    func testLeaderReportsReplicaProgress() {
+        let leader = makeLeader(epoch: 2, entries: [])
+        _ = fetch(leader, from: 9, offset: 1, lastEpoch: 2, nowMs: 2_150)
+        let status = leader.replicaStatus
+        XCTAssertEqual(status.map(\.nodeID), [1, 2, 3, 9])
+        XCTAssertEqual(status.last, ReplicaStatus(nodeID: 9, isVoter: false, logEndOffset: 1, lastFetchMs: 2_150))
+        XCTAssertEqual(status[1].logEndOffset, nil, "voter 2 has not fetched")
+        XCTAssertEqual(leader.highWatermark, 0, "an observer does not count toward the majority")
+    }
+
     func testEmptyFetchIsHeldUntilThereIsNews() {
         let leader = makeLeader(epoch: 2, entries: [])
         _ = fetch(leader, from: 2, offset: 1, lastEpoch: 2, maxWaitMs: 500)

@@ -25,8 +25,14 @@ final class SimulationTests: XCTestCase {
         return (failures, totals)
     }
 
+    /// `CRUCIBLE_RAFT_SOAK=<factor>` runs that many times the seeds, for a long search off CI.
+    static var soakFactor: UInt64 {
+        ProcessInfo.processInfo.environment["CRUCIBLE_RAFT_SOAK"].flatMap { UInt64($0) } ?? 1
+    }
+
     private func check(_ name: String, seeds: Range<UInt64>, options: SimulationOptions) {
-        let chosen: [UInt64] = Self.replaySeed.map { [$0] } ?? Array(seeds)
+        let soaked = seeds.lowerBound..<(seeds.lowerBound + UInt64(seeds.count) * Self.soakFactor)
+        let chosen: [UInt64] = Self.replaySeed.map { [$0] } ?? Array(soaked)
         let started = Date()
         let (failures, totals) = Self.runSeeds(chosen, name: name, options: options)
         print("simulation \(name): \(chosen.count) seeds in \(String(format: "%.1f", Date().timeIntervalSince(started))) s, "

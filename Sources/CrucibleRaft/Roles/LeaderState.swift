@@ -61,6 +61,11 @@ final class LeaderState: EpochState {
 
     func acknowledgeBeginQuorum(from voter: RaftNodeID) { beginQuorumUnacknowledged.remove(voter) }
 
+    /// Parked fetches by replica id: dictionary order differs between runs, and the core must not.
+    var parkedFetchesInOrder: [ParkedFetch] {
+        parkedFetches.keys.sorted().compactMap { parkedFetches[$0] }
+    }
+
     /// Any Fetch or FetchSnapshot in this epoch: the replica follows this leader.
     func recordContact(from replica: RaftNodeID, nowMs: Int64) {
         replicas[replica, default: ReplicaProgress(endOffset: nil, lastFetchMs: nowMs)].lastFetchMs = nowMs

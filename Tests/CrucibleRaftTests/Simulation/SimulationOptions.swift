@@ -28,6 +28,8 @@ struct SimulationOptions {
     /// Entries per Fetch response; nil picks one per seed. Small batches make followers stop at every offset,
     /// including just before a new leader's first entry.
     var fetchEntriesMax: Int?
+    /// Print role changes, crashes and healing as they happen (for studying one seed).
+    var trace = false
     /// Bugs to plant in every node (to prove the checker catches them).
     var faults: RaftTestingFaults = []
 
