@@ -2,6 +2,15 @@
 // client proposal, a finished flush, a snapshot the state machine took, a request to resign); each returns
 // the actions the driver must carry out, in order (see RaftAction for the contract). No I/O, no clocks, no
 // global randomness: the same inputs give the same actions, which is what lets a simulator replay a cluster.
+//
+// A driver (the broker's controller, or the test simulator) does, on one thread or event loop:
+//   1. read its disk into a RaftDurableState, construct the node, perform `start(nowMs:)`;
+//   2. on every message, flush completion, proposal, snapshot or shutdown, call the matching method and
+//      perform the returned actions in order;
+//   3. call `tick(nowMs:)` no later than `nextDeadlineMs` (ticking more often is harmless);
+//   4. apply `commit` entries to its state machine; answer clients once their offsets are below the high
+//      watermark.
+// Requests are never answered by the driver itself: every response comes out of the core as a `send`.
 
 public enum ProposeResult: Sendable {
     /// Appended at `offsets` in `epoch`; committed once the high watermark passes them.
