@@ -24,7 +24,7 @@ struct QuorumState {
                                     fetchDeadlineMs: nowMs + config.fetchTimeoutMs)
         } else if election.votedFor == local, config.isVoter {
             current = CandidateState(epoch: election.epoch, localID: local, voters: config.voters,
-                                     electionDeadlineMs: electionDeadline, resendDeadlineMs: .min)
+                                     electionDeadlineMs: electionDeadline, resendDeadlineMs: .min, retries: 1)
         } else if let votedFor = election.votedFor {
             current = VotedState(epoch: election.epoch, votedFor: votedFor, electionDeadlineMs: electionDeadline)
         } else {
@@ -58,9 +58,16 @@ struct QuorumState {
     mutating func toCandidate(nowMs: Int64) -> [RaftAction] {
         precondition(config.isVoter, "an observer never stands for election")
         precondition(!(current is LeaderState), "a leader resigns before it stands again")
+        let retries = ((current as? CandidateState)?.retries ?? 0) + 1
         return enter(CandidateState(epoch: current.epoch + 1, localID: config.nodeID, voters: config.voters,
                                     electionDeadlineMs: randomElectionDeadline(nowMs: nowMs),
-                                    resendDeadlineMs: .min))
+                                    resendDeadlineMs: .min, retries: retries))
+    }
+
+    /// Kafka's binary exponential election backoff: up to 2^retries steps of the base, at most the maximum.
+    mutating func electionBackoffMs(retries: Int) -> Int64 {
+        let steps = Int64(1) << Int64(min(retries, 20))
+        return min(config.electionBackoffBaseMs * random.next(in: 0..<steps), config.electionBackoffMaxMs)
     }
 
     mutating func toLeader(epochStartOffset: Int64, nowMs: Int64) -> [RaftAction] {

@@ -20,7 +20,8 @@ public enum RaftAction: Hashable, Sendable {
     case truncateLog(toOffset: Int64)
     /// Make every appended entry below `upTo` durable, then report it through `logFlushed(upTo:nowMs:)`.
     case flushLog(upTo: Int64)
-    /// Store a snapshot the state machine took (the driver already has its bytes; written for completeness).
+    /// Make the snapshot the state machine took durable as the latest one (`<offset>-<epoch>.checkpoint`): a
+    /// restart recovers from it, and the leader serves it with FetchSnapshot.
     case writeSnapshot(RaftSnapshot)
     /// Drop log entries below `offset` (covered by the latest snapshot).
     case trimLogPrefix(toOffset: Int64)

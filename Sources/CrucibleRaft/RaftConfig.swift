@@ -12,8 +12,10 @@ public struct RaftConfig: Sendable {
     /// `controller.quorum.fetch.timeout.ms`: a follower that has not heard from its leader for this long
     /// stands for election. A leader resigns if a majority has not fetched within 1.5 times it (check quorum).
     public var fetchTimeoutMs: Int64 = 2000
-    /// `controller.quorum.election.backoff.max.ms`: the largest extra wait after a resignation.
+    /// `controller.quorum.election.backoff.max.ms`: the largest wait before standing again after a lost
+    /// election or a resignation. Waits grow from `electionBackoffBaseMs` (Kafka's fixed 100 ms).
     public var electionBackoffMaxMs: Int64 = 1000
+    public var electionBackoffBaseMs: Int64 = 100
     /// `controller.quorum.request.timeout.ms`: an unanswered request is sent again after this long.
     public var requestTimeoutMs: Int64 = 2000
     /// `controller.quorum.retry.backoff.ms`: the pause before retrying a request that was answered with an error.

@@ -32,17 +32,35 @@ public struct VoteRequest: Hashable, Sendable {
     /// The candidate's log end: `lastOffset` is its end offset, `lastOffsetEpoch` the epoch of its last entry.
     public var lastOffsetEpoch: Int32
     public var lastOffset: Int64
+
+    public init(candidateEpoch: Int32, candidateID: RaftNodeID, lastOffsetEpoch: Int32, lastOffset: Int64) {
+        self.candidateEpoch = candidateEpoch
+        self.candidateID = candidateID
+        self.lastOffsetEpoch = lastOffsetEpoch
+        self.lastOffset = lastOffset
+    }
 }
 
 public struct VoteResponse: Hashable, Sendable {
     public var errorCode: RaftErrorCode
     public var current: LeaderAndEpoch
     public var voteGranted: Bool
+
+    public init(errorCode: RaftErrorCode, current: LeaderAndEpoch, voteGranted: Bool) {
+        self.errorCode = errorCode
+        self.current = current
+        self.voteGranted = voteGranted
+    }
 }
 
 public struct BeginQuorumEpochRequest: Hashable, Sendable {
     public var leaderID: RaftNodeID
     public var leaderEpoch: Int32
+
+    public init(leaderID: RaftNodeID, leaderEpoch: Int32) {
+        self.leaderID = leaderID
+        self.leaderEpoch = leaderEpoch
+    }
 }
 
 public struct EndQuorumEpochRequest: Hashable, Sendable {
@@ -50,12 +68,23 @@ public struct EndQuorumEpochRequest: Hashable, Sendable {
     public var leaderEpoch: Int32
     /// Voters ordered by how far they had replicated: the first should stand for election first.
     public var preferredSuccessors: [RaftNodeID]
+
+    public init(leaderID: RaftNodeID, leaderEpoch: Int32, preferredSuccessors: [RaftNodeID]) {
+        self.leaderID = leaderID
+        self.leaderEpoch = leaderEpoch
+        self.preferredSuccessors = preferredSuccessors
+    }
 }
 
 /// The answer to BeginQuorumEpoch and EndQuorumEpoch: an error code and the responder's view.
 public struct QuorumEpochResponse: Hashable, Sendable {
     public var errorCode: RaftErrorCode
     public var current: LeaderAndEpoch
+
+    public init(errorCode: RaftErrorCode, current: LeaderAndEpoch) {
+        self.errorCode = errorCode
+        self.current = current
+    }
 }
 
 public struct FetchRequest: Hashable, Sendable {
@@ -65,6 +94,15 @@ public struct FetchRequest: Hashable, Sendable {
     public var fetchOffset: Int64
     public var lastFetchedEpoch: Int32
     public var maxWaitMs: Int64
+
+    public init(replicaID: RaftNodeID, currentLeaderEpoch: Int32, fetchOffset: Int64, lastFetchedEpoch: Int32,
+                maxWaitMs: Int64) {
+        self.replicaID = replicaID
+        self.currentLeaderEpoch = currentLeaderEpoch
+        self.fetchOffset = fetchOffset
+        self.lastFetchedEpoch = lastFetchedEpoch
+        self.maxWaitMs = maxWaitMs
+    }
 }
 
 public struct FetchResponse: Hashable, Sendable {
@@ -77,6 +115,17 @@ public struct FetchResponse: Hashable, Sendable {
     /// Set when the fetch offset is below the leader's log start: fetch this snapshot first.
     public var snapshotID: SnapshotID?
     public var entries: [RaftEntry]
+
+    public init(errorCode: RaftErrorCode, current: LeaderAndEpoch, highWatermark: Int64, logStartOffset: Int64,
+                divergingEpoch: OffsetAndEpoch?, snapshotID: SnapshotID?, entries: [RaftEntry]) {
+        self.errorCode = errorCode
+        self.current = current
+        self.highWatermark = highWatermark
+        self.logStartOffset = logStartOffset
+        self.divergingEpoch = divergingEpoch
+        self.snapshotID = snapshotID
+        self.entries = entries
+    }
 }
 
 public struct FetchSnapshotRequest: Hashable, Sendable {
@@ -84,6 +133,13 @@ public struct FetchSnapshotRequest: Hashable, Sendable {
     public var currentLeaderEpoch: Int32
     public var snapshotID: SnapshotID
     public var position: Int64
+
+    public init(replicaID: RaftNodeID, currentLeaderEpoch: Int32, snapshotID: SnapshotID, position: Int64) {
+        self.replicaID = replicaID
+        self.currentLeaderEpoch = currentLeaderEpoch
+        self.snapshotID = snapshotID
+        self.position = position
+    }
 }
 
 public struct FetchSnapshotResponse: Hashable, Sendable {
@@ -94,6 +150,16 @@ public struct FetchSnapshotResponse: Hashable, Sendable {
     public var size: Int64
     public var position: Int64
     public var bytes: [UInt8]
+
+    public init(errorCode: RaftErrorCode, current: LeaderAndEpoch, snapshotID: SnapshotID, size: Int64,
+                position: Int64, bytes: [UInt8]) {
+        self.errorCode = errorCode
+        self.current = current
+        self.snapshotID = snapshotID
+        self.size = size
+        self.position = position
+        self.bytes = bytes
+    }
 }
 
 public enum RaftMessageBody: Hashable, Sendable {

@@ -40,9 +40,11 @@ extension RaftNode {
     private func pollCandidate(_ candidate: CandidateState) {
         if candidate.hasWon {
             becomeLeader()
+        } else if let backoffDeadline = candidate.backoffDeadlineMs {
+            if nowMs >= backoffDeadline { pending += quorum.toCandidate(nowMs: nowMs) }
         } else if nowMs >= candidate.electionDeadlineMs {
-            // Split vote or lost requests: try again in a new epoch, after a fresh random timeout.
-            pending += quorum.toCandidate(nowMs: nowMs)
+            // Split vote, lost requests or a log too far behind: back off, then try in a new epoch.
+            candidate.backoffDeadlineMs = nowMs + quorum.electionBackoffMs(retries: candidate.retries)
         } else if nowMs >= candidate.resendDeadlineMs {
             let request = VoteRequest(candidateEpoch: candidate.epoch, candidateID: config.nodeID,
                                       lastOffsetEpoch: log.lastEpoch, lastOffset: log.endOffset)
