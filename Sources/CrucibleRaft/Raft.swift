@@ -1,1 +1,0 @@
-// The Raft core lives here: a pure state machine driven by messages and ticks.

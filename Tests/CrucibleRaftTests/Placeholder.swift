@@ -1,4 +1,0 @@
-import XCTest
-@testable import CrucibleRaft
-
-final class CrucibleRaftPlaceholder: XCTestCase {}
