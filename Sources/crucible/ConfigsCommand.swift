@@ -6,8 +6,7 @@ struct ConfigsCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "configs", abstract: "Describe or alter topic configs (as kafka-configs.sh).")
 
-    @Option(name: .long, help: "HOST:PORT[,HOST:PORT...] of brokers to connect to.")
-    var bootstrapServer: String
+    @OptionGroup var server: BootstrapServer
 
     @Option(name: .long, help: "Entity type: topics.") var entityType: String
     @Option(name: .long, help: "Entity name: the topic.") var entityName: String
@@ -25,7 +24,7 @@ struct ConfigsCommand: ParsableCommand {
         }
         guard describe != alter else { throw UsageError("exactly one of --describe, --alter is required") }
         let changes = try alter ? parseChanges() : []
-        let client = try Tool.connect(bootstrapServer, clientId: "crucible-configs")
+        let client = try server.connect(clientId: "crucible-configs")
         defer { client.close() }
         do {
             if describe {

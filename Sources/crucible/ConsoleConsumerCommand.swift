@@ -11,8 +11,7 @@ struct ConsoleConsumerCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "console-consumer", abstract: "Print records of a topic (as kafka-console-consumer.sh).")
 
-    @Option(name: .long, help: "HOST:PORT[,HOST:PORT...] of brokers to connect to.")
-    var bootstrapServer: String
+    @OptionGroup var server: BootstrapServer
 
     @Option(name: .long, help: "The topic to read.") var topic: String
     @Flag(name: .long, help: "Start at the earliest offset rather than the end.") var fromBeginning = false
@@ -33,7 +32,7 @@ struct ConsoleConsumerCommand: ParsableCommand {
         if let maxMessages, maxMessages < 1 { throw UsageError("--max-messages \(maxMessages): must be at least 1") }
         if let timeoutMs, timeoutMs < 0 { throw UsageError("--timeout-ms \(timeoutMs): must not be negative") }
         let formatter = try MessageFormatter(try Tool.properties(property, flag: "--property"))
-        let client = try Tool.connect(bootstrapServer, clientId: "console-consumer")
+        let client = try server.connect(clientId: "console-consumer")
         defer { client.close() }
         signal(SIGINT) { _ in consumerInterrupted = 1 }
         signal(SIGTERM) { _ in consumerInterrupted = 1 }

@@ -8,8 +8,7 @@ struct ConsoleProducerCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "console-producer", abstract: "Send lines of standard input as records (as kafka-console-producer.sh).")
 
-    @Option(name: .long, help: "HOST:PORT[,HOST:PORT...] of brokers to connect to.")
-    var bootstrapServer: String
+    @OptionGroup var server: BootstrapServer
 
     @Option(name: .long, help: "The topic to produce to.") var topic: String
 
@@ -29,7 +28,7 @@ struct ConsoleProducerCommand: ParsableCommand {
         let reader = try LineFormat(try Tool.properties(property, flag: "--property"))
         let settings = try ProducerSettings(try Tool.properties(producerProperty, flag: "--producer-property"),
                                             compressionCodec: compressionCodec, acks: requestRequiredAcks)
-        let client = try Tool.connect(bootstrapServer, clientId: "console-producer")
+        let client = try server.connect(clientId: "console-producer")
         defer { client.close() }
         let partitionCount = partitionCount(client)
         var accumulator = RecordAccumulator(topic: topic, partitionCount: partitionCount, codec: settings.codec,

@@ -1,20 +1,26 @@
+import ArgumentParser
 import CrucibleClient
 import Foundation
 
-/// Shared plumbing for the Kafka command-line tools (`topics`, `configs`, `console-*`).
-enum Tool {
-    /// Connects to `--bootstrap-server`: a malformed address is bad usage (exit 2), an unreachable one a failed
-    /// operation (exit 1).
-    static func connect(_ bootstrap: String, clientId: String) throws -> KafkaClient {
+/// `--bootstrap-server`, which every Kafka tool that talks to brokers takes.
+struct BootstrapServer: ParsableArguments {
+    @Option(name: .long, help: "HOST:PORT[,HOST:PORT...] of brokers to connect to.")
+    var bootstrapServer: String
+
+    /// A malformed address is bad usage (exit 2), an unreachable one a failed operation (exit 1).
+    func connect(clientId: String) throws -> KafkaClient {
         do {
-            return try KafkaClient(bootstrap: bootstrap, clientId: clientId)
+            return try KafkaClient(bootstrap: bootstrapServer, clientId: clientId)
         } catch let error as KafkaClient.BootstrapError {
             throw UsageError("--bootstrap-server: \(error)")
         } catch {
-            fail("cannot reach --bootstrap-server \(bootstrap): \(error)")
+            Tool.fail("cannot reach --bootstrap-server \(bootstrapServer): \(error)")
         }
     }
+}
 
+/// Shared plumbing for the Kafka command-line tools (`topics`, `configs`, `console-*`).
+enum Tool {
     /// Prints `message` on stderr and exits 1: the operation was tried and did not succeed.
     static func fail(_ message: String) -> Never {
         printError(message)

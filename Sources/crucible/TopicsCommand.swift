@@ -7,8 +7,7 @@ struct TopicsCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "topics", abstract: "Create, list, describe and delete topics (as kafka-topics.sh).")
 
-    @Option(name: .long, help: "HOST:PORT[,HOST:PORT...] of brokers to connect to.")
-    var bootstrapServer: String
+    @OptionGroup var server: BootstrapServer
 
     @Flag(name: .long, help: "Create a topic.") var create = false
     @Flag(name: .long, help: "List all topics.") var list = false
@@ -34,7 +33,7 @@ struct TopicsCommand: ParsableCommand {
             throw UsageError("--replication-factor \(replicationFactor): must be at least 1")
         }
         let configs = try config.map { try Tool.keyValue($0, flag: "--config") }
-        let client = try Tool.connect(bootstrapServer, clientId: "crucible-topics")
+        let client = try server.connect(clientId: "crucible-topics")
         defer { client.close() }
         do {
             if create { try createTopic(client, configs: configs) }
