@@ -38,7 +38,12 @@ public final class KafkaClient {
         close()
     }
 
+    private var isClosed = false
+
+    /// Closes every connection and stops the event loop; later calls do nothing.
     public func close() {
+        guard !isClosed else { return }
+        isClosed = true
         for connection in connections.values { connection.close() }
         bootstrapConnection?.close()
         connections = [:]
