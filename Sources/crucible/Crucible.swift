@@ -29,5 +29,7 @@ struct Root: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "crucible",
         abstract: "A Kafka-compatible broker cluster and a benchmark and verification harness.",
-        subcommands: [BrokerCommand.self, StorageCommand.self, CheckCommand.self])
+        subcommands: [BrokerCommand.self, StorageCommand.self, CheckCommand.self, TopicsCommand.self,
+                      ConfigsCommand.self, ConsoleProducerCommand.self, ConsoleConsumerCommand.self,
+                      DumpLogCommand.self])
 }

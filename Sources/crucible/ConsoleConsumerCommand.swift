@@ -1,0 +1,115 @@
+import ArgumentParser
+import CrucibleClient
+import CrucibleProtocol
+import Foundation
+
+/// Set by SIGINT/SIGTERM so the consumer stops between fetches and still reports its count, as Kafka's does.
+nonisolated(unsafe) private var consumerInterrupted: sig_atomic_t = 0
+
+/// `kafka-console-consumer.sh` without consumer groups: reads every partition (or one) and prints the records.
+struct ConsoleConsumerCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "console-consumer", abstract: "Print records of a topic (as kafka-console-consumer.sh).")
+
+    @OptionGroup var server: BootstrapServer
+
+    @Option(name: .long, help: "The topic to read.") var topic: String
+    @Flag(name: .long, help: "Start at the earliest offset rather than the end.") var fromBeginning = false
+    @Option(name: .long, help: "Read only this partition.") var partition: Int32?
+    @Option(name: .long, help: "With --partition: an offset, earliest or latest.") var offset: String?
+    @Option(name: .long, help: "Exit after this many records.") var maxMessages: Int?
+    @Option(name: .long, help: "Exit when no record arrives for this many ms.") var timeoutMs: Int?
+    @Option(name: .long, help: "Formatter property: print.key, print.timestamp, print.offset, print.partition, print.headers, print.value, key.separator, line.separator (repeatable).")
+    var property: [String] = []
+    @Option(name: .long, help: "Consumer groups are not supported yet.") var group: String?
+    @Option(name: .long, help: "Consumer config K=V; isolation.level is honoured (repeatable).")
+    var consumerProperty: [String] = []
+
+    func run() throws {
+        if group != nil { throw UsageError("--group: consumer groups are not supported yet; omit --group") }
+        if offset != nil, partition == nil { throw UsageError("--offset: the partition is required when offset is specified") }
+        if offset != nil, fromBeginning { throw UsageError("--offset: options from-beginning and offset cannot be specified together") }
+        if let maxMessages, maxMessages < 1 { throw UsageError("--max-messages \(maxMessages): must be at least 1") }
+        if let timeoutMs, timeoutMs < 0 { throw UsageError("--timeout-ms \(timeoutMs): must not be negative") }
+        let formatter = try MessageFormatter(try Tool.properties(property, flag: "--property"))
+        let client = try server.connect(clientId: "console-consumer")
+        defer { client.close() }
+        signal(SIGINT) { _ in consumerInterrupted = 1 }
+        signal(SIGTERM) { _ in consumerInterrupted = 1 }
+        var processed = 0
+        defer { Tool.printError("Processed a total of \(processed) messages") }
+        do {
+            var positions = try startPositions(client)
+            try consume(client, &positions, formatter, processed: &processed)
+        } catch let error as KafkaClientError {
+            Tool.printError("ERROR Error processing message, terminating consumer process: \(error)")
+            throw ExitCode(1)
+        }
+    }
+
+    private func startPositions(_ client: KafkaClient) throws -> [TopicPartition: Int64] {
+        let metadata = try client.refreshMetadata(topics: [topic])
+        guard let described = metadata.topics[topic], described.error == .none else {
+            throw KafkaClientError.kafka(metadata.topics[topic]?.error ?? .unknownTopicOrPartition, message: "topic \(topic)")
+        }
+        var partitions = described.partitions.map { TopicPartition(topic, $0.partition) }
+        if let partition {
+            guard partitions.contains(TopicPartition(topic, partition)) else {
+                throw UsageError("--partition \(partition): topic \(topic) has partitions 0..<\(partitions.count)")
+            }
+            partitions = [TopicPartition(topic, partition)]
+        }
+        switch offset {
+        case nil: return try client.listOffsets(partitions, fromBeginning ? .earliest : .latest)
+        case "earliest"?: return try client.listOffsets(partitions, .earliest)
+        case "latest"?: return try client.listOffsets(partitions, .latest)
+        case let text?:
+            guard let start = Int64(text), start >= 0 else {
+                throw UsageError("--offset \(text): expected a non-negative number, earliest or latest")
+            }
+            return [partitions[0]: start]
+        }
+    }
+
+    private func consume(_ client: KafkaClient, _ positions: inout [TopicPartition: Int64], _ formatter: MessageFormatter,
+                         processed: inout Int) throws {
+        var lastRecordAt = ContinuousClock.now
+        while consumerInterrupted == 0 {
+            var waitMs = 500
+            if let timeoutMs {
+                let remaining = timeoutMs - Tool.elapsedMs(since: lastRecordAt)
+                if remaining <= 0 { return }
+                waitMs = min(waitMs, remaining)
+            }
+            var output: [UInt8] = []
+            var staleMetadata = false
+            for (partition, fetched) in try client.fetch(positions, maxWaitMs: Int32(waitMs)).sorted(by: { $0.key < $1.key }) {
+                switch fetched.error {
+                case .none:
+                    let (records, next) = try fetched.records(from: positions[partition]!)
+                    positions[partition] = next
+                    for record in records {
+                        formatter.write(record, to: &output)
+                        processed += 1
+                        if processed == maxMessages { break }
+                    }
+                    if !records.isEmpty { lastRecordAt = .now }
+                case .offsetOutOfRange:
+                    // Kafka's auto.offset.reset: earliest with --from-beginning, else latest.
+                    positions[partition] = try client.listOffsets([partition], fromBeginning ? .earliest : .latest)[partition]
+                case let error where error.isStaleMetadata:
+                    staleMetadata = true
+                case let error:
+                    throw KafkaClientError.kafka(error, message: "fetching \(partition)")
+                }
+                if processed == maxMessages { break }
+            }
+            FileHandle.standardOutput.write(Data(output))
+            if processed == maxMessages { return }
+            if staleMetadata {
+                Thread.sleep(forTimeInterval: 0.1)
+                try client.refreshMetadata(topics: [topic])
+            }
+        }
+    }
+}
