@@ -86,7 +86,8 @@ let package = Package(
         .testTarget(name: "CrucibleRecordsTests", dependencies: ["CrucibleRecords"]),
         .testTarget(name: "CrucibleStorageTests", dependencies: ["CrucibleStorage"]),
         .testTarget(name: "CrucibleRaftTests", dependencies: ["CrucibleRaft"]),
-        .testTarget(name: "CrucibleControllerTests", dependencies: ["CrucibleController"]),
+        .testTarget(name: "CrucibleControllerTests",
+                    dependencies: ["CrucibleController", .product(name: "NIOPosix", package: "swift-nio")]),
         .testTarget(name: "CrucibleBrokerTests", dependencies: ["CrucibleBroker", "CrucibleClient"]),
         .testTarget(name: "CrucibleVerifyTests", dependencies: ["CrucibleVerify"]),
     ]

@@ -1,0 +1,133 @@
+import CrucibleProtocol
+import Foundation
+import NIOPosix
+import XCTest
+@testable import CrucibleController
+
+final class ControllerCommandsTests: XCTestCase {
+    func imageWithBrokers(_ ids: [Int32]) -> MetadataImage {
+        var image = MetadataImage()
+        var offset: Int64 = 0
+        for id in ids {
+            let (records, _) = ControllerCommands.registerBroker(
+                id: id, endpoints: [BrokerEndpointImage(name: "PLAINTEXT", host: "h", port: 9000 + id)],
+                incarnation: .random(), image: image)
+            for record in records { image.apply(record, offset: offset); offset += 1 }
+        }
+        return image
+    }
+
+    func apply(_ records: [any KafkaMetadataRecord], to image: inout MetadataImage) {
+        var offset = image.appliedOffset + 1
+        for record in records { image.apply(record, offset: offset); offset += 1 }
+    }
+
+    func testCreateTopicsSpreadsReplicasAndLeaders() {
+        var image = imageWithBrokers([1, 2, 3])
+        let (records, results) = ControllerCommands.createTopics(
+            [TopicCreation(name: "t", partitions: 6, replicationFactor: 3, configs: ["retention.ms": "5"])],
+            image: image, policy: ControllerPolicy())
+        XCTAssertEqual(results.map(\.error), [.none])
+        apply(records, to: &image)
+        let topic = image.topic(named: "t")!
+        XCTAssertEqual(topic.partitionCount, 6)
+        XCTAssertEqual(topic.configs, ["retention.ms": "5"])
+        for partition in topic.partitions.values {
+            XCTAssertEqual(Set(partition.replicas).count, 3, "replicas are distinct")
+            XCTAssertEqual(partition.isr, partition.replicas)
+            XCTAssertEqual(partition.leader, partition.replicas[0])
+        }
+        // Leaders spread over all brokers.
+        XCTAssertEqual(Set(topic.partitions.values.map(\.leader)), [1, 2, 3])
+    }
+
+    func testCreateTopicsRefusesWhatKafkaRefuses() {
+        var image = imageWithBrokers([1])
+        let (records, _) = ControllerCommands.createTopics([TopicCreation(name: "exists")], image: image,
+                                                           policy: ControllerPolicy())
+        apply(records, to: &image)
+        var policy = ControllerPolicy()
+        policy.validateTopicConfig = { key, _ in if key == "bad" { throw NSError(domain: "x", code: 1) } }
+        let (none, results) = ControllerCommands.createTopics([
+            TopicCreation(name: "exists"),
+            TopicCreation(name: "bad name!"),
+            TopicCreation(name: "zero", partitions: 0),
+            TopicCreation(name: "rf", replicationFactor: 2),
+            TopicCreation(name: "cfg", configs: ["bad": "1"]),
+            TopicCreation(name: "dup"), TopicCreation(name: "dup"),
+        ], image: image, policy: policy)
+        XCTAssertEqual(results.map(\.error), [.topicAlreadyExists, .invalidTopicException, .invalidPartitions,
+                                              .invalidReplicationFactor, .invalidConfig, .none, .topicAlreadyExists])
+        XCTAssertEqual(none.compactMap { $0 as? TopicRecord }.map(\.name), ["dup"])
+    }
+
+    func testDeleteAndAlterAndProducerIds() {
+        var image = imageWithBrokers([1])
+        apply(ControllerCommands.createTopics([TopicCreation(name: "t")], image: image, policy: ControllerPolicy()).0,
+              to: &image)
+        let (alter, result) = ControllerCommands.alterTopicConfigs("t", [("segment.bytes", "100"), ("retention.ms", nil)],
+                                                                   image: image, policy: ControllerPolicy())
+        XCTAssertEqual(result.0, .none)
+        apply(alter, to: &image)
+        XCTAssertEqual(image.topic(named: "t")!.configs, ["segment.bytes": "100"])
+        let (ids1, first) = ControllerCommands.allocateProducerIds(brokerId: 1, blockSize: 10, image: image)
+        apply(ids1, to: &image)
+        let (_, second) = ControllerCommands.allocateProducerIds(brokerId: 1, blockSize: 10, image: image)
+        XCTAssertEqual(first, 0...9)
+        XCTAssertEqual(second, 10...19)
+        let (delete, results) = ControllerCommands.deleteTopics(["t", "missing"], image: image)
+        XCTAssertEqual(results, ["t": .none, "missing": .unknownTopicOrPartition])
+        apply(delete, to: &image)
+        XCTAssertNil(image.topic(named: "t"))
+    }
+
+    func testPartitionChangeMovesLeaderEpochOnlyWithTheLeader() {
+        var image = imageWithBrokers([1, 2, 3])
+        apply(ControllerCommands.createTopics([TopicCreation(name: "t", partitions: 1, replicationFactor: 3)],
+                                              image: image, policy: ControllerPolicy()).0, to: &image)
+        let topic = image.topic(named: "t")!
+        var shrink = PartitionChangeRecord()
+        shrink.topicId = topic.id
+        shrink.partitionId = 0
+        shrink.isr = [topic.partitions[0]!.leader]
+        apply([shrink], to: &image)
+        XCTAssertEqual(image.topic(named: "t")!.partitions[0]!.leaderEpoch, 0)
+        XCTAssertEqual(image.topic(named: "t")!.partitions[0]!.partitionEpoch, 1)
+        var move = PartitionChangeRecord()
+        move.topicId = topic.id
+        move.partitionId = 0
+        move.leader = -1
+        apply([move], to: &image)
+        XCTAssertEqual(image.topic(named: "t")!.partitions[0]!.leader, -1)
+        XCTAssertEqual(image.topic(named: "t")!.partitions[0]!.leaderEpoch, 1)
+    }
+
+    func testLocalQuorumReplaysToTheSameImage() throws {
+        let directory = NSTemporaryDirectory() + "crucible-meta-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        defer { try? group.syncShutdownGracefully() }
+        func run(_ body: (QuorumController) throws -> Void) throws -> MetadataImage {
+            let quorum = LocalMetadataQuorum(nodeId: 1, log: try MetadataLog(directory: directory, nowMs: 0),
+                                             eventLoop: group.next())
+            let publisher = MetadataPublisher()
+            try quorum.start { publisher.publish($0) }
+            let controller = QuorumController(quorum: quorum, publisher: publisher, policy: ControllerPolicy(),
+                                              eventLoop: group.next())
+            try body(controller)
+            quorum.shutdown()
+            return publisher.currentImage
+        }
+        let written = try run { controller in
+            _ = try controller.registerBroker(id: 1, endpoints: [], incarnation: .random()).wait()
+            let results = try controller.createTopics([TopicCreation(name: "a", partitions: 3), TopicCreation(name: "b")],
+                                                      validateOnly: false).wait()
+            XCTAssertEqual(results.map(\.error), [.none, .none])
+            XCTAssertEqual(try controller.deleteTopics(["b"]).wait(), ["b": .none])
+        }
+        let replayed = try run { _ in }
+        XCTAssertEqual(replayed, written)
+        XCTAssertEqual(replayed.topic(named: "a")?.partitionCount, 3)
+        XCTAssertNil(replayed.topic(named: "b"))
+    }
+}
