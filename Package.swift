@@ -17,7 +17,6 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-atomics.git", from: "1.3.0"),
-        .package(url: "https://github.com/jpsim/Yams.git", from: "5.0.1"),
     ],
     targets: [
         // System libraries from Debian packages.
@@ -59,6 +58,7 @@ let package = Package(
         // The broker: network server, request handlers, partition management.
         .target(name: "CrucibleBroker",
                 dependencies: ["CrucibleProtocol", "CrucibleRecords", "CrucibleStorage", "CrucibleController",
+                               "CrucibleClient",
                                .product(name: "NIOCore", package: "swift-nio"),
                                .product(name: "NIOPosix", package: "swift-nio"),
                                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),

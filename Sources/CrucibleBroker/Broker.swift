@@ -58,7 +58,8 @@ public final class Broker: @unchecked Sendable {
         self.quorum = quorum
         controller = QuorumController(quorum: quorum, publisher: publisher, policy: policy, eventLoop: controllerLoop,
                                       logger: logger)
-        replicas = ReplicaManager(nodeId: config.nodeId, logs: logs, config: config, logger: logger)
+        replicas = ReplicaManager(nodeId: config.nodeId, logs: logs, config: config, group: group, logger: logger)
+        replicas.controllerChannel = LocalControllerChannel(controller: controller)
         replicas.removeOrphanLogs(publisher.currentImage)
         // Subscribe, then catch up once: applying an image twice is harmless, missing one is not.
         publisher.onChange { [replicas] image in replicas!.apply(image, nowMs: Clock.nowMs()) }
@@ -131,6 +132,10 @@ public final class Broker: @unchecked Sendable {
         timers.append(loop.scheduleRepeatedTask(initialDelay: .seconds(1), delay: .seconds(1)) { [replicas] _ in
             replicas!.flushDue(nowMs: Clock.nowMs())
         })
+        let isrCheckMs = max(1, config.replicaLagTimeMaxMs / 2)
+        timers.append(loop.scheduleRepeatedTask(initialDelay: .milliseconds(isrCheckMs), delay: .milliseconds(isrCheckMs)) {
+            [replicas] _ in replicas!.shrinkLaggingIsrs(nowMs: Clock.nowMs())
+        })
     }
 
     /// Clean shutdown: stop accepting, let connections finish what they are answering, flush and close every
@@ -141,6 +146,7 @@ public final class Broker: @unchecked Sendable {
         for timer in timers { timer.cancel() }
         for channel in channels { try? channel.close().wait() }
         connections.closeAll(graceMs: 500)
+        replicas?.shutdown()
         let nowMs = Clock.nowMs()
         do {
             try logs?.shutdown(nowMs: nowMs)

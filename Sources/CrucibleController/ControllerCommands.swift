@@ -140,3 +140,79 @@ public enum ControllerCommands {
         return ([record], first...(first + blockSize - 1))
     }
 }
+
+extension ControllerCommands {
+    /// A leader's ISR change (AlterPartition), refused when it comes from a stale leader epoch or partition
+    /// epoch, names replicas that are not assigned, or adds a fenced broker.
+    public static func alterPartition(topicId: KafkaUUID, partition index: Int32, leaderId: Int32, leaderEpoch: Int32,
+                                      partitionEpoch: Int32, isr: [Int32],
+                                      image: MetadataImage) -> ([any KafkaMetadataRecord], ErrorCode) {
+        guard let topic = image.topic(id: topicId), let partition = topic.partitions[index] else {
+            return ([], .unknownTopicOrPartition)
+        }
+        guard partition.leader == leaderId, partition.leaderEpoch == leaderEpoch else { return ([], .fencedLeaderEpoch) }
+        guard partition.partitionEpoch == partitionEpoch else { return ([], .invalidUpdateVersion) }
+        guard isr.contains(leaderId), Set(isr).isSubset(of: partition.replicas) else { return ([], .invalidRequest) }
+        let added = Set(isr).subtracting(partition.isr)
+        guard added.allSatisfy({ image.brokers[$0].map { !$0.fenced } ?? false }) else { return ([], .ineligibleReplica) }
+        guard isr.sorted() != partition.isr.sorted() else { return ([], .none) }
+        var change = PartitionChangeRecord()
+        change.topicId = topicId
+        change.partitionId = index
+        change.isr = isr
+        return ([change], .none)
+    }
+
+    /// Elects a leader for every partition `broker` leads or is in the ISR of, as when it is fenced or shuts
+    /// down: it leaves the ISR, and a new leader comes from the remaining ISR. With no ISR member left the
+    /// partition goes offline (leader -1, the ISR kept so the last member can return) unless the topic allows
+    /// unclean election, which picks any live replica and restarts the ISR with it alone.
+    public static func moveAwayFrom(broker: Int32, image: MetadataImage, live: Set<Int32>,
+                                    uncleanAllowed: (String) -> Bool) -> [any KafkaMetadataRecord] {
+        var records: [any KafkaMetadataRecord] = []
+        for topic in image.sortedTopics {
+            for index in topic.partitions.keys.sorted() {
+                let partition = topic.partitions[index]!
+                guard partition.leader == broker || partition.isr.contains(broker) else { continue }
+                let remaining = partition.isr.filter { $0 != broker && live.contains($0) }
+                var change = PartitionChangeRecord()
+                change.topicId = topic.id
+                change.partitionId = index
+                if partition.leader != broker {
+                    change.isr = partition.isr.filter { $0 != broker }
+                } else if let next = partition.replicas.first(where: { remaining.contains($0) }) {
+                    change.leader = next
+                    change.isr = partition.isr.filter { $0 != broker }
+                } else if uncleanAllowed(topic.name),
+                          let anyLive = partition.replicas.first(where: { $0 != broker && live.contains($0) }) {
+                    change.leader = anyLive
+                    change.isr = [anyLive]
+                } else {
+                    change.leader = -1
+                    // Keep the last in-sync replica in the ISR: it alone may lead again without losing data.
+                    change.isr = partition.isr
+                }
+                records.append(change)
+            }
+        }
+        return records
+    }
+
+    /// Partitions without a leader whose ISR holds `broker`, now live again: it leads them.
+    public static func electReturning(broker: Int32, image: MetadataImage) -> [any KafkaMetadataRecord] {
+        var records: [any KafkaMetadataRecord] = []
+        for topic in image.sortedTopics {
+            for index in topic.partitions.keys.sorted() {
+                let partition = topic.partitions[index]!
+                guard partition.leader == -1, partition.isr.contains(broker) else { continue }
+                var change = PartitionChangeRecord()
+                change.topicId = topic.id
+                change.partitionId = index
+                change.leader = broker
+                change.isr = [broker]
+                records.append(change)
+            }
+        }
+        return records
+    }
+}

@@ -33,7 +33,7 @@ public final class QuorumController: @unchecked Sendable {
 
     /// Runs `decide` on the current image after every earlier command has finished, commits what it returns and
     /// answers with its result.
-    private func command<Result>(_ name: String,
+    func command<Result>(_ name: String,
                                  _ decide: @escaping (MetadataImage) throws -> ([any KafkaMetadataRecord], Result))
         -> EventLoopFuture<Result> {
         let promise = eventLoop.makePromise(of: Result.self)
@@ -94,4 +94,15 @@ public final class QuorumController: @unchecked Sendable {
 extension QuorumController {
     /// The loop command futures complete on; callers hop to their own.
     public var eventLoopForCallbacks: EventLoop { eventLoop }
+}
+
+extension QuorumController {
+    public func alterPartition(topicId: KafkaUUID, partition: Int32, leaderId: Int32, leaderEpoch: Int32,
+                               partitionEpoch: Int32, isr: [Int32]) -> EventLoopFuture<ErrorCode> {
+        command("alterPartition") { image in
+            ControllerCommands.alterPartition(topicId: topicId, partition: partition, leaderId: leaderId,
+                                              leaderEpoch: leaderEpoch, partitionEpoch: partitionEpoch, isr: isr,
+                                              image: image)
+        }
+    }
 }

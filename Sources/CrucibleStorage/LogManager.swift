@@ -6,6 +6,8 @@ import NIOConcurrencyHelpers
 public final class LogManager: @unchecked Sendable {
     public static let cleanShutdownFile = ".kafka_cleanshutdown"
     public static let recoveryCheckpointFile = "recovery-point-offset-checkpoint"
+    /// High watermarks, so a restarted leader does not hide what its followers had already acknowledged.
+    public static let highWatermarkCheckpointFile = "replication-offset-checkpoint"
 
     public let directory: String
     private let lock = NIOLock()
@@ -69,6 +71,14 @@ public final class LogManager: @unchecked Sendable {
     public func checkpointRecoveryPoints() throws {
         let points = lock.withLock { logs.mapValues { $0.recoveryPoint } }
         try Self.writeCheckpoint(directory + "/" + Self.recoveryCheckpointFile, points)
+    }
+
+    public func checkpointHighWatermarks(_ points: [String: Int64]) throws {
+        try Self.writeCheckpoint(directory + "/" + Self.highWatermarkCheckpointFile, points)
+    }
+
+    public func checkpointedHighWatermarks() -> [String: Int64] {
+        (try? Self.readCheckpoint(directory + "/" + Self.highWatermarkCheckpointFile)) ?? [:]
     }
 
     /// Flushes and closes every log, then leaves the marker that lets the next start skip recovery.

@@ -29,6 +29,9 @@ public final class PartitionLog: @unchecked Sendable {
     private var unflushedMessages: Int64 = 0
     private var lastFlushMs: Int64
     private var flushedOffset: Int64 = 0
+    /// Where each leader epoch starts in this log, oldest first (Kafka's leader-epoch cache, KIP-101). Rebuilt
+    /// from batch headers on open, so it always matches the log.
+    private var epochStarts: [(epoch: Int32, startOffset: Int64)] = []
     private let logger: Logger
 
     /// Opens (and, after an unclean shutdown, recovers from `recoveryPoint`) the log in `directory`.
@@ -43,7 +46,39 @@ public final class PartitionLog: @unchecked Sendable {
         try FileSystem.makeDirectory(directory)
         try loadSegments(recoveryPoint: recoveryPoint, nowMs: nowMs)
         try rebuildProducerState()
+        try rebuildEpochStarts()
         flushedOffset = recoveryPoint ?? logEndOffsetLocked
+    }
+
+    private func rebuildEpochStarts() throws {
+        epochStarts = []
+        for segment in segments {
+            var position = 0
+            while let header = try segment.header(at: position) {
+                noteEpoch(header)
+                position += header.totalSize
+            }
+        }
+    }
+
+    private func noteEpoch(_ header: RecordBatchHeader) {
+        guard header.partitionLeaderEpoch >= 0 else { return }
+        if let last = epochStarts.last, last.epoch >= header.partitionLeaderEpoch { return }
+        epochStarts.append((header.partitionLeaderEpoch, header.baseOffset))
+    }
+
+    /// The epoch of the last batch in the log (-1 when none carries one).
+    public var lastEpoch: Int32 { lock.withLock { epochStarts.last?.epoch ?? -1 } }
+
+    /// For `epoch`, the largest epoch in this log that is <= it, and the offset where that epoch ends: the start
+    /// of the next epoch, or the log end for the latest. (-1, -1) when the log holds no such epoch. This is what
+    /// OffsetForLeaderEpoch and a Fetch's diverging epoch answer (KIP-101, KIP-595).
+    public func endOffset(forEpoch epoch: Int32) -> (epoch: Int32, endOffset: Int64) {
+        lock.withLock {
+            guard let index = epochStarts.lastIndex(where: { $0.epoch <= epoch }) else { return (-1, -1) }
+            let end = index + 1 < epochStarts.count ? epochStarts[index + 1].startOffset : logEndOffsetLocked
+            return (epochStarts[index].epoch, end)
+        }
     }
 
     public var name: String { "\(topic)-\(partition)" }
@@ -167,15 +202,23 @@ public final class PartitionLog: @unchecked Sendable {
         }
     }
 
-    /// Appends batches that already carry their offsets (a follower copying its leader).
+    /// Appends batches that already carry their offsets and epochs (a follower copying its leader). Only whole
+    /// batches with a good CRC are taken: a fetch response may end in a partial batch. Returns the new log end.
     public func appendAsFollower(_ batches: ByteBuffer, nowMs: Int64) throws -> Int64 {
         try lock.withLock {
-            let spans = try RecordBatch.spans(in: batches, allowPartialTail: false)
+            var spans = try RecordBatch.spans(in: batches, allowPartialTail: true)
+            if let bad = spans.firstIndex(where: { !RecordBatch.crcMatches($0, in: batches) }) {
+                logger.warning("\(name): batch at offset \(spans[bad].header.baseOffset) from the leader fails its CRC")
+                spans.removeSubrange(bad...)
+            }
             guard let first = spans.first else { return logEndOffsetLocked }
             guard first.header.baseOffset == logEndOffsetLocked else {
                 throw StorageError("\(name): follower append at \(first.header.baseOffset), log ends at \(logEndOffsetLocked)")
             }
-            try appendLocked(batches, spans: spans, nowMs: nowMs)
+            let end = spans.last!.start + spans.last!.size
+            var whole = batches  // same indices as the spans, without the partial tail
+            whole.moveWriterIndex(to: end)
+            try appendLocked(whole, spans: spans, nowMs: nowMs)
             return logEndOffsetLocked
         }
     }
@@ -183,7 +226,10 @@ public final class PartitionLog: @unchecked Sendable {
     private func appendLocked(_ batches: ByteBuffer, spans: [BatchSpan], nowMs: Int64) throws {
         try maybeRoll(incomingBytes: batches.readableBytes, nowMs: nowMs, lastOffset: spans.last!.header.lastOffset)
         try segments.last!.append(batches, spans: spans)
-        for span in spans { producerState.update(span.header) }
+        for span in spans {
+            producerState.update(span.header)
+            noteEpoch(span.header)
+        }
         unflushedMessages += spans.reduce(0) { $0 + Int64($1.header.recordCount) }
         if unflushedMessages >= config.flushMessages { try flushLocked(nowMs: nowMs) }
     }
@@ -264,6 +310,7 @@ public final class PartitionLog: @unchecked Sendable {
             flushedOffset = min(flushedOffset, logEndOffsetLocked)
             producerState.removeAll()
             try rebuildProducerState()
+            epochStarts.removeAll { $0.startOffset >= offset }
         }
     }
 

@@ -160,8 +160,10 @@ class FuzzConnection:
         if not wait:
             self.drop()  # a frame with broken framing: leave the broker holding half a frame, then hang up
             return False
-        self.deadline = time.monotonic() + 1.0
         self.api_key = struct.unpack(">h", frame[4:6])[0] if len(frame) >= 6 else None
+        # A Fetch may legitimately wait out a (mutated) max_wait_ms; anything else must answer promptly, though
+        # metadata changes (auto-created topics, producer id blocks) wait for an fsync of the metadata log.
+        self.deadline = time.monotonic() + (1.0 if self.api_key == 1 else 10.0)
         return True
 
     def poll(self, stats) -> bool:

@@ -73,6 +73,7 @@ extension BrokerApis {
         var budget = Int(request.maxBytes)
         var anyData = false
         let readCommitted = request.isolationLevel == 1
+        let replica = version >= 15 ? request.replicaState.replicaId : request.replicaId
         return request.topics.map { topic in
             let name = resolveName(topic, version: version)
             return TopicRead(topic: name ?? topic.topic, topicId: topic.topicId, partitions: topic.partitions.map { wanted in
@@ -83,14 +84,16 @@ extension BrokerApis {
                     read.response.errorCode = ErrorCode.unknownTopicId.rawValue
                     return read
                 }
-                read.response.errorCode = readPartition(name, wanted, readCommitted: readCommitted,
+                read.response.errorCode = readPartition(name, wanted, readCommitted: readCommitted, replica: replica,
                                                         budget: &budget, anyData: &anyData, into: &read).rawValue
                 return read
             })
         }
     }
 
-    private func readPartition(_ topic: String, _ wanted: FetchRequest.FetchPartition, readCommitted: Bool,
+    /// Reads one partition for a consumer (up to the high watermark or last stable offset) or for a follower
+    /// (`replica` >= 0: up to the log end, after checking its log has not diverged, and noting how far it has).
+    private func readPartition(_ topic: String, _ wanted: FetchRequest.FetchPartition, readCommitted: Bool, replica: Int32,
                                budget: inout Int, anyData: inout Bool, into read: inout PartitionRead) -> ErrorCode {
         read.response.highWatermark = -1
         read.response.lastStableOffset = -1
@@ -98,13 +101,23 @@ extension BrokerApis {
         guard let partition = replicas.partition(topic, wanted.partition) else {
             return controller.currentImage.topic(named: topic) == nil ? .unknownTopicOrPartition : .notLeaderOrFollower
         }
-        guard partition.isLeader(on: nodeId) else { return .notLeaderOrFollower }
+        guard partition.isLeader else { return .notLeaderOrFollower }
         let epoch = partition.leaderEpoch
         if wanted.currentLeaderEpoch >= 0 && wanted.currentLeaderEpoch != epoch {
             return wanted.currentLeaderEpoch > epoch ? .unknownLeaderEpoch : .fencedLeaderEpoch
         }
+        if replica >= 0 {
+            if let (divergedEpoch, divergedEnd) = partition.divergence(fetchOffset: wanted.fetchOffset,
+                                                                       lastFetchedEpoch: wanted.lastFetchedEpoch) {
+                read.response.divergingEpoch.epoch = divergedEpoch
+                read.response.divergingEpoch.endOffset = divergedEnd >= 0 ? divergedEnd : partition.log.logStartOffset
+                read.response.highWatermark = partition.highWatermark
+                return .none
+            }
+            replicas.followerFetched(partition, replica: replica, offset: wanted.fetchOffset)
+        }
         let highWatermark = partition.highWatermark
-        let end = readCommitted ? partition.lastStableOffset : highWatermark
+        let end = replica >= 0 ? partition.log.logEndOffset : readCommitted ? partition.lastStableOffset : highWatermark
         read.response.highWatermark = highWatermark
         read.response.lastStableOffset = partition.lastStableOffset
         read.response.logStartOffset = partition.log.logStartOffset

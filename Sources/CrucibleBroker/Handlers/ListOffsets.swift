@@ -27,7 +27,7 @@ extension BrokerApis {
             result.errorCode = (known ? ErrorCode.notLeaderOrFollower : .unknownTopicOrPartition).rawValue
             return result
         }
-        guard partition.isLeader(on: nodeId) else {
+        guard partition.isLeader else {
             result.errorCode = ErrorCode.notLeaderOrFollower.rawValue
             return result
         }

@@ -7,33 +7,47 @@ extension BrokerApis {
     func produce(_ request: ProduceRequest, _ context: RequestContext) throws -> Reply<ProduceResponse> {
         var response = ProduceResponse()
         let nowMs = context.nowMs
-        response.responses = request.topicData.map { topic in
+        // acks=all partitions whose batch is not yet under the high watermark: (topic index, partition index, wait).
+        var waits: [(Int, Int, EventLoopFuture<ErrorCode>)] = []
+        response.responses = request.topicData.enumerated().map { topicIndex, topic in
             var topicResponse = ProduceResponse.TopicProduceResponse()
             topicResponse.name = topic.name
-            topicResponse.partitionResponses = topic.partitionData.map { data in
-                appendToPartition(topic: topic.name, data: data, acks: request.acks, nowMs: nowMs)
+            topicResponse.partitionResponses = topic.partitionData.enumerated().map { partitionIndex, data in
+                let (result, wait) = appendToPartition(topic: topic.name, data: data, acks: request.acks,
+                                                       timeoutMs: Int64(request.timeoutMs), context: context, nowMs: nowMs)
+                if let wait { waits.append((topicIndex, partitionIndex, wait)) }
+                return result
             }
             return topicResponse
         }
         // acks=0: the client expects no response at all.
-        return .immediate(HandlerOutput(response: request.acks == 0 ? nil : response))
+        guard request.acks != 0 else { return .immediate(HandlerOutput(response: nil)) }
+        guard !waits.isEmpty else { return .now(response) }
+        return .later(EventLoopFuture.whenAllSucceed(waits.map(\.2), on: context.eventLoop).map { codes in
+            for ((topicIndex, partitionIndex, _), code) in zip(waits, codes) where code != .none {
+                response.responses[topicIndex].partitionResponses[partitionIndex].errorCode = code.rawValue
+            }
+            return HandlerOutput(response: response)
+        })
     }
 
     private func appendToPartition(topic: String, data: ProduceRequest.PartitionProduceData, acks: Int16,
-                                   nowMs: Int64) -> ProduceResponse.PartitionProduceResponse {
+                                   timeoutMs: Int64, context: RequestContext,
+                                   nowMs: Int64) -> (ProduceResponse.PartitionProduceResponse, EventLoopFuture<ErrorCode>?) {
         var result = ProduceResponse.PartitionProduceResponse()
         result.index = data.index
-        func fail(_ code: ErrorCode, _ message: String? = nil) -> ProduceResponse.PartitionProduceResponse {
+        func fail(_ code: ErrorCode, _ message: String? = nil) -> (ProduceResponse.PartitionProduceResponse,
+                                                                   EventLoopFuture<ErrorCode>?) {
             result.errorCode = code.rawValue
             result.errorMessage = message
             result.baseOffset = -1
-            return result
+            return (result, nil)
         }
         guard acks == 0 || acks == 1 || acks == -1 else { return fail(.invalidRequiredAcks) }
         guard let partition = replicas.partition(topic, data.index) else {
             return fail(controller.currentImage.topic(named: topic) == nil ? .unknownTopicOrPartition : .notLeaderOrFollower)
         }
-        guard partition.isLeader(on: nodeId) else { return fail(.notLeaderOrFollower) }
+        guard partition.isLeader else { return fail(.notLeaderOrFollower) }
         guard var batch = data.records?.contiguousBytes, batch.readableBytes > 0 else {
             return fail(.corruptMessage, "no records")
         }
@@ -53,8 +67,9 @@ extension BrokerApis {
         } catch {
             return fail(.corruptMessage, "\(error)")
         }
-        if acks == -1 && Int32(partition.image.isr.count) < partition.minInsyncReplicas {
-            return fail(.notEnoughReplicas)
+        // Refuse before appending when too few replicas are in sync to make the write durable.
+        if acks == -1 && Int32(partition.effectiveIsr.count) < partition.minInsyncReplicas {
+            return fail(.notEnoughReplicas, "the ISR \(partition.effectiveIsr) is smaller than min.insync.replicas")
         }
         var logAppendTimeMs: Int64 = -1
         if partition.logAppendTime {
@@ -64,11 +79,13 @@ extension BrokerApis {
         do {
             let appended = try partition.log.appendAsLeader(&batch, span: span, leaderEpoch: partition.leaderEpoch,
                                                             nowMs: nowMs)
-            if !appended.duplicate && partition.appendedLocally() { replicas.highWatermarkMoved(partition) }
+            if !appended.duplicate { replicas.appended(partition) }
             result.baseOffset = appended.baseOffset
             result.logAppendTimeMs = logAppendTimeMs
             result.logStartOffset = partition.log.logStartOffset
-            return result
+            guard acks == -1, partition.highWatermark <= appended.lastOffset else { return (result, nil) }
+            return (result, replicas.producePurgatory.wait(for: partition, requiredOffset: appended.lastOffset + 1,
+                                                           timeoutMs: timeoutMs, on: context.eventLoop))
         } catch let error as AppendError {
             switch error {
             case .outOfOrderSequence(let why): return fail(.outOfOrderSequenceNumber, why)

@@ -3,67 +3,197 @@ import CrucibleProtocol
 import CrucibleStorage
 import NIOConcurrencyHelpers
 
-/// A partition this broker hosts: its log plus the replication state the metadata gives it. The high
-/// watermark is what consumers may read up to; on a single-replica partition it follows the log end.
+/// What the leader knows of one follower.
+struct FollowerState: Equatable {
+    /// The follower's log end offset: the offset it last fetched from (-1 until it fetches).
+    var logEndOffset: Int64 = -1
+    /// When it was last at the leader's log end: the clock `replica.lag.time.max.ms` runs against.
+    var lastCaughtUpMs: Int64
+}
+
+/// A partition this broker hosts: its log and the replication state the metadata gives it.
+///
+/// As leader it tracks each follower's log end offset and keeps the high watermark at the lowest log end offset
+/// in the ISR, never lower than before, and not moving while the ISR is smaller than `min.insync.replicas`.
+/// ISR changes are proposed to the controller; while one is in flight the leader uses the larger of the
+/// current and proposed ISR for the high watermark, as Kafka does (KIP-497), so an expansion is safe at once
+/// and a shrink only takes effect once committed. As follower it takes the leader's high watermark, capped at
+/// its own log end.
 public final class Partition: @unchecked Sendable {
     public let topic: String
     public let index: Int32
     public let log: PartitionLog
+    let nodeId: Int32
     private let lock = NIOLock()
     private var state: PartitionImage
     private var topicId: KafkaUUID
     private var highWatermarkValue: Int64
-    private var minInsyncReplicasValue: Int32
-    private var logAppendTimeValue: Bool
+    private var settings: Settings
+    private var followers: [Int32: FollowerState] = [:]
+    /// An AlterPartition in flight: the ISR proposed, and the partition epoch it was proposed against.
+    private var pendingIsr: (isr: [Int32], partitionEpoch: Int32)?
 
-    init(topic: String, topicId: KafkaUUID, image: PartitionImage, log: PartitionLog, minInsyncReplicas: Int32,
-         logAppendTime: Bool) {
+    struct Settings: Equatable {
+        var minInsyncReplicas: Int32
+        var logAppendTime: Bool
+    }
+
+    init(topic: String, topicId: KafkaUUID, image: PartitionImage, log: PartitionLog, nodeId: Int32,
+         settings: Settings, recoveredHighWatermark: Int64?, nowMs: Int64) {
         self.topic = topic
         self.index = image.partition
         self.log = log
+        self.nodeId = nodeId
         self.topicId = topicId
+        self.settings = settings
         state = image
-        minInsyncReplicasValue = minInsyncReplicas
-        logAppendTimeValue = logAppendTime
-        // After a restart the high watermark is recovered from the log: with one replica all of it is committed.
-        highWatermarkValue = image.replicas.count <= 1 ? log.logEndOffset : 0
+        // A sole replica has committed all it holds; otherwise the checkpointed value (or 0) until replication
+        // moves it.
+        highWatermarkValue = image.replicas.count <= 1 ? log.logEndOffset
+            : min(recoveredHighWatermark ?? 0, log.logEndOffset)
+        resetFollowers(nowMs: nowMs)
     }
 
     public var id: KafkaUUID { lock.withLock { topicId } }
     public var image: PartitionImage { lock.withLock { state } }
     public var leaderEpoch: Int32 { lock.withLock { state.leaderEpoch } }
     public var highWatermark: Int64 { lock.withLock { highWatermarkValue } }
-    public var minInsyncReplicas: Int32 { lock.withLock { minInsyncReplicasValue } }
-    public var logAppendTime: Bool { lock.withLock { logAppendTimeValue } }
+    public var minInsyncReplicas: Int32 { lock.withLock { settings.minInsyncReplicas } }
+    public var logAppendTime: Bool { lock.withLock { settings.logAppendTime } }
     /// No transactions yet: the last stable offset is the high watermark.
     public var lastStableOffset: Int64 { highWatermark }
+    public var isLeader: Bool { lock.withLock { state.leader == nodeId } }
+    /// The ISR the leader acts on: the committed one, widened by an expansion in flight.
+    var effectiveIsr: [Int32] {
+        lock.withLock { effectiveIsrLocked }
+    }
 
-    func isLeader(on node: Int32) -> Bool { lock.withLock { state.leader == node } }
+    private var effectiveIsrLocked: [Int32] {
+        guard let pending = pendingIsr else { return state.isr }
+        return Array(Set(state.isr).union(pending.isr)).sorted()
+    }
 
-    func update(image: PartitionImage, topicId: KafkaUUID, minInsyncReplicas: Int32, logAppendTime: Bool) {
+    private func resetFollowers(nowMs: Int64) {
+        followers = Dictionary(uniqueKeysWithValues: state.replicas.filter { $0 != nodeId }.map {
+            ($0, FollowerState(lastCaughtUpMs: nowMs))
+        })
+    }
+
+    enum RoleChange: Equatable {
+        case none
+        case becameLeader
+        case becameFollower(leader: Int32)
+        case leaderless
+    }
+
+    /// Takes the partition's new state from the metadata; says how this node's role changed.
+    func update(image: PartitionImage, topicId: KafkaUUID, settings: Settings, nowMs: Int64) -> RoleChange {
         lock.withLock {
+            let before = state
             state = image
             self.topicId = topicId
-            minInsyncReplicasValue = minInsyncReplicas
-            logAppendTimeValue = logAppendTime
+            self.settings = settings
+            if let pending = pendingIsr, image.partitionEpoch > pending.partitionEpoch { pendingIsr = nil }
+            let epochChanged = before.leaderEpoch != image.leaderEpoch || before.leader != image.leader
+            guard epochChanged else {
+                if before.replicas != image.replicas { resetFollowers(nowMs: nowMs) }
+                return .none
+            }
+            pendingIsr = nil
+            if image.leader == nodeId {
+                resetFollowers(nowMs: nowMs)
+                return .becameLeader
+            }
+            return image.leader >= 0 ? .becameFollower(leader: image.leader) : .leaderless
         }
     }
 
-    /// Moves the high watermark forward (never back) to `offset` capped at the log end; true when it moved.
-    @discardableResult
-    func advanceHighWatermark(to offset: Int64) -> Bool {
+    // MARK: Leader side
+
+    /// A follower fetched from `offset`: its log end is there. Returns whether the high watermark moved and
+    /// whether the follower should now join the ISR (it has reached the high watermark).
+    func followerFetched(_ replica: Int32, offset: Int64, nowMs: Int64) -> (highWatermarkMoved: Bool, joinIsr: Bool) {
         let end = log.logEndOffset
         return lock.withLock {
-            let next = min(offset, end)
+            guard state.leader == nodeId, followers[replica] != nil else { return (false, false) }
+            followers[replica]!.logEndOffset = offset
+            if offset >= end { followers[replica]!.lastCaughtUpMs = nowMs }
+            let moved = recomputeHighWatermarkLocked(logEnd: end)
+            let join = !effectiveIsrLocked.contains(replica) && offset >= highWatermarkValue && pendingIsr == nil
+            return (moved, join)
+        }
+    }
+
+    /// After a local append as leader.
+    func appendedAsLeader() -> Bool {
+        let end = log.logEndOffset
+        return lock.withLock { recomputeHighWatermarkLocked(logEnd: end) }
+    }
+
+    private func recomputeHighWatermarkLocked(logEnd: Int64) -> Bool {
+        guard state.leader == nodeId else { return false }
+        let isr = effectiveIsrLocked
+        guard Int32(isr.count) >= settings.minInsyncReplicas || state.replicas.count <= 1 else { return false }
+        var low = logEnd
+        for member in isr where member != nodeId {
+            low = min(low, followers[member]?.logEndOffset ?? -1)
+        }
+        guard low > highWatermarkValue else { return false }
+        highWatermarkValue = low
+        return true
+    }
+
+    /// ISR members that have not caught up within `lagMaxMs`: the ISR to propose without them, if any.
+    func laggingIsr(nowMs: Int64, lagMaxMs: Int64) -> [Int32]? {
+        lock.withLock {
+            guard state.leader == nodeId, pendingIsr == nil else { return nil }
+            let lagging = state.isr.filter { member in
+                member != nodeId && nowMs - (followers[member]?.lastCaughtUpMs ?? 0) > lagMaxMs
+            }
+            guard !lagging.isEmpty else { return nil }
+            return state.isr.filter { !lagging.contains($0) }
+        }
+    }
+
+    /// Records an AlterPartition about to be sent; nil when one is already in flight.
+    func proposeIsr(_ isr: [Int32]) -> (leaderEpoch: Int32, partitionEpoch: Int32)? {
+        lock.withLock {
+            guard state.leader == nodeId, pendingIsr == nil, isr != state.isr else { return nil }
+            pendingIsr = (isr, state.partitionEpoch)
+            return (state.leaderEpoch, state.partitionEpoch)
+        }
+    }
+
+    /// The controller refused or did not answer: forget the proposal so a later check can retry.
+    func isrProposalFailed() {
+        lock.withLock { pendingIsr = nil }
+    }
+
+    /// Whether the follower's fetch comes from a log that diverged from ours: the epoch and end offset it
+    /// must truncate to (KIP-320/595), or nil when it is consistent.
+    func divergence(fetchOffset: Int64, lastFetchedEpoch: Int32) -> (epoch: Int32, endOffset: Int64)? {
+        guard lastFetchedEpoch >= 0 else { return nil }
+        let (epoch, end) = log.endOffset(forEpoch: lastFetchedEpoch)
+        if epoch == lastFetchedEpoch && end >= fetchOffset { return nil }
+        return (epoch, end)
+    }
+
+    // MARK: Follower side
+
+    /// The leader's high watermark, capped at what this follower holds.
+    func followerHighWatermark(_ leaderHighWatermark: Int64) -> Bool {
+        let end = log.logEndOffset
+        return lock.withLock {
+            let next = min(leaderHighWatermark, end)
             guard next > highWatermarkValue else { return false }
             highWatermarkValue = next
             return true
         }
     }
 
-    /// After local appends: with this broker as the only in-sync replica, everything written is committed.
-    func appendedLocally() -> Bool {
-        let soleReplica = lock.withLock { state.isr.count <= 1 }
-        return soleReplica ? advanceHighWatermark(to: log.logEndOffset) : false
+    /// After truncation the high watermark cannot exceed the log end.
+    func clampHighWatermark() {
+        let end = log.logEndOffset
+        lock.withLock { highWatermarkValue = min(highWatermarkValue, end) }
     }
 }

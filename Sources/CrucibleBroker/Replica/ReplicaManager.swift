@@ -3,23 +3,34 @@ import CrucibleProtocol
 import CrucibleStorage
 import Logging
 import NIOConcurrencyHelpers
+import NIOCore
 
 /// The partitions hosted on this broker, kept in step with the metadata image: logs are opened for partitions
-/// assigned here and deleted with their topics.
+/// assigned here and deleted with their topics; each partition leads or follows as the image says, followers
+/// fetching from their leader; leaders track their followers, move the high watermark, and propose ISR
+/// changes to the controller.
 public final class ReplicaManager: @unchecked Sendable {
     let nodeId: Int32
     let logs: LogManager
     private let config: BrokerConfig
     private let lock = NIOLock()
     private var partitions: [String: Partition] = [:]
+    private var fetchers: [Int32: ReplicaFetcher] = [:]
+    private var brokerAddresses: [Int32: (host: String, port: Int)] = [:]
     let fetchWaiters = FetchWaiters()
+    let producePurgatory = ProducePurgatory()
+    private let group: EventLoopGroup
+    var controllerChannel: ControllerChannel?
     private let logger: Logger
+    private let highWatermarks: [String: Int64]
 
-    init(nodeId: Int32, logs: LogManager, config: BrokerConfig, logger: Logger) {
+    init(nodeId: Int32, logs: LogManager, config: BrokerConfig, group: EventLoopGroup, logger: Logger) {
         self.nodeId = nodeId
         self.logs = logs
         self.config = config
+        self.group = group
         self.logger = logger
+        highWatermarks = logs.checkpointedHighWatermarks()
     }
 
     static func key(_ topic: String, _ partition: Int32) -> String { "\(topic)-\(partition)" }
@@ -30,38 +41,93 @@ public final class ReplicaManager: @unchecked Sendable {
 
     public var allPartitions: [Partition] { lock.withLock { Array(partitions.values) } }
 
-    /// Brings hosted partitions in line with `image`: opens new ones, updates state, deletes removed topics.
+    /// Brings hosted partitions in line with `image`: opens new ones, changes roles, deletes removed topics.
     func apply(_ image: MetadataImage, nowMs: Int64) {
+        lock.withLock {
+            brokerAddresses = image.brokers.compactMapValues { broker in
+                broker.endpoints.first { !config.controllerListenerNames.contains($0.name) }
+                    .map { ($0.host, Int($0.port)) }
+            }
+        }
         var wanted = Set<String>()
         for topic in image.sortedTopics {
             let topicConfig = TopicConfig(topic.configs)
             let logConfig = topicConfig.logConfig(defaults: config)
-            let minIsr = topicConfig.minInsyncReplicas(defaults: config)
-            let appendTime = topicConfig.logAppendTime(defaults: config)
+            let settings = Partition.Settings(minInsyncReplicas: topicConfig.minInsyncReplicas(defaults: config),
+                                              logAppendTime: topicConfig.logAppendTime(defaults: config))
             for (index, state) in topic.partitions where state.replicas.contains(nodeId) {
                 let key = Self.key(topic.name, index)
                 wanted.insert(key)
-                if let existing = partition(topic.name, index) {
-                    existing.update(image: state, topicId: topic.id, minInsyncReplicas: minIsr, logAppendTime: appendTime)
+                let change: Partition.RoleChange
+                let partition: Partition
+                if let existing = self.partition(topic.name, index) {
+                    partition = existing
+                    change = existing.update(image: state, topicId: topic.id, settings: settings, nowMs: nowMs)
                     if existing.log.currentConfig != logConfig { existing.log.update(config: logConfig) }
-                    continue
-                }
-                do {
-                    let log = try logs.openLog(topic: topic.name, partition: index, config: logConfig, nowMs: nowMs)
-                    let partition = Partition(topic: topic.name, topicId: topic.id, image: state, log: log,
-                                              minInsyncReplicas: minIsr, logAppendTime: appendTime)
+                } else {
+                    do {
+                        let log = try logs.openLog(topic: topic.name, partition: index, config: logConfig, nowMs: nowMs)
+                        partition = Partition(topic: topic.name, topicId: topic.id, image: state, log: log, nodeId: nodeId,
+                                              settings: settings, recoveredHighWatermark: highWatermarks[key], nowMs: nowMs)
+                    } catch {
+                        logger.error("cannot open log \(key): \(error)")
+                        continue
+                    }
                     lock.withLock { partitions[key] = partition }
-                } catch {
-                    logger.error("cannot open log \(key): \(error)")
+                    change = state.leader == nodeId ? .becameLeader
+                        : state.leader >= 0 ? .becameFollower(leader: state.leader) : .leaderless
                 }
+                applyRole(change, partition)
+                producePurgatory.check(partition)
             }
         }
+        removePartitions(notIn: wanted)
+    }
+
+    private func applyRole(_ change: Partition.RoleChange, _ partition: Partition) {
+        switch change {
+        case .none:
+            return
+        case .becameLeader, .leaderless:
+            stopFollowing(partition)
+            if change == .becameLeader {
+                logger.info("\(partition.topic)-\(partition.index): leader in epoch \(partition.leaderEpoch)")
+                if partition.appendedAsLeader() { highWatermarkMoved(partition) }
+            }
+        case .becameFollower(let leader):
+            stopFollowing(partition)
+            logger.info("\(partition.topic)-\(partition.index): following \(leader) in epoch \(partition.leaderEpoch)")
+            fetcher(for: leader).add(partition)
+        }
+        fetchWaiters.wake(Self.key(partition.topic, partition.index))
+    }
+
+    private func fetcher(for leader: Int32) -> ReplicaFetcher {
+        lock.withLock {
+            if let existing = fetchers[leader] { return existing }
+            let fetcher = ReplicaFetcher(
+                leaderId: leader, nodeId: nodeId,
+                address: { [weak self] in self?.lock.withLock { self?.brokerAddresses[leader] } ?? nil },
+                group: group, logger: logger,
+                onProgress: { [weak self] partition in self?.fetchWaiters.wake(Self.key(partition.topic, partition.index)) })
+            fetchers[leader] = fetcher
+            return fetcher
+        }
+    }
+
+    private func stopFollowing(_ partition: Partition) {
+        let all = lock.withLock { Array(fetchers.values) }
+        for fetcher in all { fetcher.remove(partition) }
+    }
+
+    private func removePartitions(notIn wanted: Set<String>) {
         let removed = lock.withLock { () -> [Partition] in
             let gone = partitions.filter { !wanted.contains($0.key) }
             for key in gone.keys { partitions.removeValue(forKey: key) }
             return Array(gone.values)
         }
         for partition in removed {
+            stopFollowing(partition)
             do {
                 try logs.deleteLog(topic: partition.topic, partition: partition.index)
                 logger.info("deleted log \(partition.topic)-\(partition.index)")
@@ -79,11 +145,57 @@ public final class ReplicaManager: @unchecked Sendable {
         }
     }
 
-    func highWatermarkMoved(_ partition: Partition) {
+    // MARK: Leader duties
+
+    /// Anything appended: followers and consumers long-polling on the partition re-check.
+    func appended(_ partition: Partition) {
+        if partition.appendedAsLeader() { highWatermarkMoved(partition) }
         fetchWaiters.wake(Self.key(partition.topic, partition.index))
     }
 
-    /// Retention and time-based flushing, run every `log.retention.check.interval.ms` / second.
+    func highWatermarkMoved(_ partition: Partition) {
+        producePurgatory.check(partition)
+        fetchWaiters.wake(Self.key(partition.topic, partition.index))
+    }
+
+    /// A follower's fetch told us its log end.
+    func followerFetched(_ partition: Partition, replica: Int32, offset: Int64) {
+        let (moved, join) = partition.followerFetched(replica, offset: offset, nowMs: Clock.nowMs())
+        if moved { highWatermarkMoved(partition) }
+        if join { proposeIsr(partition, Array(Set(partition.image.isr).union([replica])).sorted()) }
+    }
+
+    /// Every `replica.lag.time.max.ms / 2`: followers that fell behind leave the ISR.
+    func shrinkLaggingIsrs(nowMs: Int64) {
+        for partition in allPartitions where partition.isLeader {
+            if let isr = partition.laggingIsr(nowMs: nowMs, lagMaxMs: config.replicaLagTimeMaxMs) {
+                logger.info("\(partition.topic)-\(partition.index): shrinking ISR \(partition.image.isr) to \(isr)")
+                proposeIsr(partition, isr)
+            }
+        }
+    }
+
+    private func proposeIsr(_ partition: Partition, _ isr: [Int32]) {
+        guard let channel = controllerChannel, let (leaderEpoch, partitionEpoch) = partition.proposeIsr(isr) else { return }
+        channel.alterPartition(topicId: partition.id, partition: partition.index, leaderId: nodeId,
+                               leaderEpoch: leaderEpoch, partitionEpoch: partitionEpoch, isr: isr)
+            .whenComplete { [logger] result in
+                switch result {
+                case .success(.none):
+                    break  // the change arrives with the metadata
+                case .success(let code):
+                    logger.info("\(partition.topic)-\(partition.index): ISR change to \(isr) refused: \(code.name)")
+                    partition.isrProposalFailed()
+                case .failure(let error):
+                    logger.info("\(partition.topic)-\(partition.index): ISR change to \(isr) failed: \(error)")
+                    partition.isrProposalFailed()
+                }
+            }
+    }
+
+    // MARK: Housekeeping
+
+    /// Retention, run every `log.retention.check.interval.ms`.
     func runRetention(nowMs: Int64) {
         for partition in allPartitions {
             do {
@@ -97,5 +209,18 @@ public final class ReplicaManager: @unchecked Sendable {
     func flushDue(nowMs: Int64) {
         for partition in allPartitions { try? partition.log.flushIfDue(nowMs: nowMs) }
         try? logs.checkpointRecoveryPoints()
+        checkpointHighWatermarks()
+    }
+
+    func checkpointHighWatermarks() {
+        let points = Dictionary(allPartitions.map { (Self.key($0.topic, $0.index), $0.highWatermark) },
+                                uniquingKeysWith: { a, _ in a })
+        try? logs.checkpointHighWatermarks(points)
+    }
+
+    func shutdown() {
+        let all = lock.withLock { Array(fetchers.values) }
+        for fetcher in all { fetcher.stop() }
+        checkpointHighWatermarks()
     }
 }

@@ -1,0 +1,167 @@
+import CrucibleClient
+import CrucibleProtocol
+import CrucibleRecords
+import Foundation
+import Logging
+import NIOConcurrencyHelpers
+import NIOCore
+
+/// Copies the partitions this node follows from one leader broker: fetch after fetch on a thread of its own,
+/// with the follower's replica id, its log end as the fetch offset and the epoch of its last batch, so the
+/// leader can say where the logs diverge (KIP-320/595) instead of the follower guessing from its high watermark.
+final class ReplicaFetcher: @unchecked Sendable {
+    let leaderId: Int32
+    private let nodeId: Int32
+    private let address: @Sendable () -> (host: String, port: Int)?
+    private let group: EventLoopGroup
+    private let logger: Logger
+    private let onProgress: @Sendable (Partition) -> Void
+    private let lock = NIOLock()
+    private let wakeup = NSCondition()
+    private var partitions: [String: Partition] = [:]
+    private var running = true
+    private var connection: BrokerConnection?
+    private var thread: Thread?
+
+    static let maxWaitMs: Int32 = 500
+    static let partitionMaxBytes: Int32 = 1 << 20
+    static let backoffMicros: UInt32 = 100_000
+
+    init(leaderId: Int32, nodeId: Int32, address: @escaping @Sendable () -> (host: String, port: Int)?,
+         group: EventLoopGroup, logger: Logger, onProgress: @escaping @Sendable (Partition) -> Void) {
+        self.leaderId = leaderId
+        self.nodeId = nodeId
+        self.address = address
+        self.group = group
+        self.logger = logger
+        self.onProgress = onProgress
+        let thread = Thread { [weak self] in self?.run() }
+        thread.name = "replica-fetcher-\(leaderId)"
+        self.thread = thread
+        thread.start()
+    }
+
+    var isEmpty: Bool { lock.withLock { partitions.isEmpty } }
+
+    func add(_ partition: Partition) {
+        lock.withLock { partitions[ReplicaManager.key(partition.topic, partition.index)] = partition }
+        wakeup.lock(); wakeup.signal(); wakeup.unlock()
+    }
+
+    func remove(_ partition: Partition) {
+        _ = lock.withLock { partitions.removeValue(forKey: ReplicaManager.key(partition.topic, partition.index)) }
+    }
+
+    func stop() {
+        lock.withLock { running = false }
+        wakeup.lock(); wakeup.signal(); wakeup.unlock()
+        connection?.close()
+    }
+
+    private var isRunning: Bool { lock.withLock { running } }
+
+    private func run() {
+        while isRunning {
+            let current = lock.withLock { Array(partitions.values) }
+            if current.isEmpty {
+                wakeup.lock()
+                _ = wakeup.wait(until: Date().addingTimeInterval(1))
+                wakeup.unlock()
+                continue
+            }
+            do {
+                try fetchOnce(current)
+            } catch {
+                logger.debug("fetch from \(leaderId) failed: \(error)")
+                connection?.close()
+                connection = nil
+                usleep(Self.backoffMicros)
+            }
+        }
+        connection?.close()
+    }
+
+    private func connect() throws -> BrokerConnection {
+        if let connection { return connection }
+        guard let (host, port) = address() else { throw KafkaClientError.connection("broker \(leaderId) has no address") }
+        let made = try BrokerConnection.connect(host: host, port: port, group: group,
+                                                clientId: "replica-fetcher-\(nodeId)", timeout: .seconds(2))
+        connection = made
+        return made
+    }
+
+    private func fetchOnce(_ current: [Partition]) throws {
+        let connection = try connect()
+        var request = FetchRequest()
+        request.replicaId = nodeId
+        request.replicaState.replicaId = nodeId
+        request.maxWaitMs = Self.maxWaitMs
+        request.minBytes = 1
+        request.maxBytes = 16 << 20
+        request.sessionEpoch = -1
+        var byTopic: [String: [Partition]] = [:]
+        for partition in current { byTopic[partition.topic, default: []].append(partition) }
+        request.topics = byTopic.map { topic, partitions in
+            var entry = FetchRequest.FetchTopic()
+            entry.topic = topic
+            entry.topicId = partitions[0].id
+            entry.partitions = partitions.map { partition in
+                var wanted = FetchRequest.FetchPartition()
+                wanted.partition = partition.index
+                wanted.currentLeaderEpoch = partition.leaderEpoch
+                wanted.fetchOffset = partition.log.logEndOffset
+                wanted.lastFetchedEpoch = partition.log.lastEpoch
+                wanted.logStartOffset = partition.log.logStartOffset
+                wanted.partitionMaxBytes = Self.partitionMaxBytes
+                return wanted
+            }
+            return entry
+        }
+        let (response, _) = try connection.send(request, timeout: .seconds(10)).wait()
+        var backOff = false
+        for topic in response.responses {
+            for data in topic.partitions {
+                guard let partition = lock.withLock({ partitions[ReplicaManager.key(topic.topic, data.partitionIndex)] })
+                else { continue }
+                backOff = !apply(data, to: partition) || backOff
+            }
+        }
+        if backOff { usleep(Self.backoffMicros) }
+    }
+
+    /// Applies one partition's answer; false when the fetcher should back off (an error to wait out).
+    private func apply(_ data: FetchResponse.PartitionData, to partition: Partition) -> Bool {
+        let code = ErrorCode(rawValue: data.errorCode)
+        guard code == .none else {
+            // The metadata will tell us about a new leader or epoch; until then, wait.
+            logger.debug("fetch of \(partition.topic)-\(partition.index) from \(leaderId): \(code.name)")
+            return false
+        }
+        do {
+            if data.divergingEpoch.epoch >= 0 || data.divergingEpoch.endOffset >= 0 {
+                try truncateToDivergence(partition, epoch: data.divergingEpoch.epoch,
+                                         leaderEndOffset: data.divergingEpoch.endOffset)
+                return true
+            }
+            if let records = data.records?.contiguousBytes, records.readableBytes > 0 {
+                _ = try partition.log.appendAsFollower(records, nowMs: Clock.nowMs())
+            }
+            _ = partition.followerHighWatermark(data.highWatermark)
+            onProgress(partition)
+            return true
+        } catch {
+            logger.warning("replicating \(partition.topic)-\(partition.index) from \(leaderId): \(error)")
+            return false
+        }
+    }
+
+    /// The leader's log ends epoch `epoch` at `leaderEndOffset`; ours may hold more of that epoch, or a
+    /// later epoch the leader never had. Cut back to where both agree.
+    private func truncateToDivergence(_ partition: Partition, epoch: Int32, leaderEndOffset: Int64) throws {
+        let (localEpoch, localEnd) = partition.log.endOffset(forEpoch: epoch)
+        let target = localEpoch == epoch ? min(leaderEndOffset, localEnd) : min(leaderEndOffset, localEnd >= 0 ? localEnd : 0)
+        logger.info("\(partition.topic)-\(partition.index): diverged from leader \(leaderId) at epoch \(epoch); truncating to \(max(0, target))")
+        try partition.log.truncate(to: max(0, target))
+        partition.clampHighWatermark()
+    }
+}
