@@ -22,6 +22,7 @@ public final class Broker: @unchecked Sendable {
     private var logs: LogManager!
     private var controller: QuorumController!
     private var quorum: MetadataQuorum?
+    private var lifecycle: BrokerLifecycle?
     private var replicas: ReplicaManager!
     private var timers: [RepeatedTask] = []
     private let stopped = NIOLockedValueBox(false)
@@ -59,12 +60,13 @@ public final class Broker: @unchecked Sendable {
         controller = QuorumController(quorum: quorum, publisher: publisher, policy: policy, eventLoop: controllerLoop,
                                       logger: logger)
         replicas = ReplicaManager(nodeId: config.nodeId, logs: logs, config: config, group: group, logger: logger)
-        replicas.controllerChannel = LocalControllerChannel(controller: controller)
         replicas.removeOrphanLogs(publisher.currentImage)
         // Subscribe, then catch up once: applying an image twice is harmless, missing one is not.
         publisher.onChange { [replicas] image in replicas!.apply(image, nowMs: Clock.nowMs()) }
         replicas.apply(publisher.currentImage, nowMs: nowMs)
-        try registerIfNeeded(publisher.currentImage)
+        let channel = LocalControllerChannel(controller: controller)
+        replicas.controllerChannel = channel
+        startLifecycle(channel: channel)
         let apis = BrokerApis(config: config, clusterId: clusterId, controller: controller, replicas: replicas,
                               logger: logger)
         let table = apis.table()
@@ -75,13 +77,21 @@ public final class Broker: @unchecked Sendable {
         logger.info("node \(config.nodeId) serving cluster \(clusterId) on \(config.clientListeners.map { "\($0.host):\($0.port)" })")
     }
 
-    private func registerIfNeeded(_ image: MetadataImage) throws {
+    /// Registers and heartbeats through `channel`; waits (bounded) for the first heartbeat so a single node
+    /// serves unfenced from its first request.
+    private func startLifecycle(channel: ControllerChannel) {
         let endpoints = config.advertisedClientListeners.map {
             BrokerEndpointImage(name: $0.name, host: $0.host.isEmpty ? "localhost" : $0.host, port: Int32($0.port))
         }
-        let registered = image.brokers[config.nodeId]
-        guard registered?.endpoints != endpoints || registered?.fenced != false else { return }
-        _ = try controller.registerBroker(id: config.nodeId, endpoints: endpoints, incarnation: .random()).wait()
+        let lifecycle = BrokerLifecycle(nodeId: config.nodeId, endpoints: endpoints, channel: channel,
+                                        eventLoop: group.next(), intervalMs: config.brokerHeartbeatIntervalMs,
+                                        logger: logger)
+        self.lifecycle = lifecycle
+        let first = lifecycle.start()
+        let waited = group.next().makePromise(of: Void.self)
+        first.cascade(to: waited)
+        group.next().scheduleTask(in: .seconds(10)) { waited.succeed(()) }
+        _ = try? waited.futureResult.wait()
     }
 
     private func checkFormatted() throws -> String {
@@ -136,6 +146,10 @@ public final class Broker: @unchecked Sendable {
         timers.append(loop.scheduleRepeatedTask(initialDelay: .milliseconds(isrCheckMs), delay: .milliseconds(isrCheckMs)) {
             [replicas] _ in replicas!.shrinkLaggingIsrs(nowMs: Clock.nowMs())
         })
+        let sessionMs = config.brokerSessionTimeoutMs
+        timers.append(loop.scheduleRepeatedTask(initialDelay: .milliseconds(500), delay: .milliseconds(500)) {
+            [controller] _ in controller!.fenceExpiredBrokers(nowMs: Clock.nowMs(), sessionTimeoutMs: sessionMs)
+        })
     }
 
     /// Clean shutdown: stop accepting, let connections finish what they are answering, flush and close every
@@ -143,6 +157,8 @@ public final class Broker: @unchecked Sendable {
     public func shutdown() {
         guard stopped.withLockedValue({ let was = $0; $0 = true; return !was }) else { return }
         logger.info("shutting down")
+        // Hand leadership to the other replicas before going away (a no-op on a single node).
+        lifecycle?.controlledShutdown(timeoutMs: 5_000)
         for timer in timers { timer.cancel() }
         for channel in channels { try? channel.close().wait() }
         connections.closeAll(graceMs: 500)

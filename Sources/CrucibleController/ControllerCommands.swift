@@ -10,7 +10,9 @@ public enum ControllerCommands {
         // Broker epochs grow with every registration so a restarted broker's stale requests can be told apart.
         record.brokerEpoch = max(image.appliedOffset + 1, (image.brokers[id]?.epoch ?? -1) + 1)
         record.incarnationId = incarnation
-        record.fenced = false
+        // Registered fenced: the broker's first heartbeat unfences it (KIP-631), and that is when partitions
+        // waiting for it as their last in-sync replica get it back as leader.
+        record.fenced = true
         record.endPoints = endpoints.map {
             var endpoint = RegisterBrokerRecord.BrokerEndpoint()
             endpoint.name = $0.name

@@ -30,6 +30,8 @@ public struct TopicCreationResult: Sendable, Equatable {
 public struct ControllerPolicy: Sendable {
     public var defaultPartitions: Int32 = 1
     public var defaultReplicationFactor: Int16 = 1
+    /// The broker's `unclean.leader.election.enable`, for topics that do not override it.
+    public var uncleanLeaderElectionDefault = false
     /// Validates one topic config entry; throws a message for INVALID_CONFIG.
     public var validateTopicConfig: @Sendable (String, String) throws -> Void = { _, _ in }
 

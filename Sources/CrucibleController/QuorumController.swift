@@ -17,9 +17,17 @@ public final class QuorumController: @unchecked Sendable {
     private let lock = NIOLock()
     private var tail: EventLoopFuture<Void>
     public static let producerIdBlockSize: Int64 = 1000
+    /// When each broker last heartbeat (active controller only).
+    let lastHeartbeats = NIOLockedValueBox<[Int32: Int64]>([:])
+    /// Whether `unclean.leader.election.enable` holds for a topic (its override or the broker default).
+    let uncleanAllowed: @Sendable (MetadataImage, String) -> Bool
 
     public init(quorum: MetadataQuorum, publisher: MetadataPublisher, policy: ControllerPolicy, eventLoop: EventLoop,
                 logger: Logger = Logger(label: "crucible.controller")) {
+        self.uncleanAllowed = { image, topic in
+            image.topic(named: topic)?.configs["unclean.leader.election.enable"].map { $0 == "true" }
+                ?? policy.uncleanLeaderElectionDefault
+        }
         self.quorum = quorum
         self.publisher = publisher
         self.policy = policy

@@ -2,17 +2,27 @@ import CrucibleController
 import CrucibleProtocol
 import NIOCore
 
-/// How a broker asks the active controller for changes only the controller may make (ISR changes). In one
-/// process with the active controller it calls it directly; across nodes the request goes over the controller
-/// listener.
+/// How a broker asks the active controller for what only the controller may decide: its registration, its
+/// heartbeats (and with them fencing and controlled shutdown), ISR changes. In the process of the active
+/// controller it calls it directly; across nodes the requests go over the controller listener.
 protocol ControllerChannel: Sendable {
+    func registerBroker(id: Int32, endpoints: [BrokerEndpointImage], incarnation: KafkaUUID) -> EventLoopFuture<Int64>
+    func heartbeat(broker: Int32, brokerEpoch: Int64, wantShutDown: Bool) -> EventLoopFuture<HeartbeatAnswer>
     func alterPartition(topicId: KafkaUUID, partition: Int32, leaderId: Int32, leaderEpoch: Int32,
                         partitionEpoch: Int32, isr: [Int32]) -> EventLoopFuture<ErrorCode>
 }
 
-/// The controller in this process; when it is not the active one the call fails with NotControllerError.
+/// A controller in this process; when it is not the active one the calls fail with NotControllerError.
 struct LocalControllerChannel: ControllerChannel {
     let controller: QuorumController
+
+    func registerBroker(id: Int32, endpoints: [BrokerEndpointImage], incarnation: KafkaUUID) -> EventLoopFuture<Int64> {
+        controller.registerBroker(id: id, endpoints: endpoints, incarnation: incarnation)
+    }
+
+    func heartbeat(broker: Int32, brokerEpoch: Int64, wantShutDown: Bool) -> EventLoopFuture<HeartbeatAnswer> {
+        controller.heartbeat(broker: broker, brokerEpoch: brokerEpoch, wantShutDown: wantShutDown, nowMs: Clock.nowMs())
+    }
 
     func alterPartition(topicId: KafkaUUID, partition: Int32, leaderId: Int32, leaderEpoch: Int32,
                         partitionEpoch: Int32, isr: [Int32]) -> EventLoopFuture<ErrorCode> {

@@ -1,0 +1,80 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import CrucibleController
+import CrucibleProtocol
+import Logging
+import NIOConcurrencyHelpers
+import NIOCore
+
+/// This broker's side of KIP-631: register with the active controller, then heartbeat every
+/// `broker.heartbeat.interval.ms`; a missed session gets it fenced, a heartbeat unfences it. On SIGTERM it
+/// asks for a controlled shutdown and waits (bounded) until it leads nothing.
+final class BrokerLifecycle: @unchecked Sendable {
+    private let nodeId: Int32
+    private let endpoints: [BrokerEndpointImage]
+    private let channel: ControllerChannel
+    private let eventLoop: EventLoop
+    private let intervalMs: Int64
+    private let logger: Logger
+    private let incarnation = KafkaUUID.random()
+    private let state = NIOLockedValueBox<(epoch: Int64?, task: RepeatedTask?)>((nil, nil))
+
+    init(nodeId: Int32, endpoints: [BrokerEndpointImage], channel: ControllerChannel, eventLoop: EventLoop,
+         intervalMs: Int64, logger: Logger) {
+        self.nodeId = nodeId
+        self.endpoints = endpoints
+        self.channel = channel
+        self.eventLoop = eventLoop
+        self.intervalMs = intervalMs
+        self.logger = logger
+    }
+
+    /// Starts registering and heartbeating; the future completes after the first successful heartbeat.
+    func start() -> EventLoopFuture<Void> {
+        let first = eventLoop.makePromise(of: Void.self)
+        let task = eventLoop.scheduleRepeatedAsyncTask(initialDelay: .zero, delay: .milliseconds(intervalMs)) { _ in
+            self.beat().map { answer in
+                if answer.error == ErrorCode.none { first.succeed(()) }
+            }.recover { error in
+                self.logger.debug("heartbeat failed: \(error)")
+            }
+        }
+        state.withLockedValue { $0.task = task }
+        return first.futureResult
+    }
+
+    private func beat(wantShutDown: Bool = false) -> EventLoopFuture<HeartbeatAnswer> {
+        guard let epoch = state.withLockedValue({ $0.epoch }) else {
+            return channel.registerBroker(id: nodeId, endpoints: endpoints, incarnation: incarnation)
+                .hop(to: eventLoop)
+                .flatMap { epoch in
+                    self.state.withLockedValue { $0.epoch = epoch }
+                    self.logger.info("registered with the controller, broker epoch \(epoch)")
+                    return self.beat(wantShutDown: wantShutDown)
+                }
+        }
+        return channel.heartbeat(broker: nodeId, brokerEpoch: epoch, wantShutDown: wantShutDown).hop(to: eventLoop)
+            .map { answer in
+                if answer.error == .staleBrokerEpoch || answer.error == .brokerIdNotRegistered {
+                    self.state.withLockedValue { $0.epoch = nil }  // register again
+                }
+                return answer
+            }
+    }
+
+    /// Controlled shutdown: ask until the controller says leadership has moved away, or `timeoutMs` passes.
+    func controlledShutdown(timeoutMs: Int64) {
+        state.withLockedValue { $0.task?.cancel() }
+        let deadline = NIODeadline.now() + .milliseconds(timeoutMs)
+        while NIODeadline.now() < deadline {
+            if let answer = try? beat(wantShutDown: true).wait(), answer.shouldShutDown { return }
+            usleep(100_000)
+        }
+        logger.warning("controlled shutdown did not complete within \(timeoutMs) ms")
+    }
+
+    func stop() {
+        state.withLockedValue { $0.task?.cancel() }
+    }
+}

@@ -1,0 +1,75 @@
+import CrucibleProtocol
+import NIOConcurrencyHelpers
+import NIOCore
+
+/// The active controller's view of broker liveness (KIP-631): a broker stays unfenced while it heartbeats
+/// within `broker.session.timeout.ms`; when it stops, the controller fences it and elects new leaders for
+/// what it led. Heartbeat times live in memory only: a new active controller gives every broker a fresh
+/// session, as Kafka does.
+public struct HeartbeatAnswer: Sendable, Equatable {
+    public var error: ErrorCode
+    public var isFenced: Bool
+    public var shouldShutDown: Bool
+}
+
+extension QuorumController {
+    /// A heartbeat from `broker`. Unfences it when it was fenced (electing it where it is the last in-sync
+    /// replica); with `wantShutDown`, moves leadership away and says when it may stop (controlled shutdown).
+    public func heartbeat(broker: Int32, brokerEpoch: Int64, wantShutDown: Bool, nowMs: Int64) -> EventLoopFuture<HeartbeatAnswer> {
+        lastHeartbeats.withLockedValue { $0[broker] = nowMs }
+        return command("heartbeat") { image in
+            guard let registration = image.brokers[broker] else {
+                return ([], HeartbeatAnswer(error: .brokerIdNotRegistered, isFenced: true, shouldShutDown: false))
+            }
+            guard registration.epoch == brokerEpoch else {
+                return ([], HeartbeatAnswer(error: .staleBrokerEpoch, isFenced: true, shouldShutDown: false))
+            }
+            if wantShutDown {
+                let live = Set(image.brokers.values.filter { !$0.fenced && $0.id != broker }.map(\.id))
+                let moves = ControllerCommands.moveAwayFrom(broker: broker, image: image, live: live,
+                                                            uncleanAllowed: { _ in false })
+                    .filter { ($0 as? PartitionChangeRecord)?.leader != -1 }
+                return (moves, HeartbeatAnswer(error: .none, isFenced: registration.fenced, shouldShutDown: moves.isEmpty))
+            }
+            guard registration.fenced else { return ([], HeartbeatAnswer(error: .none, isFenced: false, shouldShutDown: false)) }
+            var unfence = UnfenceBrokerRecord()
+            unfence.id = broker
+            unfence.epoch = brokerEpoch
+            var records: [any KafkaMetadataRecord] = [unfence]
+            records += ControllerCommands.electReturning(broker: broker, image: image)
+            return (records, HeartbeatAnswer(error: .none, isFenced: false, shouldShutDown: false))
+        }
+    }
+
+    /// Fences every unfenced broker whose last heartbeat is older than the session timeout. Run periodically
+    /// on the active controller.
+    public func fenceExpiredBrokers(nowMs: Int64, sessionTimeoutMs: Int64) {
+        guard isActive else {
+            lastHeartbeats.withLockedValue { $0.removeAll() }
+            return
+        }
+        let image = currentImage
+        let heartbeats = lastHeartbeats.withLockedValue { beats -> [Int32: Int64] in
+            // A broker this controller has not heard from yet gets a full session from now.
+            for broker in image.brokers.keys where beats[broker] == nil { beats[broker] = nowMs }
+            return beats
+        }
+        for broker in image.brokers.values where !broker.fenced {
+            guard let last = heartbeats[broker.id], nowMs - last > sessionTimeoutMs else { continue }
+            _ = fence(broker: broker.id)
+        }
+    }
+
+    public func fence(broker: Int32) -> EventLoopFuture<Void> {
+        command("fence") { [uncleanAllowed] image in
+            guard let registration = image.brokers[broker], !registration.fenced else { return ([], ()) }
+            var fence = FenceBrokerRecord()
+            fence.id = broker
+            fence.epoch = registration.epoch
+            let live = Set(image.brokers.values.filter { !$0.fenced && $0.id != broker }.map(\.id))
+            let moves = ControllerCommands.moveAwayFrom(broker: broker, image: image, live: live,
+                                                        uncleanAllowed: { uncleanAllowed(image, $0) })
+            return ([fence] + moves, ())
+        }
+    }
+}
