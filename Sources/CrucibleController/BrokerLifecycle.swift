@@ -10,6 +10,12 @@ public struct HeartbeatAnswer: Sendable, Equatable {
     public var error: ErrorCode
     public var isFenced: Bool
     public var shouldShutDown: Bool
+
+    public init(error: ErrorCode, isFenced: Bool, shouldShutDown: Bool) {
+        self.error = error
+        self.isFenced = isFenced
+        self.shouldShutDown = shouldShutDown
+    }
 }
 
 extension QuorumController {
