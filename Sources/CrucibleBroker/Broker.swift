@@ -42,6 +42,14 @@ public final class Broker: @unchecked Sendable {
         }
     }
 
+    /// Writes meta.properties for `clusterId` into every directory of `config` (as `storage format`).
+    public static func format(_ config: BrokerConfig, clusterId: String) throws {
+        for directory in Set(config.logDirs + [config.metadataDirectory]) {
+            try MetaProperties(clusterId: clusterId, nodeId: config.nodeId, directoryId: KafkaUUID.random().description)
+                .write(to: directory)
+        }
+    }
+
     public func start() throws {
         let clusterId = try checkFormatted()
         let nowMs = Clock.nowMs()
@@ -64,7 +72,10 @@ public final class Broker: @unchecked Sendable {
         // Subscribe, then catch up once: applying an image twice is harmless, missing one is not.
         publisher.onChange { [replicas] image in replicas!.apply(image, nowMs: Clock.nowMs()) }
         replicas.apply(publisher.currentImage, nowMs: nowMs)
-        let channel = LocalControllerChannel(controller: controller)
+        let voters = Dictionary(config.controllerQuorumVoters.map { ($0.id, (host: $0.host, port: $0.port)) },
+                                uniquingKeysWith: { first, _ in first })
+        let channel = ActiveControllerChannel(local: controller, voters: voters, group: group, nodeId: config.nodeId,
+                                              logger: logger)
         replicas.controllerChannel = channel
         startLifecycle(channel: channel)
         let apis = BrokerApis(config: config, clusterId: clusterId, controller: controller, replicas: replicas,

@@ -10,6 +10,9 @@ struct Crucible {
         } catch let error as UsageError {
             FileHandle.standardError.write(Data("crucible: \(error.description)\n".utf8))
             exit(2)
+        } catch let error as ClusterFailure {
+            FileHandle.standardError.write(Data("crucible: \(error.description)\n".utf8))
+            exit(1)
         } catch let error as ExitCode {
             exit(error.rawValue)
         } catch {
@@ -29,7 +32,7 @@ struct Root: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "crucible",
         abstract: "A Kafka-compatible broker cluster and a benchmark and verification harness.",
-        subcommands: [BrokerCommand.self, StorageCommand.self, CheckCommand.self, TopicsCommand.self,
+        subcommands: [BrokerCommand.self, StorageCommand.self, ClusterCommand.self, CheckCommand.self, TopicsCommand.self,
                       ConfigsCommand.self, ConsoleProducerCommand.self, ConsoleConsumerCommand.self,
                       DumpLogCommand.self])
 }

@@ -1,0 +1,189 @@
+import ArgumentParser
+import CrucibleBroker
+import Foundation
+
+/// `crucible cluster ...`: a local cluster of combined broker+controller nodes as background processes.
+struct ClusterCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "cluster", abstract: "Run a local cluster: up, down, status, and per-node kill/stop/start/restart/pause/resume.",
+        subcommands: [Up.self, Down.self, Status.self, NodeAction.Kill.self, NodeAction.Stop.self, NodeAction.Start.self,
+                      NodeAction.Restart.self, NodeAction.Pause.self, NodeAction.Resume.self])
+
+    struct Up: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Format and start N nodes, wait until they serve metadata, print the bootstrap servers last.")
+
+        @Option(name: .long, help: "Directory for the nodes' configs, logs and data.") var dir: String
+        @Option(name: .long, help: "Number of nodes.") var nodes: Int = 3
+        @Option(name: .long, help: "First client port; node i listens on P+i-1, its controller on P+100+i-1.")
+        var basePort: Int = 19092
+        @Option(name: .long, help: "KEY=VALUE added to every node's server.properties (repeatable).")
+        var override: [String] = []
+        @Option(name: .long, help: "Seconds to wait for the cluster to serve.") var timeout: Double = 60
+
+        func run() throws {
+            guard (1...9).contains(nodes) else { throw UsageError("--nodes \(nodes): must be 1 to 9") }
+            guard (1024...65_000).contains(basePort) else { throw UsageError("--base-port \(basePort): out of range") }
+            for entry in override where !entry.contains("=") { throw UsageError("--override \(entry): expected KEY=VALUE") }
+            if FileManager.default.fileExists(atPath: ClusterLayout.path(dir)) {
+                let existing = try ClusterLayout.load(dir)
+                if existing.nodes.contains(where: { NodeProcess.isAlive($0.pid) }) {
+                    throw UsageError("a cluster is already running in \(dir) (`crucible cluster down --dir \(dir)` first)")
+                }
+            }
+            let root = URL(fileURLWithPath: dir).standardizedFileURL.path
+            var layout = ClusterLayout(clusterId: ClusterId.random(), nodes: (1...nodes).map { i in
+                ClusterLayout.Node(id: Int32(i), port: basePort + i - 1, controllerPort: basePort + 100 + i - 1,
+                                   directory: "\(root)/node-\(i)", pid: nil)
+            })
+            for node in layout.nodes {
+                try FileManager.default.createDirectory(atPath: node.directory, withIntermediateDirectories: true)
+                let path = node.directory + "/server.properties"
+                try layout.properties(for: node, overrides: override).write(toFile: path, atomically: true, encoding: .utf8)
+                let config = try loadBrokerConfig(path: path, overrides: [])
+                try Broker.format(config, clusterId: layout.clusterId)
+            }
+            for index in layout.nodes.indices {
+                layout.nodes[index].pid = try NodeProcess.start(layout.nodes[index])
+                FileHandle.standardError.write(Data("started node \(layout.nodes[index].id) (pid \(layout.nodes[index].pid!))\n".utf8))
+            }
+            try layout.save(dir)
+            for node in layout.nodes where !NodeProcess.waitUntilServing(port: node.port, brokers: nodes, timeout: timeout) {
+                throw ClusterFailure("node \(node.id) did not serve metadata with \(nodes) brokers within \(Int(timeout)) s (see \(node.directory)/broker.log)")
+            }
+            print(layout.bootstrapServers)
+        }
+    }
+
+    struct Down: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Stop every node (SIGTERM, then SIGKILL after 30 s).")
+        @Option(name: .long) var dir: String
+
+        func run() throws {
+            var layout = try ClusterLayout.load(dir)
+            for node in layout.nodes { NodeProcess.signal(node.pid, SIGTERM) }
+            for node in layout.nodes where !NodeProcess.waitForExit(node.pid, timeout: 30) {
+                NodeProcess.signal(node.pid, SIGKILL)
+                _ = NodeProcess.waitForExit(node.pid, timeout: 10)
+            }
+            for index in layout.nodes.indices { layout.nodes[index].pid = nil }
+            try layout.save(dir)
+        }
+    }
+
+    struct Status: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Which nodes run, and where.")
+        @Option(name: .long) var dir: String
+        @Flag(name: .long, help: "Print JSON.") var json = false
+
+        func run() throws {
+            let layout = try ClusterLayout.load(dir)
+            let rows = layout.nodes.map { node in
+                (node, NodeProcess.isAlive(node.pid) ? (isStopped(node.pid) ? "paused" : "running") : "down")
+            }
+            if json {
+                let object: [String: Any] = [
+                    "clusterId": layout.clusterId, "bootstrapServers": layout.bootstrapServers,
+                    "nodes": rows.map { node, state in
+                        ["id": node.id, "port": node.port, "controllerPort": node.controllerPort, "state": state,
+                         "pid": node.pid.map { Int($0) } ?? -1, "directory": node.directory] as [String: Any]
+                    },
+                ]
+                let data = try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys])
+                print(String(decoding: data, as: UTF8.self))
+            } else {
+                print("Cluster \(layout.clusterId)")
+                for (node, state) in rows {
+                    print("node \(node.id)\t\(state)\t127.0.0.1:\(node.port)\tcontroller 127.0.0.1:\(node.controllerPort)\tpid \(node.pid.map(String.init) ?? "-")")
+                }
+            }
+            if rows.contains(where: { $0.1 != "running" }) { throw ExitCode(1) }
+        }
+
+        private func isStopped(_ pid: Int32?) -> Bool {
+            guard let pid, let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+                  let close = stat.lastIndex(of: ")") else { return false }
+            return stat[stat.index(close, offsetBy: 2)] == "T"
+        }
+    }
+}
+
+struct ClusterFailure: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}
+
+/// kill = SIGKILL, stop = SIGTERM, start, restart = stop + start, pause/resume = SIGSTOP/SIGCONT.
+enum NodeAction {
+    struct Target: ParsableArguments {
+        @Option(name: .long) var dir: String
+        @Option(name: .long, help: "Node id.") var node: Int32
+    }
+
+    static func act(_ target: Target, _ body: (inout ClusterLayout, Int) throws -> Void) throws {
+        var layout = try ClusterLayout.load(target.dir)
+        _ = try layout.node(target.node)
+        let index = layout.nodes.firstIndex { $0.id == target.node }!
+        try body(&layout, index)
+        try layout.save(target.dir)
+    }
+
+    struct Kill: ParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "kill", abstract: "SIGKILL a node.")
+        @OptionGroup var target: Target
+        func run() throws {
+            try act(target) { layout, i in
+                NodeProcess.signal(layout.nodes[i].pid, SIGKILL)
+                _ = NodeProcess.waitForExit(layout.nodes[i].pid, timeout: 10)
+            }
+        }
+    }
+
+    struct Stop: ParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "stop", abstract: "SIGTERM a node and wait for it.")
+        @OptionGroup var target: Target
+        func run() throws {
+            try act(target) { layout, i in
+                NodeProcess.signal(layout.nodes[i].pid, SIGTERM)
+                guard NodeProcess.waitForExit(layout.nodes[i].pid, timeout: 30) else {
+                    throw ClusterFailure("node \(target.node) did not stop within 30 s")
+                }
+            }
+        }
+    }
+
+    struct Start: ParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "start", abstract: "Start a stopped node.")
+        @OptionGroup var target: Target
+        func run() throws {
+            try act(target) { layout, i in
+                guard !NodeProcess.isAlive(layout.nodes[i].pid) else { return }
+                layout.nodes[i].pid = try NodeProcess.start(layout.nodes[i])
+            }
+        }
+    }
+
+    struct Restart: ParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "restart", abstract: "Stop (SIGTERM) and start a node.")
+        @OptionGroup var target: Target
+        func run() throws {
+            try act(target) { layout, i in
+                NodeProcess.signal(layout.nodes[i].pid, SIGTERM)
+                if !NodeProcess.waitForExit(layout.nodes[i].pid, timeout: 30) { NodeProcess.signal(layout.nodes[i].pid, SIGKILL) }
+                layout.nodes[i].pid = try NodeProcess.start(layout.nodes[i])
+            }
+        }
+    }
+
+    struct Pause: ParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "pause", abstract: "SIGSTOP a node.")
+        @OptionGroup var target: Target
+        func run() throws { try act(target) { layout, i in NodeProcess.signal(layout.nodes[i].pid, SIGSTOP) } }
+    }
+
+    struct Resume: ParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "resume", abstract: "SIGCONT a paused node.")
+        @OptionGroup var target: Target
+        func run() throws { try act(target) { layout, i in NodeProcess.signal(layout.nodes[i].pid, SIGCONT) } }
+    }
+}

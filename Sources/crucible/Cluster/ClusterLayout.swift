@@ -1,0 +1,61 @@
+import Foundation
+
+/// A local cluster's shape, written to DIR/cluster.json: each node's id, ports, directory and process.
+struct ClusterLayout: Codable {
+    struct Node: Codable {
+        var id: Int32
+        var port: Int
+        var controllerPort: Int
+        var directory: String
+        var pid: Int32?
+    }
+
+    var clusterId: String
+    var nodes: [Node]
+
+    var bootstrapServers: String { nodes.map { "127.0.0.1:\($0.port)" }.joined(separator: ",") }
+
+    static func path(_ dir: String) -> String { dir + "/cluster.json" }
+
+    static func load(_ dir: String) throws -> ClusterLayout {
+        guard let data = FileManager.default.contents(atPath: path(dir)) else {
+            throw UsageError("no cluster in \(dir): \(path(dir)) is missing (run `crucible cluster up --dir \(dir)`)")
+        }
+        do {
+            return try JSONDecoder().decode(ClusterLayout.self, from: data)
+        } catch {
+            throw UsageError("\(path(dir)) is not a cluster description: \(error)")
+        }
+    }
+
+    func save(_ dir: String) throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        try encoder.encode(self).write(to: URL(fileURLWithPath: Self.path(dir)), options: .atomic)
+    }
+
+    func node(_ id: Int32) throws -> Node {
+        guard let node = nodes.first(where: { $0.id == id }) else {
+            throw UsageError("--node \(id): the cluster has nodes \(nodes.map(\.id))")
+        }
+        return node
+    }
+
+    /// Kafka's server.properties for one combined broker+controller node of this cluster.
+    func properties(for node: Node, overrides: [String]) -> String {
+        let voters = nodes.map { "\($0.id)@127.0.0.1:\($0.controllerPort)" }.joined(separator: ",")
+        var lines = [
+            "node.id=\(node.id)",
+            "process.roles=broker,controller",
+            "listeners=PLAINTEXT://127.0.0.1:\(node.port),CONTROLLER://127.0.0.1:\(node.controllerPort)",
+            "advertised.listeners=PLAINTEXT://127.0.0.1:\(node.port)",
+            "controller.listener.names=CONTROLLER",
+            "controller.quorum.voters=\(voters)",
+            "log.dirs=\(node.directory)/data",
+            "default.replication.factor=\(min(3, nodes.count))",
+            "min.insync.replicas=\(nodes.count >= 3 ? 2 : 1)",
+        ]
+        lines += overrides
+        return lines.joined(separator: "\n") + "\n"
+    }
+}
