@@ -23,7 +23,7 @@ extension QuorumController {
     /// replica); with `wantShutDown`, moves leadership away and says when it may stop (controlled shutdown).
     public func heartbeat(broker: Int32, brokerEpoch: Int64, wantShutDown: Bool, nowMs: Int64) -> EventLoopFuture<HeartbeatAnswer> {
         lastHeartbeats.withLockedValue { $0[broker] = nowMs }
-        return command("heartbeat") { image in
+        return command("heartbeat") { [uncleanAllowed] image in
             guard let registration = image.brokers[broker] else {
                 return ([], HeartbeatAnswer(error: .brokerIdNotRegistered, isFenced: true, shouldShutDown: false))
             }
@@ -42,7 +42,8 @@ extension QuorumController {
             unfence.id = broker
             unfence.epoch = brokerEpoch
             var records: [any KafkaMetadataRecord] = [unfence]
-            records += ControllerCommands.electReturning(broker: broker, image: image)
+            records += ControllerCommands.electReturning(broker: broker, image: image,
+                                                         uncleanAllowed: { uncleanAllowed(image, $0) })
             return (records, HeartbeatAnswer(error: .none, isFenced: false, shouldShutDown: false))
         }
     }

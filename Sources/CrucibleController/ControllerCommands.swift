@@ -200,13 +200,16 @@ extension ControllerCommands {
         return records
     }
 
-    /// Partitions without a leader whose ISR holds `broker`, now live again: it leads them.
-    public static func electReturning(broker: Int32, image: MetadataImage) -> [any KafkaMetadataRecord] {
+    /// Partitions without a leader that `broker`, live again, may lead: those whose ISR holds it, and with
+    /// unclean election allowed, any it is a replica of (its log may lack acknowledged writes).
+    public static func electReturning(broker: Int32, image: MetadataImage,
+                                      uncleanAllowed: (String) -> Bool) -> [any KafkaMetadataRecord] {
         var records: [any KafkaMetadataRecord] = []
         for topic in image.sortedTopics {
             for index in topic.partitions.keys.sorted() {
                 let partition = topic.partitions[index]!
-                guard partition.leader == -1, partition.isr.contains(broker) else { continue }
+                guard partition.leader == -1, partition.replicas.contains(broker) else { continue }
+                guard partition.isr.contains(broker) || uncleanAllowed(topic.name) else { continue }
                 var change = PartitionChangeRecord()
                 change.topicId = topic.id
                 change.partitionId = index

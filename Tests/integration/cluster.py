@@ -1,0 +1,96 @@
+"""A real local cluster for tests, driven through `crucible cluster`, with helpers to find leaders and wait."""
+import json
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+from confluent_kafka.admin import AdminClient
+
+from conftest import crucible_binary
+
+
+def free_port_block(size: int = 200) -> int:
+    """A base port P such that P..P+size look free (the cluster uses P+i and P+100+i)."""
+    for _ in range(50):
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            base = s.getsockname()[1]
+        if base + size < 65000 and all(_free(base + i) for i in (0, 1, 2, 100, 101, 102)):
+            return base
+    raise RuntimeError("no free port block")
+
+
+def _free(port: int) -> bool:
+    with socket.socket() as s:
+        try:
+            s.bind(("127.0.0.1", port))
+            return True
+        except OSError:
+            return False
+
+
+def wait_for(condition, timeout: float, what: str, interval: float = 0.1):
+    """Polls `condition` until it returns a truthy value or the deadline passes."""
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        try:
+            last = condition()
+            if last:
+                return last
+        except Exception as error:  # a node may be down while we poll
+            last = error
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what} (last: {last!r})")
+
+
+class Cluster:
+    def __init__(self, directory: Path, nodes: int = 3, overrides: dict[str, str] | None = None):
+        self.directory = directory
+        self.nodes = nodes
+        self.base_port = free_port_block()
+        self.overrides = overrides or {}
+
+    def crucible(self, *args: str, timeout: float = 120) -> subprocess.CompletedProcess:
+        return subprocess.run([crucible_binary(), *args], capture_output=True, text=True, timeout=timeout)
+
+    def up(self) -> str:
+        args = ["cluster", "up", "--dir", str(self.directory), "--nodes", str(self.nodes),
+                "--base-port", str(self.base_port)]
+        for key, value in self.overrides.items():
+            args += ["--override", f"{key}={value}"]
+        result = self.crucible(*args)
+        assert result.returncode == 0, result.stderr + self.logs()
+        self.bootstrap = result.stdout.strip().splitlines()[-1]
+        return self.bootstrap
+
+    def down(self) -> None:
+        self.crucible("cluster", "down", "--dir", str(self.directory))
+
+    def node(self, action: str, node_id: int) -> None:
+        result = self.crucible("cluster", action, "--dir", str(self.directory), "--node", str(node_id))
+        assert result.returncode == 0, result.stderr
+
+    def port(self, node_id: int) -> int:
+        return self.base_port + node_id - 1
+
+    def status(self) -> dict:
+        return json.loads(self.crucible("cluster", "status", "--dir", str(self.directory), "--json").stdout)
+
+    def live_bootstrap(self) -> str:
+        live = [n for n in self.status()["nodes"] if n["state"] == "running"]
+        return ",".join(f"127.0.0.1:{n['port']}" for n in live)
+
+    def partition(self, topic: str, partition: int = 0, via: str | None = None):
+        """(leader, replicas, isr) as the cluster's metadata says."""
+        admin = AdminClient({"bootstrap.servers": via or self.live_bootstrap(), "socket.timeout.ms": 2000})
+        metadata = admin.list_topics(topic, timeout=5)
+        p = metadata.topics[topic].partitions[partition]
+        return p.leader, list(p.replicas), list(p.isrs)
+
+    def logs(self) -> str:
+        out = []
+        for log in sorted(self.directory.glob("node-*/broker.log")):
+            out.append(f"--- {log.parent.name}\n" + log.read_text(errors="replace")[-4000:])
+        return "\n".join(out)
