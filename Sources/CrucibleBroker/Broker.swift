@@ -70,7 +70,7 @@ public final class Broker: @unchecked Sendable {
         replicas = ReplicaManager(nodeId: config.nodeId, logs: logs, config: config, group: group, logger: logger)
         replicas.removeOrphanLogs(publisher.currentImage)
         // Subscribe, then catch up once: applying an image twice is harmless, missing one is not.
-        publisher.onChange { [replicas] image in replicas!.apply(image, nowMs: Clock.nowMs()) }
+        publisher.onChange { [replicas] image, changes in replicas!.apply(image, changes: changes, nowMs: Clock.nowMs()) }
         replicas.apply(publisher.currentImage, nowMs: nowMs)
         let voters = Dictionary(config.controllerQuorumVoters.map { ($0.id, (host: $0.host, port: $0.port)) },
                                 uniquingKeysWith: { first, _ in first })

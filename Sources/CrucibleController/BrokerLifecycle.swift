@@ -48,6 +48,14 @@ extension QuorumController {
         }
     }
 
+    /// The connection a broker heartbeats on closed: unless it heartbeats again within `connectionLossGraceMs`,
+    /// the next fencing check treats its session as over.
+    public func brokerConnectionLost(_ broker: Int32, nowMs: Int64) {
+        lastConnectionLoss.withLockedValue { $0[broker] = nowMs }
+    }
+
+    public static let connectionLossGraceMs: Int64 = 1_000
+
     /// Fences every unfenced broker whose last heartbeat is older than the session timeout. Run periodically
     /// on the active controller.
     public func fenceExpiredBrokers(nowMs: Int64, sessionTimeoutMs: Int64) {
@@ -61,8 +69,12 @@ extension QuorumController {
             for broker in image.brokers.keys where beats[broker] == nil { beats[broker] = nowMs }
             return beats
         }
+        let losses = lastConnectionLoss.withLockedValue { $0 }
         for broker in image.brokers.values where !broker.fenced {
-            guard let last = heartbeats[broker.id], nowMs - last > sessionTimeoutMs else { continue }
+            guard let last = heartbeats[broker.id] else { continue }
+            let sessionOver = nowMs - last > sessionTimeoutMs
+            let connectionGone = losses[broker.id].map { $0 >= last && nowMs - $0 > Self.connectionLossGraceMs } ?? false
+            guard sessionOver || connectionGone else { continue }
             _ = fence(broker: broker.id)
         }
     }

@@ -6,30 +6,63 @@ import NIOConcurrencyHelpers
 public final class MetadataPublisher: @unchecked Sendable {
     private let lock = NIOLock()
     private var image = MetadataImage()
-    private var listeners: [@Sendable (MetadataImage) -> Void] = []
+    private var listeners: [@Sendable (MetadataImage, MetadataChanges) -> Void] = []
 
     public init() {}
 
     public var currentImage: MetadataImage { lock.withLock { image } }
 
-    public func onChange(_ listener: @escaping @Sendable (MetadataImage) -> Void) {
+    public func onChange(_ listener: @escaping @Sendable (MetadataImage, MetadataChanges) -> Void) {
         lock.withLock { listeners.append(listener) }
     }
 
     /// Applies one commit; listeners run after the image is updated, outside the lock.
     public func publish(_ commit: MetadataCommit) {
-        let (snapshot, toCall) = lock.withLock { () -> (MetadataImage, [@Sendable (MetadataImage) -> Void]) in
+        let (snapshot, changes, toCall) = lock.withLock {
+            () -> (MetadataImage, MetadataChanges, [@Sendable (MetadataImage, MetadataChanges) -> Void]) in
+            var changes = MetadataChanges()
             switch commit {
             case .records(let base, let records):
-                for (i, record) in records.enumerated() { image.apply(record, offset: base + Int64(i)) }
+                for (i, record) in records.enumerated() {
+                    changes.note(record, in: image)
+                    image.apply(record, offset: base + Int64(i))
+                }
             case .snapshot(let endOffset, let records):
+                changes.everything = true
                 image = MetadataImage()
                 for (i, record) in records.enumerated() {
                     image.apply(record, offset: endOffset - Int64(records.count) + Int64(i))
                 }
             }
-            return (image, listeners)
+            return (image, changes, listeners)
         }
-        for listener in toCall { listener(snapshot) }
+        for listener in toCall { listener(snapshot, changes) }
+    }
+}
+
+/// Which parts of the image a commit touched, so listeners with thousands of partitions redo only those.
+public struct MetadataChanges: Sendable {
+    /// A snapshot replaced the image: treat everything as changed.
+    public var everything = false
+    public var topics = Set<String>()
+    public var brokers = false
+
+    public init(everything: Bool = false) {
+        self.everything = everything
+    }
+
+    public func touches(topic: String) -> Bool { everything || topics.contains(topic) }
+
+    mutating func note(_ record: any KafkaMetadataRecord, in image: MetadataImage) {
+        switch record {
+        case let topic as TopicRecord: topics.insert(topic.name)
+        case let partition as PartitionRecord: image.topic(id: partition.topicId).map { _ = topics.insert($0.name) }
+        case let change as PartitionChangeRecord: image.topic(id: change.topicId).map { _ = topics.insert($0.name) }
+        case let config as ConfigRecord: topics.insert(config.resourceName)
+        case let remove as RemoveTopicRecord: image.topic(id: remove.topicId).map { _ = topics.insert($0.name) }
+        case is RegisterBrokerRecord, is FenceBrokerRecord, is UnfenceBrokerRecord, is BrokerRegistrationChangeRecord:
+            brokers = true
+        default: break
+        }
     }
 }

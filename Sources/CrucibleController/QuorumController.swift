@@ -19,6 +19,8 @@ public final class QuorumController: @unchecked Sendable {
     public static let producerIdBlockSize: Int64 = 1000
     /// When each broker last heartbeat (active controller only).
     let lastHeartbeats = NIOLockedValueBox<[Int32: Int64]>([:])
+    /// When each broker's heartbeat connection last closed (active controller only).
+    let lastConnectionLoss = NIOLockedValueBox<[Int32: Int64]>([:])
     /// Whether `unclean.leader.election.enable` holds for a topic (its override or the broker default).
     let uncleanAllowed: @Sendable (MetadataImage, String) -> Bool
 
@@ -45,6 +47,11 @@ public final class QuorumController: @unchecked Sendable {
                                  _ decide: @escaping (MetadataImage) throws -> ([any KafkaMetadataRecord], Result))
         -> EventLoopFuture<Result> {
         let promise = eventLoop.makePromise(of: Result.self)
+        let queuedAt = NIODeadline.now()
+        promise.futureResult.whenComplete { [logger] _ in
+            let tookMs = (NIODeadline.now() - queuedAt).nanoseconds / 1_000_000
+            if tookMs > 1_000 { logger.warning("controller command \(name) took \(tookMs) ms") }
+        }
         lock.withLock {
             let previous = tail
             tail = promise.futureResult.map { _ in }.recover { _ in }

@@ -13,6 +13,10 @@ final class ControllerCommandsTests: XCTestCase {
                 id: id, endpoints: [BrokerEndpointImage(name: "PLAINTEXT", host: "h", port: 9000 + id)],
                 incarnation: .random(), image: image)
             for record in records { image.apply(record, offset: offset); offset += 1 }
+            var unfence = UnfenceBrokerRecord()
+            unfence.id = id
+            image.apply(unfence, offset: offset)
+            offset += 1
         }
         return image
     }
@@ -102,6 +106,66 @@ final class ControllerCommandsTests: XCTestCase {
         XCTAssertEqual(image.topic(named: "t")!.partitions[0]!.leaderEpoch, 1)
     }
 
+    func imageWithTopic(rf: Int16) -> (MetadataImage, KafkaUUID) {
+        var image = imageWithBrokers([1, 2, 3])
+        apply(ControllerCommands.createTopics([TopicCreation(name: "t", partitions: 1, replicationFactor: rf)],
+                                              image: image, policy: ControllerPolicy()).0, to: &image)
+        return (image, image.topic(named: "t")!.id)
+    }
+
+    func testFencedLeaderIsReplacedFromTheIsr() {
+        var (image, _) = imageWithTopic(rf: 3)
+        let before = image.topic(named: "t")!.partitions[0]!
+        let live = Set([1, 2, 3].filter { $0 != before.leader }.map { Int32($0) })
+        apply(ControllerCommands.moveAwayFrom(broker: before.leader, image: image, live: live, uncleanAllowed: { _ in false }),
+              to: &image)
+        let after = image.topic(named: "t")!.partitions[0]!
+        XCTAssertNotEqual(after.leader, before.leader)
+        XCTAssertTrue(before.isr.contains(after.leader))
+        XCTAssertFalse(after.isr.contains(before.leader))
+        XCTAssertEqual(after.leaderEpoch, before.leaderEpoch + 1)
+    }
+
+    func testNoLiveIsrMemberKeepsThePartitionOfflineUnlessUncleanIsAllowed() {
+        for unclean in [false, true] {
+            var (image, id) = imageWithTopic(rf: 2)
+            let partition = image.topic(named: "t")!.partitions[0]!
+            let (leader, follower) = (partition.leader, partition.replicas.first { $0 != partition.leader }!)
+            // The follower left the ISR earlier; now the leader is fenced and the follower is down too.
+            apply(ControllerCommands.alterPartition(topicId: id, partition: 0, leaderId: leader, leaderEpoch: 0,
+                                                    partitionEpoch: 0, isr: [leader], image: image).0, to: &image)
+            apply(ControllerCommands.moveAwayFrom(broker: leader, image: image, live: [],
+                                                  uncleanAllowed: { _ in unclean }), to: &image)
+            XCTAssertEqual(image.topic(named: "t")!.partitions[0]!.leader, -1)
+            XCTAssertEqual(image.topic(named: "t")!.partitions[0]!.isr, [leader], "the last ISR member stays in it")
+            // The stale follower returns: only unclean election lets it lead.
+            apply(ControllerCommands.electReturning(broker: follower, image: image, uncleanAllowed: { _ in unclean }),
+                  to: &image)
+            XCTAssertEqual(image.topic(named: "t")!.partitions[0]!.leader, unclean ? follower : -1)
+            // The last ISR member returns: it leads, cleanly.
+            if !unclean {
+                apply(ControllerCommands.electReturning(broker: leader, image: image, uncleanAllowed: { _ in false }),
+                      to: &image)
+                XCTAssertEqual(image.topic(named: "t")!.partitions[0]!.leader, leader)
+            }
+        }
+    }
+
+    func testStaleAlterPartitionIsRefused() {
+        let (image, id) = imageWithTopic(rf: 3)
+        let partition = image.topic(named: "t")!.partitions[0]!
+        let shrunk = Array(partition.isr.prefix(2))
+        XCTAssertEqual(ControllerCommands.alterPartition(topicId: id, partition: 0, leaderId: partition.leader,
+                                                         leaderEpoch: 5, partitionEpoch: 0, isr: shrunk, image: image).1,
+                       .fencedLeaderEpoch)
+        XCTAssertEqual(ControllerCommands.alterPartition(topicId: id, partition: 0, leaderId: partition.leader,
+                                                         leaderEpoch: 0, partitionEpoch: 3, isr: shrunk, image: image).1,
+                       .invalidUpdateVersion)
+        XCTAssertEqual(ControllerCommands.alterPartition(topicId: id, partition: 0, leaderId: partition.leader,
+                                                         leaderEpoch: 0, partitionEpoch: 0, isr: [9], image: image).1,
+                       .invalidRequest)
+    }
+
     func testLocalQuorumReplaysToTheSameImage() throws {
         let directory = NSTemporaryDirectory() + "crucible-meta-\(UUID().uuidString)"
         defer { try? FileManager.default.removeItem(atPath: directory) }
@@ -119,7 +183,11 @@ final class ControllerCommandsTests: XCTestCase {
             return publisher.currentImage
         }
         let written = try run { controller in
-            _ = try controller.registerBroker(id: 1, endpoints: [], incarnation: .random()).wait()
+            let epoch = try controller.registerBroker(id: 1, endpoints: [], incarnation: .random()).wait()
+            XCTAssertTrue(controller.currentImage.brokers[1]!.fenced, "brokers register fenced")
+            let answer = try controller.heartbeat(broker: 1, brokerEpoch: epoch, wantShutDown: false, nowMs: 0).wait()
+            XCTAssertEqual(answer, HeartbeatAnswer(error: .none, isFenced: false, shouldShutDown: false))
+            XCTAssertFalse(controller.currentImage.brokers[1]!.fenced)
             let results = try controller.createTopics([TopicCreation(name: "a", partitions: 3), TopicCreation(name: "b")],
                                                       validateOnly: false).wait()
             XCTAssertEqual(results.map(\.error), [.none, .none])

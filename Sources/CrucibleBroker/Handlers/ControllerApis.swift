@@ -1,5 +1,6 @@
 import CrucibleController
 import CrucibleProtocol
+import NIOConcurrencyHelpers
 import NIOCore
 
 /// The controller's own RPCs, served on the controller listener: broker registration and heartbeats (KIP-631)
@@ -24,7 +25,12 @@ enum ControllerApis {
                 .hop(to: context.eventLoop))
         }
         table.serve(BrokerHeartbeatRequest.self, versions: 0...1) { request, context in
-            .later(controller.heartbeat(broker: request.brokerId, brokerEpoch: request.brokerEpoch,
+            // A broker that dies (SIGKILL, crash) drops its connection at once: fence it after a short grace
+            // instead of waiting out the whole session, unless it heartbeats again meanwhile.
+            if let closed = context.connectionClosed, watchedConnections.watch(closed) {
+                closed.whenComplete { _ in controller.brokerConnectionLost(request.brokerId, nowMs: Clock.nowMs()) }
+            }
+            return .later(controller.heartbeat(broker: request.brokerId, brokerEpoch: request.brokerEpoch,
                                         wantShutDown: request.wantShutDown, nowMs: Clock.nowMs())
                 .map { answer in
                     var response = BrokerHeartbeatResponse()
@@ -79,7 +85,23 @@ enum ControllerApis {
         }
     }
 
+    /// Connections already watched for closing, so each registers one callback, not one per heartbeat.
+    static let watchedConnections = WatchedConnections()
+
     static func code(for error: Error) -> ErrorCode {
         error is NotControllerError ? .notController : .unknownServerError
+    }
+}
+
+final class WatchedConnections: @unchecked Sendable {
+    private let lock = NIOLock()
+    private var watched = Set<ObjectIdentifier>()
+
+    /// True the first time `closed` is seen; forgets it once it completes.
+    func watch(_ closed: EventLoopFuture<Void>) -> Bool {
+        let id = ObjectIdentifier(closed)
+        let first = lock.withLock { watched.insert(id).inserted }
+        if first { closed.whenComplete { _ in self.lock.withLock { _ = self.watched.remove(id) } } }
+        return first
     }
 }

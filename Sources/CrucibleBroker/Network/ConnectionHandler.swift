@@ -11,7 +11,7 @@ final class ConnectionHandler: ChannelInboundHandler {
 
     private let router: RequestRouter
     private let logger: Logger
-    private var queue: [ByteBuffer] = []
+    private var queue = CircularBuffer<ByteBuffer>()
     private var busy = false
     private var closed = false
     private var peer = "?"
@@ -58,7 +58,8 @@ final class ConnectionHandler: ChannelInboundHandler {
             }
             let pending: RequestRouter.Outcome
             do {
-                pending = try router.route(header: header, body: frame, eventLoop: context.eventLoop)
+                pending = try router.route(header: header, body: frame, eventLoop: context.eventLoop,
+                                           connectionClosed: context.channel.closeFuture)
             } catch {
                 return errorCaught(context: context, error: RequestFailure(header: header, error: error))
             }
@@ -77,8 +78,10 @@ final class ConnectionHandler: ChannelInboundHandler {
                     switch result {
                     case .success(let response):
                         self.write(response, context: context)
-                        context.flush()
+                        // Requests that queued up behind this one are answered now, outside any read event,
+                        // so nothing else would flush them.
                         self.processNext(context: context)
+                        context.flush()
                     case .failure(let error):
                         self.errorCaught(context: context, error: RequestFailure(header: header, error: error))
                     }

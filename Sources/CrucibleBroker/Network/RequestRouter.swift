@@ -22,6 +22,8 @@ enum Reply<Response: KafkaResponse> {
 struct RequestContext {
     let header: RequestHeader
     let eventLoop: EventLoop
+    /// Completes when the client's connection closes (the controller notices a broker that died).
+    var connectionClosed: EventLoopFuture<Void>?
     var version: Int16 { header.requestApiVersion }
     var nowMs: Int64 { Clock.nowMs() }
 }
@@ -91,11 +93,12 @@ final class RequestRouter {
         self.table = table
     }
 
-    func route(header: RequestHeader, body: ByteBuffer, eventLoop: EventLoop) throws -> Outcome {
+    func route(header: RequestHeader, body: ByteBuffer, eventLoop: EventLoop,
+               connectionClosed: EventLoopFuture<Void>? = nil) throws -> Outcome {
         guard let api = header.apiKey, let supported = table.versions[api] else {
             throw UnsupportedRequest(description: "unknown api key \(header.requestApiKey)")
         }
-        let context = RequestContext(header: header, eventLoop: eventLoop)
+        let context = RequestContext(header: header, eventLoop: eventLoop, connectionClosed: connectionClosed)
         guard supported.contains(header.requestApiVersion) else {
             if api == .apiVersions {
                 return .immediate(Self.encode(HandlerOutput(response: table.apiVersions(error: .unsupportedVersion)),

@@ -42,22 +42,22 @@ public final class ReplicaManager: @unchecked Sendable {
     public var allPartitions: [Partition] { lock.withLock { Array(partitions.values) } }
 
     /// Brings hosted partitions in line with `image`: opens new ones, changes roles, deletes removed topics.
-    func apply(_ image: MetadataImage, nowMs: Int64) {
+    /// Only the topics `changes` names are revisited (a commit usually touches one or two of thousands).
+    func apply(_ image: MetadataImage, changes: MetadataChanges = MetadataChanges(everything: true), nowMs: Int64) {
         lock.withLock {
             brokerAddresses = image.brokers.compactMapValues { broker in
                 broker.endpoints.first { !config.controllerListenerNames.contains($0.name) }
                     .map { ($0.host, Int($0.port)) }
             }
         }
-        var wanted = Set<String>()
-        for topic in image.sortedTopics {
+        let topics = changes.everything ? image.sortedTopics : changes.topics.sorted().compactMap { image.topic(named: $0) }
+        for topic in topics {
             let topicConfig = TopicConfig(topic.configs)
             let logConfig = topicConfig.logConfig(defaults: config)
             let settings = Partition.Settings(minInsyncReplicas: topicConfig.minInsyncReplicas(defaults: config),
                                               logAppendTime: topicConfig.logAppendTime(defaults: config))
             for (index, state) in topic.partitions where state.replicas.contains(nodeId) {
                 let key = Self.key(topic.name, index)
-                wanted.insert(key)
                 let change: Partition.RoleChange
                 let partition: Partition
                 if let existing = self.partition(topic.name, index) {
@@ -81,7 +81,10 @@ public final class ReplicaManager: @unchecked Sendable {
                 producePurgatory.check(partition)
             }
         }
-        removePartitions(notIn: wanted)
+        removePartitions { partition in
+            guard changes.touches(topic: partition.topic) else { return false }
+            return image.topic(named: partition.topic)?.partitions[partition.index]?.replicas.contains(nodeId) != true
+        }
     }
 
     private func applyRole(_ change: Partition.RoleChange, _ partition: Partition) {
@@ -120,9 +123,9 @@ public final class ReplicaManager: @unchecked Sendable {
         for fetcher in all { fetcher.remove(partition) }
     }
 
-    private func removePartitions(notIn wanted: Set<String>) {
+    private func removePartitions(where unwanted: (Partition) -> Bool) {
         let removed = lock.withLock { () -> [Partition] in
-            let gone = partitions.filter { !wanted.contains($0.key) }
+            let gone = partitions.filter { unwanted($0.value) }
             for key in gone.keys { partitions.removeValue(forKey: key) }
             return Array(gone.values)
         }
