@@ -22,6 +22,8 @@ public final class Broker: @unchecked Sendable {
     private var logs: LogManager!
     private var controller: QuorumController!
     private var quorum: MetadataQuorum?
+    /// Set in a cluster (a Raft quorum): forwarding to the active controller.
+    private var forwarding: ControllerForwarding?
     private var replicas: ReplicaManager!
     private var timers: [RepeatedTask] = []
     private let stopped = NIOLockedValueBox(false)
@@ -50,34 +52,51 @@ public final class Broker: @unchecked Sendable {
         policy.defaultReplicationFactor = config.defaultReplicationFactor
         policy.validateTopicConfig = { key, value in try TopicConfig.validate(key: key, value: value) }
         let controllerLoop = group.next()
-        let quorum = LocalMetadataQuorum(nodeId: config.nodeId,
-                                         log: try MetadataLog(directory: config.metadataDirectory, nowMs: nowMs),
-                                         eventLoop: controllerLoop)
+        let quorum = try Self.makeQuorum(config: config, clusterId: clusterId, eventLoop: controllerLoop, nowMs: nowMs,
+                                         logger: logger)
         let publisher = MetadataPublisher()
         try quorum.start { commit in publisher.publish(commit) }
         self.quorum = quorum
         controller = QuorumController(quorum: quorum, publisher: publisher, policy: policy, eventLoop: controllerLoop,
                                       logger: logger)
         replicas = ReplicaManager(nodeId: config.nodeId, logs: logs, config: config, logger: logger)
-        replicas.removeOrphanLogs(publisher.currentImage)
+        let raft = quorum as? RaftMetadataQuorum
+        // A cluster node has not caught up with the metadata log yet: what it does not know is not an orphan.
+        if raft == nil { replicas.removeOrphanLogs(publisher.currentImage) }
         // Subscribe, then catch up once: applying an image twice is harmless, missing one is not.
         publisher.onChange { [replicas] image in replicas!.apply(image, nowMs: Clock.nowMs()) }
         replicas.apply(publisher.currentImage, nowMs: nowMs)
-        try registerIfNeeded(publisher.currentImage)
+        if raft != nil {
+            let (forwarding, registration) = Self.joinCluster(config: config, controller: controller,
+                                                              endpoints: advertisedEndpoints, eventLoop: controllerLoop,
+                                                              logger: logger)
+            self.forwarding = forwarding
+            timers.append(registration)
+        } else {
+            try registerIfNeeded(publisher.currentImage)
+        }
         let apis = BrokerApis(config: config, clusterId: clusterId, controller: controller, replicas: replicas,
                               logger: logger)
-        let table = apis.table()
+        let table = apis.clientTable(forwarding: forwarding)
         for listener in config.clientListeners {
             channels.append(try bind(listener, table: table))
+        }
+        if let raft {
+            let controllerTable = apis.controllerTable(quorum: raft)
+            for listener in config.controllerListeners { channels.append(try bind(listener, table: controllerTable)) }
         }
         scheduleHousekeeping()
         logger.info("node \(config.nodeId) serving cluster \(clusterId) on \(config.clientListeners.map { "\($0.host):\($0.port)" })")
     }
 
-    private func registerIfNeeded(_ image: MetadataImage) throws {
-        let endpoints = config.advertisedClientListeners.map {
+    private var advertisedEndpoints: [BrokerEndpointImage] {
+        config.advertisedClientListeners.map {
             BrokerEndpointImage(name: $0.name, host: $0.host.isEmpty ? "localhost" : $0.host, port: Int32($0.port))
         }
+    }
+
+    private func registerIfNeeded(_ image: MetadataImage) throws {
+        let endpoints = advertisedEndpoints
         let registered = image.brokers[config.nodeId]
         guard registered?.endpoints != endpoints || registered?.fenced != false else { return }
         _ = try controller.registerBroker(id: config.nodeId, endpoints: endpoints, incarnation: .random()).wait()
@@ -142,6 +161,7 @@ public final class Broker: @unchecked Sendable {
         for channel in channels { try? channel.close().wait() }
         connections.closeAll(graceMs: 500)
         let nowMs = Clock.nowMs()
+        forwarding?.close()
         do {
             try logs?.shutdown(nowMs: nowMs)
             quorum?.shutdown()

@@ -60,7 +60,7 @@ public final class RaftMetadataQuorum: MetadataQuorum, @unchecked Sendable {
     // State below lives on `eventLoop`.
     var node: RaftNode!
     var store: RaftLogStore!
-    var transport: RaftPeerTransport!
+    var transport: ControllerConnections!
     var onCommit: (@Sendable (MetadataCommit) -> Void)?
     /// The image of everything committed, kept so that snapshots can be written from it.
     var committedImage = MetadataImage()
@@ -99,8 +99,8 @@ public final class RaftMetadataQuorum: MetadataQuorum, @unchecked Sendable {
         try eventLoop.submit {
             self.store = store
             self.onCommit = onCommit
-            self.transport = RaftPeerTransport(eventLoop: self.eventLoop, localId: self.nodeId,
-                                               addresses: self.settings.voters)
+            self.transport = ControllerConnections(eventLoop: self.eventLoop, clientId: "raft-\(self.nodeId)",
+                                                   localId: self.nodeId, addresses: self.settings.voters)
             var seed = SystemRandomNumberGenerator()
             self.node = RaftNode(config: self.config, durable: durable, random: SplitMix64(seed: seed.next()),
                                  nowMs: nowMs)

@@ -14,10 +14,11 @@ public struct QuorumVoterAddress: Sendable, Equatable {
     }
 }
 
-/// Outgoing quorum RPCs: one connection per peer, opened on first use and again after it breaks, with a backoff
-/// between failed attempts. A request that cannot be sent fails at once: the message is simply lost, and the
-/// Raft core's timers send it again. Everything runs on the quorum's event loop.
-final class RaftPeerTransport {
+/// Connections to the controllers' listeners: one per node, opened on first use and again after it breaks, with
+/// a backoff between failed attempts. A request that cannot be sent fails at once. The quorum sends its Raft
+/// RPCs with it (a lost message is resent by the core's timers); a broker forwards requests to the active
+/// controller with it. State lives on one event loop; calls from elsewhere hop onto it.
+public final class ControllerConnections: @unchecked Sendable {
     private final class Peer {
         let address: QuorumVoterAddress
         var connection: BrokerConnection?
@@ -35,15 +36,26 @@ final class RaftPeerTransport {
     private var peers: [RaftNodeID: Peer]
     private var closed = false
 
-    init(eventLoop: EventLoop, localId: RaftNodeID, addresses: [RaftNodeID: QuorumVoterAddress]) {
+    public init(eventLoop: EventLoop, clientId: String, localId: RaftNodeID,
+                addresses: [RaftNodeID: QuorumVoterAddress]) {
         self.eventLoop = eventLoop
-        clientId = "raft-\(localId)"
+        self.clientId = clientId
         peers = addresses.filter { $0.key != localId }.mapValues(Peer.init)
     }
 
-    func send<Request: KafkaRequest>(_ request: Request, to id: RaftNodeID,
-                                     timeout: TimeAmount) -> EventLoopFuture<Request.Response> {
-        connection(to: id).flatMap { $0.send(request, timeout: timeout) }.map(\.0)
+    /// Sends `request` to node `id` at `version` (nil: the highest both sides speak).
+    public func send<Request: KafkaRequest>(_ request: Request, version: Int16? = nil, to id: RaftNodeID,
+                                            timeout: TimeAmount) -> EventLoopFuture<Request.Response> {
+        onLoop {
+            self.connection(to: id).flatMap { connection in
+                guard let version else { return connection.send(request, timeout: timeout).map(\.0) }
+                return connection.send(request, version: version, timeout: timeout)
+            }
+        }
+    }
+
+    private func onLoop<Value>(_ body: @escaping () -> EventLoopFuture<Value>) -> EventLoopFuture<Value> {
+        eventLoop.inEventLoop ? body() : eventLoop.flatSubmit(body)
     }
 
     private func connection(to id: RaftNodeID) -> EventLoopFuture<BrokerConnection> {
@@ -77,11 +89,14 @@ final class RaftPeerTransport {
         return connecting
     }
 
-    func close() {
-        closed = true
-        for peer in peers.values {
-            peer.connection?.close()
-            peer.connection = nil
+    public func close() {
+        _ = onLoop { [self] in
+            closed = true
+            for peer in peers.values {
+                peer.connection?.close()
+                peer.connection = nil
+            }
+            return eventLoop.makeSucceededVoidFuture()
         }
     }
 }
