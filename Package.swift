@@ -2,8 +2,9 @@
 import PackageDescription
 
 // Layers, lowest first. A target may depend only on targets above it in this list:
-//   C shims -> CrucibleProtocol -> CrucibleRecords -> CrucibleStorage -> CrucibleRaft -> CrucibleController
-//   -> CrucibleBroker -> CrucibleClient -> CrucibleWorkload / CrucibleVerify -> CrucibleReport -> crucible (CLI)
+//   C shims -> CrucibleProtocol -> CrucibleRecords -> CrucibleStorage -> CrucibleRaft -> CrucibleClient
+//   -> CrucibleController -> CrucibleBroker -> CrucibleWorkload / CrucibleVerify -> CrucibleReport -> crucible (CLI)
+// (The client sits below the controller because the metadata quorum's peers talk to each other with it.)
 let swiftSettings: [SwiftSetting] = [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]
 
 let package = Package(
@@ -50,15 +51,16 @@ let package = Package(
         .target(name: "CrucibleRaft", dependencies: [], swiftSettings: swiftSettings),
         // The metadata image, the controller's commands and the metadata log they are written to.
         .target(name: "CrucibleController",
-                dependencies: ["CrucibleProtocol", "CrucibleRecords", "CrucibleStorage", "CrucibleRaft",
+                dependencies: ["CrucibleProtocol", "CrucibleRecords", "CrucibleStorage", "CrucibleRaft", "CrucibleClient",
                                .product(name: "NIOCore", package: "swift-nio"),
+                               .product(name: "NIOPosix", package: "swift-nio"),
                                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                                .product(name: "Logging", package: "swift-log")],
                 swiftSettings: swiftSettings),
         // The broker: network server, request handlers, partition management.
         .target(name: "CrucibleBroker",
-                dependencies: ["CrucibleProtocol", "CrucibleRecords", "CrucibleStorage", "CrucibleController",
-                               "CrucibleClient",
+                dependencies: ["CrucibleProtocol", "CrucibleRecords", "CrucibleStorage", "CrucibleClient",
+                               "CrucibleController",
                                .product(name: "NIOCore", package: "swift-nio"),
                                .product(name: "NIOPosix", package: "swift-nio"),
                                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
@@ -87,7 +89,8 @@ let package = Package(
         .testTarget(name: "CrucibleStorageTests", dependencies: ["CrucibleStorage"]),
         .testTarget(name: "CrucibleRaftTests", dependencies: ["CrucibleRaft"]),
         .testTarget(name: "CrucibleControllerTests",
-                    dependencies: ["CrucibleController", .product(name: "NIOPosix", package: "swift-nio")]),
+                    dependencies: ["CrucibleController", "CrucibleClient",
+                                   .product(name: "NIOPosix", package: "swift-nio")]),
         .testTarget(name: "CrucibleBrokerTests", dependencies: ["CrucibleBroker", "CrucibleClient"]),
         .testTarget(name: "CrucibleVerifyTests", dependencies: ["CrucibleVerify"]),
     ]

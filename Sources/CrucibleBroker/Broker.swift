@@ -23,6 +23,8 @@ public final class Broker: @unchecked Sendable {
     private var controller: QuorumController!
     private var quorum: MetadataQuorum?
     private var lifecycle: BrokerLifecycle?
+    /// Set in a cluster (a Raft quorum): forwarding to the active controller.
+    private var forwarding: ControllerForwarding?
     private var replicas: ReplicaManager!
     private var timers: [RepeatedTask] = []
     private let stopped = NIOLockedValueBox(false)
@@ -59,38 +61,48 @@ public final class Broker: @unchecked Sendable {
         policy.defaultReplicationFactor = config.defaultReplicationFactor
         policy.validateTopicConfig = { key, value in try TopicConfig.validate(key: key, value: value) }
         let controllerLoop = group.next()
-        let quorum = LocalMetadataQuorum(nodeId: config.nodeId,
-                                         log: try MetadataLog(directory: config.metadataDirectory, nowMs: nowMs),
-                                         eventLoop: controllerLoop)
+        let quorum = try Self.makeQuorum(config: config, clusterId: clusterId, eventLoop: controllerLoop, nowMs: nowMs,
+                                         logger: logger)
         let publisher = MetadataPublisher()
         try quorum.start { commit in publisher.publish(commit) }
         self.quorum = quorum
         controller = QuorumController(quorum: quorum, publisher: publisher, policy: policy, eventLoop: controllerLoop,
                                       logger: logger)
         replicas = ReplicaManager(nodeId: config.nodeId, logs: logs, config: config, group: group, logger: logger)
-        replicas.removeOrphanLogs(publisher.currentImage)
+        let raft = quorum as? RaftMetadataQuorum
+        // A cluster node has not caught up with the metadata log yet: what it does not know is not an orphan.
+        if raft == nil { replicas.removeOrphanLogs(publisher.currentImage) }
         // Subscribe, then catch up once: applying an image twice is harmless, missing one is not.
         publisher.onChange { [replicas] image, changes in replicas!.apply(image, changes: changes, nowMs: Clock.nowMs()) }
         replicas.apply(publisher.currentImage, nowMs: nowMs)
+        if raft != nil {
+            let connections = ControllerConnections(eventLoop: controllerLoop, clientId: "forward-\(config.nodeId)",
+                                                    localId: config.nodeId, addresses: config.voterAddresses)
+            forwarding = ControllerForwarding(controller: controller, connections: connections)
+        }
         let voters = Dictionary(config.controllerQuorumVoters.map { ($0.id, (host: $0.host, port: $0.port)) },
                                 uniquingKeysWith: { first, _ in first })
         let channel = ActiveControllerChannel(local: controller, voters: voters, group: group, nodeId: config.nodeId,
                                               logger: logger)
         replicas.controllerChannel = channel
-        startLifecycle(channel: channel)
+        startLifecycle(channel: channel, waitForFirstHeartbeat: raft == nil)
         let apis = BrokerApis(config: config, clusterId: clusterId, controller: controller, replicas: replicas,
                               logger: logger)
-        let table = apis.table()
+        let table = apis.clientTable(forwarding: forwarding)
         for listener in config.clientListeners {
             channels.append(try bind(listener, table: table))
+        }
+        if let raft {
+            let controllerTable = apis.controllerTable(quorum: raft)
+            for listener in config.controllerListeners { channels.append(try bind(listener, table: controllerTable)) }
         }
         scheduleHousekeeping()
         logger.info("node \(config.nodeId) serving cluster \(clusterId) on \(config.clientListeners.map { "\($0.host):\($0.port)" })")
     }
 
-    /// Registers and heartbeats through `channel`; waits (bounded) for the first heartbeat so a single node
-    /// serves unfenced from its first request.
-    private func startLifecycle(channel: ControllerChannel) {
+    /// Registers and heartbeats through `channel`. A single node waits (bounded) for its first heartbeat so it
+    /// serves unfenced from its first request; a cluster node cannot, as the quorum may not have a leader yet.
+    private func startLifecycle(channel: ControllerChannel, waitForFirstHeartbeat: Bool) {
         let endpoints = config.advertisedClientListeners.map {
             BrokerEndpointImage(name: $0.name, host: $0.host.isEmpty ? "localhost" : $0.host, port: Int32($0.port))
         }
@@ -99,6 +111,7 @@ public final class Broker: @unchecked Sendable {
                                         logger: logger)
         self.lifecycle = lifecycle
         let first = lifecycle.start()
+        guard waitForFirstHeartbeat else { return }
         let waited = group.next().makePromise(of: Void.self)
         first.cascade(to: waited)
         group.next().scheduleTask(in: .seconds(10)) { waited.succeed(()) }
@@ -175,6 +188,7 @@ public final class Broker: @unchecked Sendable {
         connections.closeAll(graceMs: 500)
         replicas?.shutdown()
         let nowMs = Clock.nowMs()
+        forwarding?.close()
         do {
             try logs?.shutdown(nowMs: nowMs)
             quorum?.shutdown()

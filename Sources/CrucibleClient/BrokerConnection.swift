@@ -23,28 +23,31 @@ public final class BrokerConnection: Sendable {
     /// Connects and negotiates API versions. Blocks the calling thread (not for use on an event loop).
     public static func connect(host: String, port: Int, group: EventLoopGroup, clientId: String,
                                timeout: TimeAmount) throws -> BrokerConnection {
-        let channel: Channel
-        do {
-            channel = try ClientBootstrap(group: group)
-                .connectTimeout(timeout)
-                .channelOption(.socketOption(.tcp_nodelay), value: 1)
-                .channelInitializer { channel in
-                    channel.eventLoop.makeCompletedFuture {
-                        try channel.pipeline.syncOperations.addHandlers(
-                            ByteToMessageHandler(ResponseFrameDecoder()), ResponseDispatcher())
-                    }
+        try open(host: host, port: port, group: group, clientId: clientId, timeout: timeout).wait()
+    }
+
+    /// Connects and negotiates API versions without blocking (for callers on an event loop).
+    public static func open(host: String, port: Int, group: EventLoopGroup, clientId: String,
+                            timeout: TimeAmount) -> EventLoopFuture<BrokerConnection> {
+        ClientBootstrap(group: group)
+            .connectTimeout(timeout)
+            .channelOption(.socketOption(.tcp_nodelay), value: 1)
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandlers(
+                        ByteToMessageHandler(ResponseFrameDecoder()), ResponseDispatcher())
                 }
-                .connect(host: host, port: port).wait()
-        } catch {
-            throw KafkaClientError.connection("\(host):\(port): \(error)")
-        }
-        do {
-            let versions = try negotiate(channel: channel, clientId: clientId, timeout: timeout)
-            return BrokerConnection(host: host, port: port, channel: channel, clientId: clientId, versions: versions)
-        } catch {
-            channel.close(promise: nil)
-            throw error
-        }
+            }
+            .connect(host: host, port: port)
+            .flatMapErrorThrowing { throw KafkaClientError.connection("\(host):\(port): \($0)") }
+            .flatMap { channel in
+                negotiate(channel: channel, clientId: clientId, timeout: timeout)
+                    .map { BrokerConnection(host: host, port: port, channel: channel, clientId: clientId, versions: $0) }
+                    .flatMapErrorThrowing { error in
+                        channel.close(promise: nil)
+                        throw error
+                    }
+            }
     }
 
     /// Versions above these need fields the tools do not track (Fetch v13+ names topics by id only).
@@ -52,23 +55,29 @@ public final class BrokerConnection: Sendable {
 
     /// ApiVersions v3 first; a broker that does not know v3 answers UNSUPPORTED_VERSION and is asked with v0
     /// (KIP-511). Then, per API, the highest version in both ranges.
-    private static func negotiate(channel: Channel, clientId: String, timeout: TimeAmount) throws -> [ApiKey: Int16] {
+    private static func negotiate(channel: Channel, clientId: String,
+                                  timeout: TimeAmount) -> EventLoopFuture<[ApiKey: Int16]> {
         var request = ApiVersionsRequest()
         request.clientSoftwareName = "crucible"
         request.clientSoftwareVersion = "1.0"
-        var response = try exchange(request, version: 3, channel: channel, clientId: clientId, timeout: timeout).wait()
-        if ErrorCode(rawValue: response.errorCode) == .unsupportedVersion {
-            response = try exchange(request, version: 0, channel: channel, clientId: clientId, timeout: timeout).wait()
-        }
-        try ErrorCode(rawValue: response.errorCode).check("ApiVersions")
-        var versions: [ApiKey: Int16] = [:]
-        for range in response.apiKeys {
-            guard let api = ApiKey(rawValue: range.apiKey) else { continue }
-            let ours = api.validVersions
-            let highest = min(ours.upperBound, range.maxVersion, versionCaps[api] ?? .max)
-            if highest >= max(ours.lowerBound, range.minVersion) { versions[api] = highest }
-        }
-        return versions
+        return exchange(request, version: 3, channel: channel, clientId: clientId, timeout: timeout)
+            .flatMap { response in
+                guard ErrorCode(rawValue: response.errorCode) == .unsupportedVersion else {
+                    return channel.eventLoop.makeSucceededFuture(response)
+                }
+                return exchange(request, version: 0, channel: channel, clientId: clientId, timeout: timeout)
+            }
+            .flatMapThrowing { response in
+                try ErrorCode(rawValue: response.errorCode).check("ApiVersions")
+                var versions: [ApiKey: Int16] = [:]
+                for range in response.apiKeys {
+                    guard let api = ApiKey(rawValue: range.apiKey) else { continue }
+                    let ours = api.validVersions
+                    let highest = min(ours.upperBound, range.maxVersion, versionCaps[api] ?? .max)
+                    if highest >= max(ours.lowerBound, range.minVersion) { versions[api] = highest }
+                }
+                return versions
+            }
     }
 
     /// The version this connection uses for `api`, or an error when there is none.
@@ -88,6 +97,20 @@ public final class BrokerConnection: Sendable {
         return Self.exchange(request, version: version, channel: channel, clientId: clientId, timeout: timeout)
             .map { ($0, version) }
     }
+
+    /// Sends `request` at exactly `version` (relaying a request whose answer must match the asker's version);
+    /// fails when the broker does not serve that version.
+    public func send<Request: KafkaRequest>(_ request: Request, version: Int16,
+                                            timeout: TimeAmount) -> EventLoopFuture<Request.Response> {
+        guard let highest = versions[Request.apiKey], version <= highest,
+              Request.apiKey.validVersions.contains(version) else {
+            return channel.eventLoop.makeFailedFuture(KafkaClientError.unsupportedApi(Request.apiKey))
+        }
+        return Self.exchange(request, version: version, channel: channel, clientId: clientId, timeout: timeout)
+    }
+
+    /// Whether the connection is still open (a closed one is replaced by a new one).
+    public var isActive: Bool { channel.isActive }
 
     /// Sends a request the broker will not answer (Produce with acks=0); succeeds once written.
     public func sendWithoutResponse<Request: KafkaRequest>(_ request: Request) -> EventLoopFuture<Void> {

@@ -9,7 +9,7 @@ public struct StorageError: Error, CustomStringConvertible {
     public let description: String
     public init(_ description: String) { self.description = description }
 
-    static func errno(_ what: String, _ path: String) -> StorageError {
+    public static func errno(_ what: String, _ path: String) -> StorageError {
         StorageError("\(what) \(path): \(String(cString: strerror(Glibc.errno)))")
     }
 }
@@ -84,15 +84,16 @@ public final class DiskFile: @unchecked Sendable {
     }
 }
 
-enum FileSystem {
-    static func exists(_ path: String) -> Bool { access(path, F_OK) == 0 }
+/// Small file-system helpers the storage layers share (the metadata quorum keeps its state files with them).
+public enum FileSystem {
+    public static func exists(_ path: String) -> Bool { access(path, F_OK) == 0 }
 
-    static func isDirectory(_ path: String) -> Bool {
+    public static func isDirectory(_ path: String) -> Bool {
         var info = stat()
         return stat(path, &info) == 0 && (info.st_mode & S_IFMT) == S_IFDIR
     }
 
-    static func makeDirectory(_ path: String) throws {
+    public static func makeDirectory(_ path: String) throws {
         var prefix = path.hasPrefix("/") ? "" : "."
         for part in path.split(separator: "/") {
             prefix += "/" + part
@@ -100,7 +101,7 @@ enum FileSystem {
         }
     }
 
-    static func list(_ path: String) throws -> [String] {
+    public static func list(_ path: String) throws -> [String] {
         guard let dir = opendir(path) else { throw StorageError.errno("cannot list", path) }
         defer { closedir(dir) }
         var names: [String] = []
@@ -113,11 +114,11 @@ enum FileSystem {
         return names.sorted()
     }
 
-    static func remove(_ path: String) throws {
+    public static func remove(_ path: String) throws {
         guard unlink(path) == 0 || errno == ENOENT else { throw StorageError.errno("cannot delete", path) }
     }
 
-    static func removeTree(_ path: String) throws {
+    public static func removeTree(_ path: String) throws {
         if isDirectory(path) {
             for name in try list(path) { try removeTree(path + "/" + name) }
             guard rmdir(path) == 0 else { throw StorageError.errno("cannot delete", path) }
@@ -126,12 +127,12 @@ enum FileSystem {
         }
     }
 
-    static func rename(_ from: String, _ to: String) throws {
+    public static func rename(_ from: String, _ to: String) throws {
         guard Glibc.rename(from, to) == 0 else { throw StorageError.errno("cannot rename", from) }
     }
 
     /// Writes a small file atomically: temp file, fsync, rename.
-    static func writeAtomically(_ path: String, _ bytes: [UInt8]) throws {
+    public static func writeAtomically(_ path: String, _ bytes: [UInt8]) throws {
         let temp = path + ".tmp"
         try? remove(temp)
         let file = try DiskFile(path: temp, create: true)
@@ -139,9 +140,19 @@ enum FileSystem {
         try bytes.withUnsafeBytes { try file.append($0) }
         try file.sync()
         try rename(temp, path)
+        try syncDirectory(containing: path)
     }
 
-    static func readAll(_ path: String) throws -> [UInt8] {
+    /// Makes a rename or a new file in the directory durable (the directory entry itself is fsynced).
+    public static func syncDirectory(containing path: String) throws {
+        let directory = path.split(separator: "/", omittingEmptySubsequences: false).dropLast().joined(separator: "/")
+        let descriptor = open(directory.isEmpty ? "." : directory, O_RDONLY)
+        guard descriptor >= 0 else { throw StorageError.errno("cannot open", directory) }
+        defer { close(descriptor) }
+        guard fsync(descriptor) == 0 else { throw StorageError.errno("cannot fsync", directory) }
+    }
+
+    public static func readAll(_ path: String) throws -> [UInt8] {
         let file = try DiskFile(path: path, create: false)
         let buffer = try file.read(at: 0, count: file.size)
         return Array(buffer.readableBytesView)

@@ -314,6 +314,31 @@ public final class PartitionLog: @unchecked Sendable {
         }
     }
 
+    /// Deletes the whole segments that end at or below `offset` (a snapshot covers them), never the active one.
+    /// The log start moves to the first segment kept, which may still hold some batches below `offset`.
+    public func deleteSegments(endingAtOrBelow offset: Int64) throws {
+        try lock.withLock {
+            while segments.count > 1, segments[0].nextOffset <= offset {
+                try segments.removeFirst().delete()
+            }
+            startOffset = segments[0].baseOffset
+        }
+    }
+
+    /// Deletes every segment and starts an empty log at `offset` (a replica installing a snapshot that replaces
+    /// its whole log).
+    public func reset(to offset: Int64, nowMs: Int64) throws {
+        try lock.withLock {
+            for segment in segments { try segment.delete() }
+            segments = [try LogSegment(directory: directory, baseOffset: offset,
+                                       indexIntervalBytes: config.indexIntervalBytes, nowMs: nowMs)]
+            startOffset = offset
+            flushedOffset = offset
+            unflushedMessages = 0
+            producerState.removeAll()
+        }
+    }
+
     /// Flushes, writes the producer snapshot, and leaves the files ready for a recovery-free start.
     public func close(nowMs: Int64) throws {
         try lock.withLock {

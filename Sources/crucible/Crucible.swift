@@ -34,5 +34,5 @@ struct Root: ParsableCommand {
         abstract: "A Kafka-compatible broker cluster and a benchmark and verification harness.",
         subcommands: [BrokerCommand.self, StorageCommand.self, ClusterCommand.self, CheckCommand.self, TopicsCommand.self,
                       ConfigsCommand.self, ConsoleProducerCommand.self, ConsoleConsumerCommand.self,
-                      DumpLogCommand.self])
+                      DumpLogCommand.self, MetadataQuorumCommand.self])
 }

@@ -40,12 +40,8 @@ final class BrokerApis: @unchecked Sendable {
         table.serve(FetchRequest.self, versions: 4...16, fetch)
         table.serve(ListOffsetsRequest.self, versions: 0...7, listOffsets)
         table.serve(MetadataRequest.self, versions: 0...12, metadata)
-        table.serve(CreateTopicsRequest.self, versions: 0...7, createTopics)
-        table.serve(DeleteTopicsRequest.self, versions: 0...6, deleteTopics)
         table.serve(DescribeConfigsRequest.self, versions: 0...4, describeConfigs)
-        table.serve(AlterConfigsRequest.self, versions: 0...2, alterConfigs)
-        table.serve(IncrementalAlterConfigsRequest.self, versions: 0...1, incrementalAlterConfigs)
-        table.serve(InitProducerIdRequest.self, versions: 0...5, initProducerId)
+        serveControllerDecisions(in: &table, forwarding: nil)
         table.serve(FindCoordinatorRequest.self, versions: 0...4, findCoordinator)
         return table
     }

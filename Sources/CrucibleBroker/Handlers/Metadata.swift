@@ -25,7 +25,7 @@ extension BrokerApis {
     private func metadataResponse(names: [String]?, image: MetadataImage, created: Set<String>) -> MetadataResponse {
         var response = MetadataResponse()
         response.clusterId = clusterId
-        response.controllerId = nodeId
+        response.controllerId = controller.quorum.leaderId ?? -1
         response.brokers = image.brokers.values.filter { !$0.fenced }.sorted { $0.id < $1.id }.compactMap { broker in
             guard let endpoint = broker.endpoints.first(where: { !config.controllerListenerNames.contains($0.name) })
             else { return nil }
