@@ -72,9 +72,6 @@ public final class Broker: @unchecked Sendable {
         let raft = quorum as? RaftMetadataQuorum
         // A cluster node has not caught up with the metadata log yet: what it does not know is not an orphan.
         if raft == nil { replicas.removeOrphanLogs(publisher.currentImage) }
-        // Subscribe, then catch up once: applying an image twice is harmless, missing one is not.
-        publisher.onChange { [replicas] image, changes in replicas!.apply(image, changes: changes, nowMs: Clock.nowMs()) }
-        replicas.apply(publisher.currentImage, nowMs: nowMs)
         if raft != nil {
             let connections = ControllerConnections(eventLoop: controllerLoop, clientId: "forward-\(config.nodeId)",
                                                     localId: config.nodeId, addresses: config.voterAddresses)
@@ -85,7 +82,14 @@ public final class Broker: @unchecked Sendable {
         let channel = ActiveControllerChannel(local: controller, voters: voters, group: group, nodeId: config.nodeId,
                                               logger: logger)
         replicas.controllerChannel = channel
-        startLifecycle(channel: channel, waitForFirstHeartbeat: raft == nil)
+        // Partitions take their roles only once this broker is unfenced, which the controller allows after it
+        // has caught up with the metadata log: a restarted node never leads from a stale image.
+        let unfenced = startLifecycle(channel: channel, waitForFirstHeartbeat: raft == nil)
+        if raft == nil {
+            activate(replicas, publisher)  // a single node is caught up by definition, and serves at once
+        } else {
+            unfenced.whenSuccess { [replicas] in self.activate(replicas!, publisher) }
+        }
         let apis = BrokerApis(config: config, clusterId: clusterId, controller: controller, replicas: replicas,
                               logger: logger)
         let table = apis.clientTable(forwarding: forwarding)
@@ -102,7 +106,15 @@ public final class Broker: @unchecked Sendable {
 
     /// Registers and heartbeats through `channel`. A single node waits (bounded) for its first heartbeat so it
     /// serves unfenced from its first request; a cluster node cannot, as the quorum may not have a leader yet.
-    private func startLifecycle(channel: ControllerChannel, waitForFirstHeartbeat: Bool) {
+    private func activate(_ replicas: ReplicaManager, _ publisher: MetadataPublisher) {
+        // Subscribe, then catch up once: applying an image twice is harmless, missing one is not.
+        publisher.onChange { image, changes in replicas.apply(image, changes: changes, nowMs: Clock.nowMs()) }
+        replicas.apply(publisher.currentImage, nowMs: Clock.nowMs())
+        logger.info("unfenced: partitions take their roles")
+    }
+
+    @discardableResult
+    private func startLifecycle(channel: ControllerChannel, waitForFirstHeartbeat: Bool) -> EventLoopFuture<Void> {
         let endpoints = config.advertisedClientListeners.map {
             BrokerEndpointImage(name: $0.name, host: $0.host.isEmpty ? "localhost" : $0.host, port: Int32($0.port))
         }
@@ -111,11 +123,12 @@ public final class Broker: @unchecked Sendable {
                                         logger: logger)
         self.lifecycle = lifecycle
         let first = lifecycle.start()
-        guard waitForFirstHeartbeat else { return }
+        guard waitForFirstHeartbeat else { return first }
         let waited = group.next().makePromise(of: Void.self)
         first.cascade(to: waited)
         group.next().scheduleTask(in: .seconds(10)) { waited.succeed(()) }
         _ = try? waited.futureResult.wait()
+        return first
     }
 
     private func checkFormatted() throws -> String {

@@ -21,7 +21,10 @@ public struct HeartbeatAnswer: Sendable, Equatable {
 extension QuorumController {
     /// A heartbeat from `broker`. Unfences it when it was fenced (electing it where it is the last in-sync
     /// replica); with `wantShutDown`, moves leadership away and says when it may stop (controlled shutdown).
-    public func heartbeat(broker: Int32, brokerEpoch: Int64, wantShutDown: Bool, nowMs: Int64) -> EventLoopFuture<HeartbeatAnswer> {
+    /// `metadataOffset` is how far the broker has applied the metadata log: it stays fenced until that reaches
+    /// its own registration, so it never acts on a stale image (leading a partition someone else now leads).
+    public func heartbeat(broker: Int32, brokerEpoch: Int64, metadataOffset: Int64, wantShutDown: Bool,
+                          nowMs: Int64) -> EventLoopFuture<HeartbeatAnswer> {
         lastHeartbeats.withLockedValue { $0[broker] = nowMs }
         return command("heartbeat") { [uncleanAllowed] image in
             guard let registration = image.brokers[broker] else {
@@ -38,6 +41,9 @@ extension QuorumController {
                 return (moves, HeartbeatAnswer(error: .none, isFenced: registration.fenced, shouldShutDown: moves.isEmpty))
             }
             guard registration.fenced else { return ([], HeartbeatAnswer(error: .none, isFenced: false, shouldShutDown: false)) }
+            guard metadataOffset >= brokerEpoch else {
+                return ([], HeartbeatAnswer(error: .none, isFenced: true, shouldShutDown: false))
+            }
             var unfence = UnfenceBrokerRecord()
             unfence.id = broker
             unfence.epoch = brokerEpoch

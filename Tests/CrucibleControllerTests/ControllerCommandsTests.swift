@@ -185,7 +185,11 @@ final class ControllerCommandsTests: XCTestCase {
         let written = try run { controller in
             let epoch = try controller.registerBroker(id: 1, endpoints: [], incarnation: .random()).wait()
             XCTAssertTrue(controller.currentImage.brokers[1]!.fenced, "brokers register fenced")
-            let answer = try controller.heartbeat(broker: 1, brokerEpoch: epoch, wantShutDown: false, nowMs: 0).wait()
+            let behind = try controller.heartbeat(broker: 1, brokerEpoch: epoch, metadataOffset: epoch - 1,
+                                                  wantShutDown: false, nowMs: 0).wait()
+            XCTAssertTrue(behind.isFenced, "a broker behind its own registration stays fenced")
+            let answer = try controller.heartbeat(broker: 1, brokerEpoch: epoch, metadataOffset: epoch,
+                                                  wantShutDown: false, nowMs: 0).wait()
             XCTAssertEqual(answer, HeartbeatAnswer(error: .none, isFenced: false, shouldShutDown: false))
             XCTAssertFalse(controller.currentImage.brokers[1]!.fenced)
             let results = try controller.createTopics([TopicCreation(name: "a", partitions: 3), TopicCreation(name: "b")],

@@ -83,10 +83,14 @@ class Cluster:
         return ",".join(f"127.0.0.1:{n['port']}" for n in live)
 
     def partition(self, topic: str, partition: int = 0, via: str | None = None):
-        """(leader, replicas, isr) as the cluster's metadata says."""
-        admin = AdminClient({"bootstrap.servers": via or self.live_bootstrap(), "socket.timeout.ms": 2000})
-        metadata = admin.list_topics(topic, timeout=5)
-        p = metadata.topics[topic].partitions[partition]
+        """(leader, replicas, isr) as the cluster's metadata says (waiting while a node still learns the topic)."""
+        def lookup():
+            admin = AdminClient({"bootstrap.servers": via or self.live_bootstrap(), "socket.timeout.ms": 2000})
+            topics = admin.list_topics(topic, timeout=5).topics
+            found = topics.get(topic)
+            return found.partitions.get(partition) if found else None
+
+        p = wait_for(lookup, 15, f"metadata for {topic}-{partition}")
         return p.leader, list(p.replicas), list(p.isrs)
 
     def logs(self) -> str:

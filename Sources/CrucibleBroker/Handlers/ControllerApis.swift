@@ -31,12 +31,13 @@ enum ControllerApis {
                 closed.whenComplete { _ in controller.brokerConnectionLost(request.brokerId, nowMs: Clock.nowMs()) }
             }
             return .later(controller.heartbeat(broker: request.brokerId, brokerEpoch: request.brokerEpoch,
-                                        wantShutDown: request.wantShutDown, nowMs: Clock.nowMs())
+                                               metadataOffset: request.currentMetadataOffset,
+                                               wantShutDown: request.wantShutDown, nowMs: Clock.nowMs())
                 .map { answer in
                     var response = BrokerHeartbeatResponse()
                     response.errorCode = answer.error.rawValue
                     response.isFenced = answer.isFenced
-                    response.isCaughtUp = true
+                    response.isCaughtUp = !answer.isFenced
                     response.shouldShutDown = answer.shouldShutDown
                     return HandlerOutput(response: response)
                 }

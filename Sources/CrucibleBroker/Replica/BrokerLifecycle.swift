@@ -30,12 +30,13 @@ final class BrokerLifecycle: @unchecked Sendable {
         self.logger = logger
     }
 
-    /// Starts registering and heartbeating; the future completes after the first successful heartbeat.
+    /// Starts registering and heartbeating; the future completes once a heartbeat finds this broker unfenced,
+    /// which the controller allows only after this broker has caught up with the metadata log.
     func start() -> EventLoopFuture<Void> {
         let first = eventLoop.makePromise(of: Void.self)
         let task = eventLoop.scheduleRepeatedAsyncTask(initialDelay: .zero, delay: .milliseconds(intervalMs)) { _ in
             self.beat().map { answer in
-                if answer.error == ErrorCode.none { first.succeed(()) }
+                if answer.error == ErrorCode.none && !answer.isFenced { first.succeed(()) }
             }.recover { error in
                 self.logger.debug("heartbeat failed: \(error)")
             }

@@ -21,7 +21,8 @@ struct LocalControllerChannel: ControllerChannel {
     }
 
     func heartbeat(broker: Int32, brokerEpoch: Int64, wantShutDown: Bool) -> EventLoopFuture<HeartbeatAnswer> {
-        controller.heartbeat(broker: broker, brokerEpoch: brokerEpoch, wantShutDown: wantShutDown, nowMs: Clock.nowMs())
+        controller.heartbeat(broker: broker, brokerEpoch: brokerEpoch, metadataOffset: controller.currentImage.appliedOffset,
+                             wantShutDown: wantShutDown, nowMs: Clock.nowMs())
     }
 
     func alterPartition(topicId: KafkaUUID, partition: Int32, leaderId: Int32, leaderEpoch: Int32,
