@@ -131,8 +131,9 @@ public enum FileSystem {
         guard Glibc.rename(from, to) == 0 else { throw StorageError.errno("cannot rename", from) }
     }
 
-    /// Writes a small file atomically: temp file, fsync, rename.
-    public static func writeAtomically(_ path: String, _ bytes: [UInt8]) throws {
+    /// Writes a small file atomically: temp file, fsync, rename. With `syncDirectory` the rename itself is made
+    /// durable too (the metadata quorum's state must survive a power loss, not only a crash).
+    public static func writeAtomically(_ path: String, _ bytes: [UInt8], syncDirectory: Bool = false) throws {
         let temp = path + ".tmp"
         try? remove(temp)
         let file = try DiskFile(path: temp, create: true)
@@ -140,7 +141,7 @@ public enum FileSystem {
         try bytes.withUnsafeBytes { try file.append($0) }
         try file.sync()
         try rename(temp, path)
-        try syncDirectory(containing: path)
+        if syncDirectory { try Self.syncDirectory(containing: path) }
     }
 
     /// Makes a rename or a new file in the directory durable (the directory entry itself is fsynced).

@@ -27,7 +27,7 @@ struct QuorumStateFile {
         let text = "{\"clusterId\":\"\",\"leaderId\":\(state.leaderID ?? -1),\"leaderEpoch\":\(state.epoch),"
             + "\"votedId\":\(state.votedFor ?? -1),\"appliedOffset\":0,\"currentVoters\":[\(votersJSON)],"
             + "\"data_version\":0}"
-        try FileSystem.writeAtomically(path, Array(text.utf8))
+        try FileSystem.writeAtomically(path, Array(text.utf8), syncDirectory: true)
     }
 
     /// The integer after `"key":` (the file is ours, so this small reader is enough).

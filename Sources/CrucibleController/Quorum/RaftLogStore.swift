@@ -111,7 +111,8 @@ final class RaftLogStore {
 
     /// Writes a snapshot the node took and removes older ones.
     func write(_ snapshot: RaftSnapshot) throws {
-        try FileSystem.writeAtomically(directory + "/" + Self.snapshotFileName(snapshot.id), snapshot.data)
+        try FileSystem.writeAtomically(directory + "/" + Self.snapshotFileName(snapshot.id), snapshot.data,
+                                       syncDirectory: true)
         for (id, name) in try snapshotFiles() where id.offset < snapshot.id.offset {
             try FileSystem.remove(directory + "/" + name)
         }
