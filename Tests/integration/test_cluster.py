@@ -32,7 +32,8 @@ def create_topic(cluster, name, partitions=1, rf=3, **config):
 
 def read_all(bootstrap, topic, partitions=1, expect=None, timeout=60):
     consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": "verify", "enable.auto.commit": False,
-                         "enable.partition.eof": True, "isolation.level": "read_uncommitted"})
+                         "enable.partition.eof": True, "isolation.level": "read_uncommitted",
+                         "auto.offset.reset": "earliest"})
     consumer.assign([TopicPartition(topic, p, 0) for p in range(partitions)])
     got, eof = [], set()
     deadline = time.monotonic() + timeout
