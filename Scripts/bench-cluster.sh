@@ -13,6 +13,6 @@ while (($#)); do
     *) echo "bench-cluster.sh: unknown argument $1" >&2; exit 2 ;;
   esac
 done
-swift build -c release --product crucible 2>&1 | grep -E "error|Build" || true
+swift build -c release --product crucible 2>&1 | { grep -E "error|Build" || true; }
 perf=$(Scripts/bench/build-rdkafka-performance.sh "$PWD/.build/bench-tools" 2>/dev/null | tail -1)
 CRUCIBLE_BIN="$PWD/.build/release/crucible" python3 Scripts/bench/cluster_bench.py --perf "$perf" --output "$output" "${args[@]}"

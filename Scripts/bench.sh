@@ -32,7 +32,7 @@ cleanup() {
 trap cleanup EXIT
 
 echo "== building (release)"
-swift build -c release --product crucible 2>&1 | grep -E "error|warning: unre|Compiling crucible|Build" || true
+swift build -c release --product crucible 2>&1 | { grep -E "error|Build" || true; }
 crucible="$root/.build/release/crucible"
 [ -x "$crucible" ] || { echo "bench.sh: release build failed" >&2; exit 1; }
 perf=$(Scripts/bench/build-rdkafka-performance.sh "$root/.build/bench-tools" 2>/dev/null | tail -1)

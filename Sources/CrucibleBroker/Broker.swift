@@ -183,6 +183,12 @@ public final class Broker: @unchecked Sendable {
         timers.append(loop.scheduleRepeatedTask(initialDelay: .milliseconds(isrCheckMs), delay: .milliseconds(isrCheckMs)) {
             [replicas] _ in replicas!.shrinkLaggingIsrs(nowMs: Clock.nowMs())
         })
+        if config.autoLeaderRebalanceEnable {
+            let rebalanceMs = config.leaderImbalanceCheckIntervalSeconds * 1000
+            timers.append(loop.scheduleRepeatedTask(initialDelay: .milliseconds(rebalanceMs), delay: .milliseconds(rebalanceMs)) {
+                [controller] _ in controller!.rebalancePreferredLeaders()
+            })
+        }
         let sessionMs = config.brokerSessionTimeoutMs
         timers.append(loop.scheduleRepeatedTask(initialDelay: .milliseconds(500), delay: .milliseconds(500)) {
             [controller] _ in controller!.fenceExpiredBrokers(nowMs: Clock.nowMs(), sessionTimeoutMs: sessionMs)

@@ -98,3 +98,11 @@ extension QuorumController {
         }
     }
 }
+
+extension QuorumController {
+    /// Moves leadership back to preferred replicas; run every `leader.imbalance.check.interval.seconds`.
+    public func rebalancePreferredLeaders() {
+        guard isActive else { return }
+        _ = command("preferredLeaders") { image in (ControllerCommands.preferredLeaders(image: image), ()) }
+    }
+}

@@ -221,3 +221,25 @@ extension ControllerCommands {
         return records
     }
 }
+
+extension ControllerCommands {
+    /// Preferred-leader election (`auto.leader.rebalance.enable`): partitions whose first replica is live and in
+    /// the ISR but not leading get it back, so leadership returns to its spread after failovers.
+    public static func preferredLeaders(image: MetadataImage) -> [any KafkaMetadataRecord] {
+        var records: [any KafkaMetadataRecord] = []
+        let live = Set(image.brokers.values.filter { !$0.fenced }.map(\.id))
+        for topic in image.sortedTopics {
+            for index in topic.partitions.keys.sorted() {
+                let partition = topic.partitions[index]!
+                guard let preferred = partition.replicas.first, partition.leader != preferred,
+                      partition.isr.contains(preferred), live.contains(preferred) else { continue }
+                var change = PartitionChangeRecord()
+                change.topicId = topic.id
+                change.partitionId = index
+                change.leader = preferred
+                records.append(change)
+            }
+        }
+        return records
+    }
+}

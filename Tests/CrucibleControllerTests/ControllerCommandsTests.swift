@@ -151,6 +151,23 @@ final class ControllerCommandsTests: XCTestCase {
         }
     }
 
+    func testPreferredLeaderReturnsOnlyWhenInSyncAndLive() {
+        var (image, _) = imageWithTopic(rf: 3)
+        let preferred = image.topic(named: "t")!.partitions[0]!.replicas[0]
+        let live = Set([1, 2, 3].map { Int32($0) }).subtracting([preferred])
+        apply(ControllerCommands.moveAwayFrom(broker: preferred, image: image, live: live, uncleanAllowed: { _ in false }),
+              to: &image)
+        XCTAssertNotEqual(image.topic(named: "t")!.partitions[0]!.leader, preferred)
+        XCTAssertTrue(ControllerCommands.preferredLeaders(image: image).isEmpty, "not in the ISR: stays put")
+        let partition = image.topic(named: "t")!.partitions[0]!
+        apply(ControllerCommands.alterPartition(topicId: image.topic(named: "t")!.id, partition: 0,
+                                                leaderId: partition.leader, leaderEpoch: partition.leaderEpoch,
+                                                partitionEpoch: partition.partitionEpoch,
+                                                isr: partition.isr + [preferred], image: image).0, to: &image)
+        apply(ControllerCommands.preferredLeaders(image: image), to: &image)
+        XCTAssertEqual(image.topic(named: "t")!.partitions[0]!.leader, preferred)
+    }
+
     func testStaleAlterPartitionIsRefused() {
         let (image, id) = imageWithTopic(rf: 3)
         let partition = image.topic(named: "t")!.partitions[0]!
