@@ -190,8 +190,9 @@ public final class Broker: @unchecked Sendable {
             })
         }
         let sessionMs = config.brokerSessionTimeoutMs
+        let heartbeatMs = config.brokerHeartbeatIntervalMs
         timers.append(loop.scheduleRepeatedTask(initialDelay: .milliseconds(500), delay: .milliseconds(500)) {
-            [controller] _ in controller!.fenceExpiredBrokers(nowMs: Clock.nowMs(), sessionTimeoutMs: sessionMs)
+            [controller] _ in controller!.fenceExpiredBrokers(nowMs: Clock.nowMs(), sessionTimeoutMs: sessionMs, heartbeatIntervalMs: heartbeatMs)
         })
     }
 

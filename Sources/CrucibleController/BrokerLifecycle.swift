@@ -64,15 +64,18 @@ extension QuorumController {
 
     /// Fences every unfenced broker whose last heartbeat is older than the session timeout. Run periodically
     /// on the active controller.
-    public func fenceExpiredBrokers(nowMs: Int64, sessionTimeoutMs: Int64) {
+    public func fenceExpiredBrokers(nowMs: Int64, sessionTimeoutMs: Int64, heartbeatIntervalMs: Int64) {
         guard isActive else {
             lastHeartbeats.withLockedValue { $0.removeAll() }
             return
         }
         let image = currentImage
         let heartbeats = lastHeartbeats.withLockedValue { beats -> [Int32: Int64] in
-            // A broker this controller has not heard from yet gets a full session from now.
-            for broker in image.brokers.keys where beats[broker] == nil { beats[broker] = nowMs }
+            // A broker this controller has not heard from yet (it just became active) must show up within two
+            // heartbeat intervals: live brokers find the new leader by their next heartbeat, and one that died
+            // with the old controller is not kept as leader for a whole session.
+            let grace = min(sessionTimeoutMs, 2 * heartbeatIntervalMs + 500)
+            for broker in image.brokers.keys where beats[broker] == nil { beats[broker] = nowMs - sessionTimeoutMs + grace }
             return beats
         }
         let losses = lastConnectionLoss.withLockedValue { $0 }
