@@ -57,7 +57,7 @@ public final class DiskFile: @unchecked Sendable {
     /// Reads up to `count` bytes at `position` (fewer at the end of the file).
     public func read(at position: Int, count: Int) throws -> ByteBuffer {
         var buffer = ByteBufferAllocator().buffer(capacity: count)
-        let got = try buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: count) { out -> Int in
+        _ = try buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: count) { out -> Int in
             var done = 0
             while done < count {
                 let n = pread(descriptor, out.baseAddress! + done, count - done, off_t(position + done))
@@ -70,7 +70,6 @@ public final class DiskFile: @unchecked Sendable {
             }
             return done
         }
-        _ = got
         return buffer
     }
 

@@ -43,6 +43,7 @@ final class BrokerApis: @unchecked Sendable {
         table.serve(DescribeConfigsRequest.self, versions: 0...4, describeConfigs)
         serveControllerDecisions(in: &table, forwarding: nil)
         table.serve(FindCoordinatorRequest.self, versions: 0...4, findCoordinator)
+        table.serve(OffsetForLeaderEpochRequest.self, versions: 0...4, offsetForLeaderEpoch)
         return table
     }
 
