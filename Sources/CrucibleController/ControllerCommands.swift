@@ -23,8 +23,10 @@ public enum ControllerCommands {
         return ([record], record.brokerEpoch)
     }
 
-    public static func createTopics(_ requests: [TopicCreation], image: MetadataImage,
-                                    policy: ControllerPolicy) -> ([any KafkaMetadataRecord], [TopicCreationResult]) {
+    /// `newTopicId` is injectable so simulations stay deterministic (the id also seeds replica placement).
+    public static func createTopics(_ requests: [TopicCreation], image: MetadataImage, policy: ControllerPolicy,
+                                    newTopicId: () -> KafkaUUID = KafkaUUID.random)
+        -> ([any KafkaMetadataRecord], [TopicCreationResult]) {
         var records: [any KafkaMetadataRecord] = []
         var results: [TopicCreationResult] = []
         var claimed = Set<String>()
@@ -41,7 +43,7 @@ public enum ControllerCommands {
                 continue
             }
             claimed.insert(request.name)
-            result.topicId = KafkaUUID.random()
+            result.topicId = newTopicId()
             results.append(result)
             records += topicRecords(name: request.name, id: result.topicId, partitions: partitions,
                                     replicationFactor: replicationFactor, configs: request.configs, image: image)

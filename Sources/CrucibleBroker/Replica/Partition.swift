@@ -2,6 +2,7 @@ import CrucibleController
 import CrucibleProtocol
 import CrucibleStorage
 import NIOConcurrencyHelpers
+import NIOCore
 
 /// What the leader knows of one follower.
 struct FollowerState: Equatable {
@@ -32,6 +33,10 @@ public final class Partition: @unchecked Sendable {
     private var followers: [Int32: FollowerState] = [:]
     /// An AlterPartition in flight: the ISR proposed, and the partition epoch it was proposed against.
     private var pendingIsr: (isr: [Int32], partitionEpoch: Int32)?
+    /// The log end when this node became leader. A follower joins the ISR only once it has reached it as well as
+    /// the high watermark: right after a restart the high watermark may be far behind, and a follower admitted on
+    /// that alone could be elected without writes this leader had already had acknowledged.
+    private var leaderEpochStartOffset: Int64 = 0
 
     struct Settings: Equatable {
         var minInsyncReplicas: Int32
@@ -52,6 +57,7 @@ public final class Partition: @unchecked Sendable {
         highWatermarkValue = image.replicas.count <= 1 ? log.logEndOffset
             : min(recoveredHighWatermark ?? 0, log.logEndOffset)
         resetFollowers(nowMs: nowMs)
+        leaderEpochStartOffset = log.logEndOffset
     }
 
     public var id: KafkaUUID { lock.withLock { topicId } }
@@ -102,6 +108,7 @@ public final class Partition: @unchecked Sendable {
             pendingIsr = nil
             if image.leader == nodeId {
                 resetFollowers(nowMs: nowMs)
+                leaderEpochStartOffset = log.logEndOffset
                 return .becameLeader
             }
             return image.leader >= 0 ? .becameFollower(leader: image.leader) : .leaderless
@@ -119,7 +126,8 @@ public final class Partition: @unchecked Sendable {
             followers[replica]!.logEndOffset = offset
             if offset >= end { followers[replica]!.lastCaughtUpMs = nowMs }
             let moved = recomputeHighWatermarkLocked(logEnd: end)
-            let join = !effectiveIsrLocked.contains(replica) && offset >= highWatermarkValue && pendingIsr == nil
+            let join = !effectiveIsrLocked.contains(replica) && offset >= max(highWatermarkValue, leaderEpochStartOffset)
+                && pendingIsr == nil
             return (moved, join)
         }
     }
@@ -179,6 +187,27 @@ public final class Partition: @unchecked Sendable {
     }
 
     // MARK: Follower side
+
+    /// Applies one fetch answer from the leader: truncates to where the logs diverge when the leader says they
+    /// do (returning the new log end), else appends the whole batches and takes the leader's high watermark.
+    @discardableResult
+    func applyFetched(records: ByteBuffer?, diverging: (epoch: Int32, endOffset: Int64)?, leaderHighWatermark: Int64,
+                      nowMs: Int64) throws -> Int64? {
+        if let diverging {
+            // The leader's log ends `epoch` at `endOffset`; ours may hold more of it, or a later epoch the leader
+            // never had. Cut back to where both agree.
+            let (localEpoch, localEnd) = log.endOffset(forEpoch: diverging.epoch)
+            let target = max(0, min(diverging.endOffset, localEpoch >= 0 ? localEnd : 0))
+            try log.truncate(to: target)
+            clampHighWatermark()
+            return target
+        }
+        if let records, records.readableBytes > 0 {
+            _ = try log.appendAsFollower(records, nowMs: nowMs)
+        }
+        _ = followerHighWatermark(leaderHighWatermark)
+        return nil
+    }
 
     /// The leader's high watermark, capped at what this follower holds.
     func followerHighWatermark(_ leaderHighWatermark: Int64) -> Bool {

@@ -138,30 +138,17 @@ final class ReplicaFetcher: @unchecked Sendable {
             return false
         }
         do {
-            if data.divergingEpoch.epoch >= 0 || data.divergingEpoch.endOffset >= 0 {
-                try truncateToDivergence(partition, epoch: data.divergingEpoch.epoch,
-                                         leaderEndOffset: data.divergingEpoch.endOffset)
-                return true
+            let diverging = data.divergingEpoch.epoch >= 0 || data.divergingEpoch.endOffset >= 0
+                ? (epoch: data.divergingEpoch.epoch, endOffset: data.divergingEpoch.endOffset) : nil
+            if let truncatedTo = try partition.applyFetched(records: data.records?.contiguousBytes, diverging: diverging,
+                                                            leaderHighWatermark: data.highWatermark, nowMs: Clock.nowMs()) {
+                logger.info("\(partition.topic)-\(partition.index): diverged from leader \(leaderId); truncated to \(truncatedTo)")
             }
-            if let records = data.records?.contiguousBytes, records.readableBytes > 0 {
-                _ = try partition.log.appendAsFollower(records, nowMs: Clock.nowMs())
-            }
-            _ = partition.followerHighWatermark(data.highWatermark)
             onProgress(partition)
             return true
         } catch {
             logger.warning("replicating \(partition.topic)-\(partition.index) from \(leaderId): \(error)")
             return false
         }
-    }
-
-    /// The leader's log ends epoch `epoch` at `leaderEndOffset`; ours may hold more of that epoch, or a
-    /// later epoch the leader never had. Cut back to where both agree.
-    private func truncateToDivergence(_ partition: Partition, epoch: Int32, leaderEndOffset: Int64) throws {
-        let (localEpoch, localEnd) = partition.log.endOffset(forEpoch: epoch)
-        let target = localEpoch == epoch ? min(leaderEndOffset, localEnd) : min(leaderEndOffset, localEnd >= 0 ? localEnd : 0)
-        logger.info("\(partition.topic)-\(partition.index): diverged from leader \(leaderId) at epoch \(epoch); truncating to \(max(0, target))")
-        try partition.log.truncate(to: max(0, target))
-        partition.clampHighWatermark()
     }
 }
