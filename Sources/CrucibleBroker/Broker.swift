@@ -70,8 +70,6 @@ public final class Broker: @unchecked Sendable {
                                       logger: logger)
         replicas = ReplicaManager(nodeId: config.nodeId, logs: logs, config: config, group: group, logger: logger)
         let raft = quorum as? RaftMetadataQuorum
-        // A cluster node has not caught up with the metadata log yet: what it does not know is not an orphan.
-        if raft == nil { replicas.removeOrphanLogs(publisher.currentImage) }
         if raft != nil {
             let connections = ControllerConnections(eventLoop: controllerLoop, clientId: "forward-\(config.nodeId)",
                                                     localId: config.nodeId, addresses: config.voterAddresses)
@@ -107,6 +105,9 @@ public final class Broker: @unchecked Sendable {
     /// Registers and heartbeats through `channel`. A single node waits (bounded) for its first heartbeat so it
     /// serves unfenced from its first request; a cluster node cannot, as the quorum may not have a leader yet.
     private func activate(_ replicas: ReplicaManager, _ publisher: MetadataPublisher) {
+        // Now caught up with the metadata (the controller unfenced us only then): a log on disk the image does
+        // not know belongs to a topic deleted while this node was away.
+        replicas.removeOrphanLogs(publisher.currentImage)
         // Subscribe, then catch up once: applying an image twice is harmless, missing one is not.
         publisher.onChange { image, changes in replicas.apply(image, changes: changes, nowMs: Clock.nowMs()) }
         replicas.apply(publisher.currentImage, nowMs: Clock.nowMs())

@@ -155,7 +155,8 @@ def test_unclean_leader_election(cluster, unclean):
         cluster.node("start", leader)
         wait_for(lambda: cluster.partition(topic, via=survivors)[0] == leader, 60, "the last ISR member leads again")
         values = [v for _, _, v in read_all(cluster.live_bootstrap(), topic, expect=20)]
-        assert values == [b"both-%d" % i for i in range(10)] + [b"leader-only-%d" % i for i in range(10)]
+        assert values == [b"both-%d" % i for i in range(10)] + [b"leader-only-%d" % i for i in range(10)], (
+            cluster.partition(topic), cluster.logs())
     else:
         wait_for(lambda: cluster.partition(topic, via=survivors)[0] == follower, 30, "the stale follower elected")
         values = [v for _, _, v in read_all(survivors, topic, expect=10)]
