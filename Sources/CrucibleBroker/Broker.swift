@@ -37,9 +37,13 @@ public final class Broker: @unchecked Sendable {
     }
 
     /// Formats the directories for a single-node cluster when they are not formatted (`--standalone`).
+    /// Every directory gets the same cluster id: that of one already formatted, else a new one.
     public static func formatIfNeeded(_ config: BrokerConfig) throws {
-        for directory in Set(config.logDirs + [config.metadataDirectory]) where try MetaProperties.read(from: directory) == nil {
-            try MetaProperties(clusterId: ClusterId.random(), nodeId: config.nodeId, directoryId: KafkaUUID.random().description)
+        let directories = Set(config.logDirs + [config.metadataDirectory]).sorted()
+        let existing = try directories.compactMap { try MetaProperties.read(from: $0) }
+        let clusterId = existing.first?.clusterId ?? ClusterId.random()
+        for directory in directories where try MetaProperties.read(from: directory) == nil {
+            try MetaProperties(clusterId: clusterId, nodeId: config.nodeId, directoryId: KafkaUUID.random().description)
                 .write(to: directory)
         }
     }

@@ -116,3 +116,19 @@ def test_unformatted_directory_exits_2(tmp_path):
     result = subprocess.run([crucible_binary(), "broker", "--config", str(config)],
                             capture_output=True, text=True, timeout=30)
     assert result.returncode == 2 and "format" in result.stderr
+
+
+def test_standalone_formats_every_directory_for_one_cluster(tmp_path):
+    """--standalone with a separate metadata.log.dir and two log.dirs: one cluster id everywhere, so it starts."""
+    from conftest import Broker
+    data = tmp_path / "node"
+    data.mkdir()
+    broker = Broker(data, {"log.dirs": f"{data}/a,{data}/b", "metadata.log.dir": f"{data}/meta"})
+    broker.start()
+    try:
+        ids = {line.split("=", 1)[1] for d in ("a", "b", "meta")
+               for line in (data / d / "meta.properties").read_text().splitlines() if line.startswith("cluster.id=")}
+        assert len(ids) == 1, ids
+        assert_serves(broker)
+    finally:
+        broker.kill()

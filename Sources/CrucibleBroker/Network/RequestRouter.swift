@@ -1,6 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import CrucibleProtocol
 import NIOCore
 
@@ -123,14 +120,5 @@ final class RequestRouter {
         guard let response = output.response else { return nil }
         return ResponseFrame(parts: response.encodeFrame(correlationId: context.header.correlationId, version: version),
                              fileHandles: output.fileHandles)
-    }
-}
-
-enum Clock {
-    /// Wall-clock milliseconds (record timestamps, retention, segment age).
-    static func nowMs() -> Int64 {
-        var now = timespec()
-        clock_gettime(CLOCK_REALTIME, &now)
-        return Int64(now.tv_sec) * 1000 + Int64(now.tv_nsec) / 1_000_000
     }
 }

@@ -1,4 +1,0 @@
-import XCTest
-@testable import CrucibleBroker
-
-final class CrucibleBrokerPlaceholder: XCTestCase {}
