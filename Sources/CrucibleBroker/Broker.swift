@@ -18,6 +18,7 @@ public final class Broker: @unchecked Sendable {
     private let logger: Logger
     private let group: MultiThreadedEventLoopGroup
     private var channels: [Channel] = []
+    private let channelsLock = NIOLock()
     private let connections = ConnectionRegistry()
     private var logs: LogManager!
     private var controller: QuorumController!
@@ -84,26 +85,47 @@ public final class Broker: @unchecked Sendable {
         let channel = ActiveControllerChannel(local: controller, voters: voters, group: group, nodeId: config.nodeId,
                                               logger: logger)
         replicas.controllerChannel = channel
-        // Partitions take their roles only once this broker is unfenced, which the controller allows after it
-        // has caught up with the metadata log: a restarted node never leads from a stale image.
-        let unfenced = startLifecycle(channel: channel, waitForFirstHeartbeat: raft == nil)
-        if raft == nil {
-            activate(replicas, publisher)  // a single node is caught up by definition, and serves at once
-        } else {
-            unfenced.whenSuccess { [replicas] in self.activate(replicas!, publisher) }
-        }
         let apis = BrokerApis(config: config, clusterId: clusterId, controller: controller, replicas: replicas,
-                              logger: logger)
+                              forwarding: forwarding, logger: logger)
         let table = apis.clientTable(forwarding: forwarding)
-        for listener in config.clientListeners {
-            channels.append(try bind(listener, table: table))
-        }
         if let raft {
             let controllerTable = apis.controllerTable(quorum: raft)
             for listener in config.controllerListeners { channels.append(try bind(listener, table: controllerTable)) }
         }
+        // Partitions take their roles, and clients are served, only once this broker is unfenced, which the
+        // controller allows after it has caught up with the metadata log: a restarted node never leads from a
+        // stale image, and never answers a client from an image older than the one it served before (Kafka
+        // opens its client listeners at the same point).
+        let unfenced = startLifecycle(channel: channel, waitForFirstHeartbeat: raft == nil)
+        if raft == nil {
+            activate(replicas, publisher)  // a single node is caught up by definition, and serves at once
+            for listener in config.clientListeners { channels.append(try bind(listener, table: table)) }
+        } else {
+            unfenced.whenSuccess { [replicas] in
+                self.activate(replicas!, publisher)
+                self.bindClientListenersInBackground(table: table)
+            }
+        }
         scheduleHousekeeping()
-        logger.info("node \(config.nodeId) serving cluster \(clusterId) on \(config.clientListeners.map { "\($0.host):\($0.port)" })")
+        logger.info("node \(config.nodeId) started in cluster \(clusterId)")
+    }
+
+    /// Binding blocks, which an event loop must not: a thread of its own does it. A port taken by now is as
+    /// fatal as at start, and reported the same way.
+    private func bindClientListenersInBackground(table: ApiTable) {
+        DispatchQueue.global().async { [self] in
+            guard !stopped.withLockedValue({ $0 }) else { return }
+            do {
+                for listener in config.clientListeners {
+                    let channel = try bind(listener, table: table)
+                    channelsLock.withLock { channels.append(channel) }
+                }
+                logger.info("node \(config.nodeId) serving clients on \(config.clientListeners.map { "\($0.host):\($0.port)" })")
+            } catch {
+                logger.critical("cannot bind the client listeners: \(error)")
+                exit(1)
+            }
+        }
     }
 
     /// Registers and heartbeats through `channel`. A single node waits (bounded) for its first heartbeat so it
@@ -209,7 +231,7 @@ public final class Broker: @unchecked Sendable {
         // Hand leadership to the other replicas before going away (a no-op on a single node).
         lifecycle?.controlledShutdown(timeoutMs: 5_000)
         for timer in timers { timer.cancel() }
-        for channel in channels { try? channel.close().wait() }
+        for channel in channelsLock.withLock({ channels }) { try? channel.close().wait() }
         connections.closeAll(graceMs: 500)
         replicas?.shutdown()
         let nowMs = Clock.nowMs()

@@ -29,9 +29,13 @@ enum Catalog {
         28, // TxnOffsetCommit
         32, // DescribeConfigs
         33, // AlterConfigs
+        35, // DescribeLogDirs
         37, // CreatePartitions
         42, // DeleteGroups
+        43, // ElectLeaders
         44, // IncrementalAlterConfigs
+        45, // AlterPartitionReassignments
+        46, // ListPartitionReassignments
         47, // OffsetDelete
         52, // Vote
         53, // BeginQuorumEpoch

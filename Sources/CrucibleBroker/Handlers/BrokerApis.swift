@@ -15,10 +15,13 @@ final class BrokerApis: @unchecked Sendable {
     let replicas: ReplicaManager
     let producerIds: ProducerIdAllocator
     let validator: BatchValidator
+    /// Set in a cluster: where decisions go when this node is not the active controller.
+    let forwarding: ControllerForwarding?
     let logger: Logger
 
     init(config: BrokerConfig, clusterId: String, controller: QuorumController, replicas: ReplicaManager,
-         logger: Logger) {
+         forwarding: ControllerForwarding?, logger: Logger) {
+        self.forwarding = forwarding
         self.config = config
         self.clusterId = clusterId
         self.controller = controller
@@ -47,12 +50,44 @@ final class BrokerApis: @unchecked Sendable {
         return table
     }
 
-    /// Auto-creates topics (Metadata with allow_auto_topic_creation, `auto.create.topics.enable=true`).
+    /// Auto-creates topics (Metadata with allow_auto_topic_creation, `auto.create.topics.enable=true`). A node
+    /// that is not the active controller sends a CreateTopics to it, as Kafka's brokers do; failures leave the
+    /// topics missing, which the caller reports as retriable.
     func autoCreate(_ names: [String]) -> EventLoopFuture<Void> {
         guard config.autoCreateTopicsEnable, !names.isEmpty else { return controllerLoop.makeSucceededVoidFuture() }
-        return controller.createTopics(names.map { TopicCreation(name: $0) }, validateOnly: false)
-            .map { _ in }
-            .recover { error in self.logger.warning("auto-creating \(names) failed: \(error)") }
+        guard let forwarding, !controller.isActive else {
+            return controller.createTopics(names.map { TopicCreation(name: $0) }, validateOnly: false)
+                .map { _ in }
+                .recover { error in self.logger.warning("auto-creating \(names) failed: \(error)") }
+        }
+        var request = CreateTopicsRequest()
+        request.timeoutMs = 30_000
+        request.topics = names.map { name in
+            var topic = CreateTopicsRequest.CreatableTopic()
+            topic.name = name
+            topic.numPartitions = config.numPartitions
+            topic.replicationFactor = config.defaultReplicationFactor
+            return topic
+        }
+        return forwarding.forward(request, version: 7, refusal: ControllerRefusal.createTopics)
+            .flatMap { response in
+                let created = response.topics.filter { $0.errorCode == 0 }.map(\.name)
+                for topic in response.topics where topic.errorCode != 0 && topic.errorCode != ErrorCode.topicAlreadyExists.rawValue {
+                    self.logger.warning("auto-creating \(topic.name) failed: \(ErrorCode(rawValue: topic.errorCode).name)")
+                }
+                return self.awaitTopics(created)
+            }
+    }
+
+    /// Waits (briefly) until this node's image knows `names`, so the answer to the Metadata request that
+    /// created them can already describe them.
+    private func awaitTopics(_ names: [String], attempts: Int = 50) -> EventLoopFuture<Void> {
+        let loop = controllerLoop
+        guard attempts > 0, names.contains(where: { controller.currentImage.topic(named: $0) == nil }) else {
+            return loop.makeSucceededVoidFuture()
+        }
+        return loop.scheduleTask(in: .milliseconds(20)) {}.futureResult
+            .flatMap { self.awaitTopics(names, attempts: attempts - 1) }
     }
 
     var controllerLoop: EventLoop { controller.eventLoopForCallbacks }

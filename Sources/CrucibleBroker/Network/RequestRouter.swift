@@ -31,7 +31,8 @@ struct UnsupportedRequest: Error, CustomStringConvertible {
 
 /// The APIs one listener serves: the versions ApiVersions advertises and a handler for each. The client
 /// listener and the controller listener each have their own table.
-struct ApiTable {
+/// Built once at start and only read afterwards, so it may cross threads.
+struct ApiTable: @unchecked Sendable {
     typealias Route = (ByteBuffer, RequestContext) throws -> RequestRouter.Outcome
     private(set) var versions: [ApiKey: ClosedRange<Int16>] = [:]
     private var routes: [ApiKey: Route] = [:]

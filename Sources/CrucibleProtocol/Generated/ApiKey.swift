@@ -29,9 +29,13 @@ public enum ApiKey: Int16, CaseIterable, Sendable {
     case txnOffsetCommit = 28
     case describeConfigs = 32
     case alterConfigs = 33
+    case describeLogDirs = 35
     case createPartitions = 37
     case deleteGroups = 42
+    case electLeaders = 43
     case incrementalAlterConfigs = 44
+    case alterPartitionReassignments = 45
+    case listPartitionReassignments = 46
     case offsetDelete = 47
     case vote = 52
     case beginQuorumEpoch = 53
@@ -74,9 +78,13 @@ public enum ApiKey: Int16, CaseIterable, Sendable {
         case .txnOffsetCommit: return "TxnOffsetCommit"
         case .describeConfigs: return "DescribeConfigs"
         case .alterConfigs: return "AlterConfigs"
+        case .describeLogDirs: return "DescribeLogDirs"
         case .createPartitions: return "CreatePartitions"
         case .deleteGroups: return "DeleteGroups"
+        case .electLeaders: return "ElectLeaders"
         case .incrementalAlterConfigs: return "IncrementalAlterConfigs"
+        case .alterPartitionReassignments: return "AlterPartitionReassignments"
+        case .listPartitionReassignments: return "ListPartitionReassignments"
         case .offsetDelete: return "OffsetDelete"
         case .vote: return "Vote"
         case .beginQuorumEpoch: return "BeginQuorumEpoch"
@@ -120,9 +128,13 @@ public enum ApiKey: Int16, CaseIterable, Sendable {
         case .txnOffsetCommit: return TxnOffsetCommitRequest.self
         case .describeConfigs: return DescribeConfigsRequest.self
         case .alterConfigs: return AlterConfigsRequest.self
+        case .describeLogDirs: return DescribeLogDirsRequest.self
         case .createPartitions: return CreatePartitionsRequest.self
         case .deleteGroups: return DeleteGroupsRequest.self
+        case .electLeaders: return ElectLeadersRequest.self
         case .incrementalAlterConfigs: return IncrementalAlterConfigsRequest.self
+        case .alterPartitionReassignments: return AlterPartitionReassignmentsRequest.self
+        case .listPartitionReassignments: return ListPartitionReassignmentsRequest.self
         case .offsetDelete: return OffsetDeleteRequest.self
         case .vote: return VoteRequest.self
         case .beginQuorumEpoch: return BeginQuorumEpochRequest.self
@@ -166,9 +178,13 @@ public enum ApiKey: Int16, CaseIterable, Sendable {
         case .txnOffsetCommit: return TxnOffsetCommitResponse.self
         case .describeConfigs: return DescribeConfigsResponse.self
         case .alterConfigs: return AlterConfigsResponse.self
+        case .describeLogDirs: return DescribeLogDirsResponse.self
         case .createPartitions: return CreatePartitionsResponse.self
         case .deleteGroups: return DeleteGroupsResponse.self
+        case .electLeaders: return ElectLeadersResponse.self
         case .incrementalAlterConfigs: return IncrementalAlterConfigsResponse.self
+        case .alterPartitionReassignments: return AlterPartitionReassignmentsResponse.self
+        case .listPartitionReassignments: return ListPartitionReassignmentsResponse.self
         case .offsetDelete: return OffsetDeleteResponse.self
         case .vote: return VoteResponse.self
         case .beginQuorumEpoch: return BeginQuorumEpochResponse.self

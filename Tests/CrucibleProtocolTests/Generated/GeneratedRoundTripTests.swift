@@ -36,6 +36,14 @@ final class GeneratedRoundTripTests: XCTestCase {
         try assertRoundTripsInEveryVersion(AlterConfigsResponse.self)
     }
 
+    func testAlterPartitionReassignmentsRequest() throws {
+        try assertRoundTripsInEveryVersion(AlterPartitionReassignmentsRequest.self)
+    }
+
+    func testAlterPartitionReassignmentsResponse() throws {
+        try assertRoundTripsInEveryVersion(AlterPartitionReassignmentsResponse.self)
+    }
+
     func testAlterPartitionRequest() throws {
         try assertRoundTripsInEveryVersion(AlterPartitionRequest.self)
     }
@@ -168,6 +176,14 @@ final class GeneratedRoundTripTests: XCTestCase {
         try assertRoundTripsInEveryVersion(DescribeGroupsResponse.self)
     }
 
+    func testDescribeLogDirsRequest() throws {
+        try assertRoundTripsInEveryVersion(DescribeLogDirsRequest.self)
+    }
+
+    func testDescribeLogDirsResponse() throws {
+        try assertRoundTripsInEveryVersion(DescribeLogDirsResponse.self)
+    }
+
     func testDescribeProducersRequest() throws {
         try assertRoundTripsInEveryVersion(DescribeProducersRequest.self)
     }
@@ -182,6 +198,14 @@ final class GeneratedRoundTripTests: XCTestCase {
 
     func testDescribeQuorumResponse() throws {
         try assertRoundTripsInEveryVersion(DescribeQuorumResponse.self)
+    }
+
+    func testElectLeadersRequest() throws {
+        try assertRoundTripsInEveryVersion(ElectLeadersRequest.self)
+    }
+
+    func testElectLeadersResponse() throws {
+        try assertRoundTripsInEveryVersion(ElectLeadersResponse.self)
     }
 
     func testEndQuorumEpochRequest() throws {
@@ -290,6 +314,14 @@ final class GeneratedRoundTripTests: XCTestCase {
 
     func testListOffsetsResponse() throws {
         try assertRoundTripsInEveryVersion(ListOffsetsResponse.self)
+    }
+
+    func testListPartitionReassignmentsRequest() throws {
+        try assertRoundTripsInEveryVersion(ListPartitionReassignmentsRequest.self)
+    }
+
+    func testListPartitionReassignmentsResponse() throws {
+        try assertRoundTripsInEveryVersion(ListPartitionReassignmentsResponse.self)
     }
 
     func testMetadataRequest() throws {
