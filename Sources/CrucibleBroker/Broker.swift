@@ -145,7 +145,7 @@ public final class Broker: @unchecked Sendable {
         let endpoints = config.advertisedClientListeners.map {
             BrokerEndpointImage(name: $0.name, host: $0.host.isEmpty ? "localhost" : $0.host, port: Int32($0.port))
         }
-        let lifecycle = BrokerLifecycle(nodeId: config.nodeId, endpoints: endpoints, channel: channel,
+        let lifecycle = BrokerLifecycle(nodeId: config.nodeId, endpoints: endpoints, rack: config.brokerRack, channel: channel,
                                         eventLoop: group.next(), intervalMs: config.brokerHeartbeatIntervalMs,
                                         logger: logger)
         self.lifecycle = lifecycle

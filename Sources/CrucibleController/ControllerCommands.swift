@@ -3,10 +3,12 @@ import CrucibleProtocol
 /// Pure decisions: a request and the current image in, the metadata records that carry it out and the answer
 /// out. Nothing here touches the log, so each rule is testable on an image alone.
 public enum ControllerCommands {
-    public static func registerBroker(id: Int32, endpoints: [BrokerEndpointImage], incarnation: KafkaUUID,
+    public static func registerBroker(id: Int32, endpoints: [BrokerEndpointImage], rack: String? = nil,
+                                      incarnation: KafkaUUID,
                                       image: MetadataImage) -> ([any KafkaMetadataRecord], Int64) {
         var record = RegisterBrokerRecord()
         record.brokerId = id
+        record.rack = rack
         // Broker epochs grow with every registration so a restarted broker's stale requests can be told apart.
         record.brokerEpoch = max(image.appliedOffset + 1, (image.brokers[id]?.epoch ?? -1) + 1)
         record.incarnationId = incarnation
@@ -31,9 +33,11 @@ public enum ControllerCommands {
         var results: [TopicCreationResult] = []
         var claimed = Set<String>()
         for request in requests {
-            let partitions = request.partitions == -1 ? policy.defaultPartitions : request.partitions
-            let replicationFactor = request.replicationFactor == -1 ? policy.defaultReplicationFactor
-                : request.replicationFactor
+            let manual = !request.assignments.isEmpty
+            let partitions = manual ? Int32(request.assignments.count)
+                : request.partitions == -1 ? policy.defaultPartitions : request.partitions
+            let replicationFactor = manual ? Int16(request.assignments[0].count)
+                : request.replicationFactor == -1 ? policy.defaultReplicationFactor : request.replicationFactor
             var result = TopicCreationResult(name: request.name, error: .none, message: nil, topicId: .zero,
                                              partitions: partitions, replicationFactor: replicationFactor)
             if let problem = problem(with: request, partitions: partitions, replicationFactor: replicationFactor,
@@ -46,7 +50,8 @@ public enum ControllerCommands {
             result.topicId = newTopicId()
             results.append(result)
             records += topicRecords(name: request.name, id: result.topicId, partitions: partitions,
-                                    replicationFactor: replicationFactor, configs: request.configs, image: image)
+                                    replicationFactor: replicationFactor, assignments: request.assignments,
+                                    configs: request.configs, image: image)
         }
         return (records, results)
     }
@@ -58,6 +63,21 @@ public enum ControllerCommands {
         if image.topic(named: request.name) != nil || claimed.contains(request.name) {
             return (.topicAlreadyExists, "Topic '\(request.name)' already exists.")
         }
+        if !request.assignments.isEmpty {
+            guard request.partitions == -1 && request.replicationFactor == -1 else {
+                return (.invalidRequest, "Both numPartitions or replicationFactor and replicasAssignments were set. Both cannot be used at the same time.")
+            }
+            let live = image.liveBrokerIds
+            for (index, replicas) in request.assignments.enumerated() {
+                if let problem = assignmentProblem(replicas, image: image, expectedCount: request.assignments[0].count) {
+                    return (.invalidReplicaAssignment, problem)
+                }
+                guard replicas.contains(where: live.contains) else {
+                    return (.invalidReplicaAssignment, "All brokers specified in the manual partition assignment for partition \(index) are fenced or in controlled shutdown.")
+                }
+            }
+            return configProblem(request, policy: policy)
+        }
         guard partitions > 0 && partitions <= TopicRules.maxPartitionsPerTopic else {
             return (.invalidPartitions, "Number of partitions must be between 1 and \(TopicRules.maxPartitionsPerTopic).")
         }
@@ -66,6 +86,10 @@ public enum ControllerCommands {
             return (.invalidReplicationFactor,
                     "Replication factor: \(replicationFactor) larger than available brokers: \(live).")
         }
+        return configProblem(request, policy: policy)
+    }
+
+    private static func configProblem(_ request: TopicCreation, policy: ControllerPolicy) -> (ErrorCode, String)? {
         for (key, value) in request.configs {
             do { try policy.validateTopicConfig(key, value) } catch { return (.invalidConfig, "\(error)") }
         }
@@ -73,7 +97,8 @@ public enum ControllerCommands {
     }
 
     private static func topicRecords(name: String, id: KafkaUUID, partitions: Int32, replicationFactor: Int16,
-                                     configs: [String: String], image: MetadataImage) -> [any KafkaMetadataRecord] {
+                                     assignments: [[Int32]], configs: [String: String],
+                                     image: MetadataImage) -> [any KafkaMetadataRecord] {
         var topic = TopicRecord()
         topic.name = name
         topic.topicId = id
@@ -81,19 +106,14 @@ public enum ControllerCommands {
         for (key, value) in configs.sorted(by: { $0.key < $1.key }) {
             records.append(configRecord(topic: name, key: key, value: value))
         }
-        let live = image.brokers.values.filter { !$0.fenced }.map(\.id)
-        let assignment = TopicRules.assignReplicas(partitions: partitions, replicationFactor: replicationFactor,
-                                                   brokers: live, start: Int(truncatingIfNeeded: id.low % 1024))
+        let live = image.liveBrokerIds
+        let assignment = !assignments.isEmpty ? assignments
+            : TopicRules.assignReplicas(partitions: partitions, replicationFactor: replicationFactor,
+                                        brokers: Array(live), start: Int(truncatingIfNeeded: id.low % 1024))
         for (index, replicas) in assignment.enumerated() {
-            var partition = PartitionRecord()
-            partition.partitionId = Int32(index)
-            partition.topicId = id
-            partition.replicas = replicas
-            partition.isr = replicas
-            partition.leader = replicas[0]
-            partition.leaderEpoch = 0
-            partition.partitionEpoch = 0
-            records.append(partition)
+            if let partition = newPartition(topicId: id, index: Int32(index), replicas: replicas, live: live) {
+                records.append(partition)
+            }
         }
         return records
     }
@@ -164,7 +184,7 @@ extension ControllerCommands {
         change.topicId = topicId
         change.partitionId = index
         change.isr = isr
-        return ([change], .none)
+        return ([completingReassignment(change, partition: partition)], .none)
     }
 
     /// Elects a leader for every partition `broker` leads or is in the ISR of, as when it is fenced or shuts

@@ -8,9 +8,14 @@ public struct TopicCreation: Sendable {
     /// -1: `default.replication.factor`.
     public var replicationFactor: Int16
     public var configs: [String: String]
+    /// A manual assignment (CreateTopics `assignments`): partition i on `assignments[i]`, partitions and
+    /// replication factor then -1. Empty: placed by the controller.
+    public var assignments: [[Int32]]
 
-    public init(name: String, partitions: Int32 = -1, replicationFactor: Int16 = -1, configs: [String: String] = [:]) {
+    public init(name: String, partitions: Int32 = -1, replicationFactor: Int16 = -1, configs: [String: String] = [:],
+                assignments: [[Int32]] = []) {
         self.name = name
+        self.assignments = assignments
         self.partitions = partitions
         self.replicationFactor = replicationFactor
         self.configs = configs
@@ -24,6 +29,16 @@ public struct TopicCreationResult: Sendable, Equatable {
     public var topicId: KafkaUUID
     public var partitions: Int32
     public var replicationFactor: Int16
+
+    public init(name: String, error: ErrorCode, message: String?, topicId: KafkaUUID, partitions: Int32,
+                replicationFactor: Int16) {
+        self.name = name
+        self.error = error
+        self.message = message
+        self.topicId = topicId
+        self.partitions = partitions
+        self.replicationFactor = replicationFactor
+    }
 }
 
 /// Defaults and validation the controller applies; the broker fills it from its config.
@@ -34,6 +49,8 @@ public struct ControllerPolicy: Sendable {
     public var uncleanLeaderElectionDefault = false
     /// Validates one topic config entry; throws a message for INVALID_CONFIG.
     public var validateTopicConfig: @Sendable (String, String) throws -> Void = { _, _ in }
+    /// Validates one dynamic broker config entry (a key Kafka lets change at run time).
+    public var validateBrokerConfig: @Sendable (String, String) throws -> Void = { _, _ in }
 
     public init() {}
 }

@@ -35,12 +35,24 @@ extension MetadataImage {
                 entry.leader = partition.leader
                 entry.leaderEpoch = partition.leaderEpoch
                 entry.partitionEpoch = partition.partitionEpoch
+                entry.addingReplicas = partition.addingReplicas
+                entry.removingReplicas = partition.removingReplicas
                 records.append(entry)
             }
             for (key, value) in topic.configs.sorted(by: { $0.key < $1.key }) {
                 var config = ConfigRecord()
                 config.resourceType = ConfigResourceType.topic
                 config.resourceName = topic.name
+                config.name = key
+                config.value = value
+                records.append(config)
+            }
+        }
+        for (resource, configs) in brokerConfigs.sorted(by: { $0.key < $1.key }) {
+            for (key, value) in configs.sorted(by: { $0.key < $1.key }) {
+                var config = ConfigRecord()
+                config.resourceType = ConfigResourceType.broker
+                config.resourceName = resource
                 config.name = key
                 config.value = value
                 records.append(config)

@@ -8,6 +8,16 @@ public struct PartitionImage: Equatable, Sendable {
     public var leader: Int32
     public var leaderEpoch: Int32
     public var partitionEpoch: Int32
+    /// A reassignment in progress (KIP-455): replicas being added, which must join the ISR before the move
+    /// completes, and replicas that leave once it does. `replicas` holds both sets meanwhile.
+    public var addingReplicas: [Int32] = []
+    public var removingReplicas: [Int32] = []
+
+    public var isReassigning: Bool { !addingReplicas.isEmpty || !removingReplicas.isEmpty }
+    /// The replica set the reassignment moves to (the whole set when none is in progress).
+    public var targetReplicas: [Int32] { replicas.filter { !removingReplicas.contains($0) } }
+    /// The replica set before the reassignment started (what a cancellation returns to).
+    public var originalReplicas: [Int32] { replicas.filter { !addingReplicas.contains($0) } }
 }
 
 public struct TopicImage: Equatable, Sendable {
@@ -46,6 +56,9 @@ public struct MetadataImage: Equatable, Sendable {
     public private(set) var topicsByName: [String: TopicImage] = [:]
     public private(set) var topicNamesById: [KafkaUUID: String] = [:]
     public private(set) var brokers: [Int32: BrokerImage] = [:]
+    /// Dynamic broker configs (ConfigRecord with resource type BROKER): by resource name, "" being the
+    /// cluster-wide default and a node id that node's own.
+    public private(set) var brokerConfigs: [String: [String: String]] = [:]
     /// The next producer id block starts here (ProducerIdsRecord).
     public private(set) var nextProducerId: Int64 = 0
     /// Offset of the last record applied; -1 for an empty log.
@@ -59,6 +72,14 @@ public struct MetadataImage: Equatable, Sendable {
 
     public var sortedTopics: [TopicImage] { topicsByName.keys.sorted().map { topicsByName[$0]! } }
 
+    /// Registered brokers that are not fenced.
+    public var liveBrokerIds: Set<Int32> { Set(brokers.values.filter { !$0.fenced }.map(\.id)) }
+
+    /// A dynamic broker config for `broker`: its own value, else the cluster-wide default, else nil.
+    public func dynamicBrokerConfig(_ key: String, broker: Int32) -> String? {
+        brokerConfigs[String(broker)]?[key] ?? brokerConfigs[""]?[key]
+    }
+
     public mutating func apply(_ record: any KafkaMetadataRecord, offset: Int64) {
         precondition(offset > appliedOffset, "metadata records apply in log order")
         appliedOffset = offset
@@ -70,13 +91,17 @@ public struct MetadataImage: Equatable, Sendable {
             guard let name = topicNamesById[partition.topicId] else { return }
             topicsByName[name]!.partitions[partition.partitionId] = PartitionImage(
                 partition: partition.partitionId, replicas: partition.replicas, isr: partition.isr,
-                leader: partition.leader, leaderEpoch: partition.leaderEpoch, partitionEpoch: partition.partitionEpoch)
+                leader: partition.leader, leaderEpoch: partition.leaderEpoch, partitionEpoch: partition.partitionEpoch,
+                addingReplicas: partition.addingReplicas, removingReplicas: partition.removingReplicas)
         case let change as PartitionChangeRecord:
             applyChange(change)
         case let config as ConfigRecord where config.resourceType == ConfigResourceType.topic:
             guard topicsByName[config.resourceName] != nil else { return }
             // A null value removes the override (back to the broker default).
             topicsByName[config.resourceName]!.configs[config.name] = config.value
+        case let config as ConfigRecord where config.resourceType == ConfigResourceType.broker:
+            brokerConfigs[config.resourceName, default: [:]][config.name] = config.value
+            if brokerConfigs[config.resourceName]?.isEmpty == true { brokerConfigs.removeValue(forKey: config.resourceName) }
         case let remove as RemoveTopicRecord:
             guard let name = topicNamesById.removeValue(forKey: remove.topicId) else { return }
             topicsByName.removeValue(forKey: name)
@@ -103,6 +128,8 @@ public struct MetadataImage: Equatable, Sendable {
               var partition = topicsByName[name]?.partitions[change.partitionId] else { return }
         if let isr = change.isr { partition.isr = isr }
         if let replicas = change.replicas { partition.replicas = replicas }
+        if let adding = change.addingReplicas { partition.addingReplicas = adding }
+        if let removing = change.removingReplicas { partition.removingReplicas = removing }
         if change.leader != -2 && change.leader != partition.leader {
             partition.leader = change.leader
             partition.leaderEpoch += 1

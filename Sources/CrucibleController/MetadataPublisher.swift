@@ -58,7 +58,9 @@ public struct MetadataChanges: Sendable {
         case let topic as TopicRecord: topics.insert(topic.name)
         case let partition as PartitionRecord: image.topic(id: partition.topicId).map { _ = topics.insert($0.name) }
         case let change as PartitionChangeRecord: image.topic(id: change.topicId).map { _ = topics.insert($0.name) }
-        case let config as ConfigRecord: topics.insert(config.resourceName)
+        case let config as ConfigRecord:
+            // A broker config (throttle rates, log defaults) can matter to every partition.
+            if config.resourceType == ConfigResourceType.broker { everything = true } else { topics.insert(config.resourceName) }
         case let remove as RemoveTopicRecord: image.topic(id: remove.topicId).map { _ = topics.insert($0.name) }
         case is RegisterBrokerRecord, is FenceBrokerRecord, is UnfenceBrokerRecord, is BrokerRegistrationChangeRecord:
             brokers = true

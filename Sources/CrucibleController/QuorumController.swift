@@ -11,7 +11,7 @@ import NIOCore
 public final class QuorumController: @unchecked Sendable {
     public let quorum: MetadataQuorum
     public let publisher: MetadataPublisher
-    private let policy: ControllerPolicy
+    let policy: ControllerPolicy
     private let eventLoop: EventLoop
     private let logger: Logger
     private let lock = NIOLock()
@@ -72,10 +72,11 @@ public final class QuorumController: @unchecked Sendable {
         return promise.futureResult
     }
 
-    public func registerBroker(id: Int32, endpoints: [BrokerEndpointImage], incarnation: KafkaUUID)
+    public func registerBroker(id: Int32, endpoints: [BrokerEndpointImage], rack: String? = nil, incarnation: KafkaUUID)
         -> EventLoopFuture<Int64> {
         command("registerBroker") { image in
-            ControllerCommands.registerBroker(id: id, endpoints: endpoints, incarnation: incarnation, image: image)
+            ControllerCommands.registerBroker(id: id, endpoints: endpoints, rack: rack, incarnation: incarnation,
+                                              image: image)
         }
     }
 

@@ -8,11 +8,15 @@ public final class LogManager: @unchecked Sendable {
     public static let recoveryCheckpointFile = "recovery-point-offset-checkpoint"
     /// High watermarks, so a restarted leader does not hide what its followers had already acknowledged.
     public static let highWatermarkCheckpointFile = "replication-offset-checkpoint"
+    /// Log starts moved by DeleteRecords, which no segment boundary records (Kafka's file of the same name).
+    public static let logStartCheckpointFile = "log-start-offset-checkpoint"
 
     public let directory: String
     private let lock = NIOLock()
     private var logs: [String: PartitionLog] = [:]
     private let recoveryPoints: [String: Int64]
+    /// Read at start, each used once: a log deleted and created again must not inherit its old start.
+    private var logStarts: [String: Int64]
     /// True when the previous run did not leave the clean-shutdown marker: every log recovers on open.
     public let recovering: Bool
     private let logger: Logger
@@ -25,6 +29,7 @@ public final class LogManager: @unchecked Sendable {
         recovering = !FileSystem.exists(marker)
         try? FileSystem.remove(marker)
         recoveryPoints = (try? Self.readCheckpoint(directory + "/" + Self.recoveryCheckpointFile)) ?? [:]
+        logStarts = (try? Self.readCheckpoint(directory + "/" + Self.logStartCheckpointFile)) ?? [:]
         if recovering { logger.info("no clean shutdown marker in \(directory): recovering logs from their recovery points") }
     }
 
@@ -51,6 +56,7 @@ public final class LogManager: @unchecked Sendable {
         let recoveryPoint: Int64? = recovering ? (recoveryPoints[name] ?? 0) : nil
         let log = try PartitionLog(directory: directory + "/" + name, topic: topic, partition: partition,
                                    config: config, recoveryPoint: recoveryPoint, nowMs: nowMs, logger: logger)
+        if let start = lock.withLock({ logStarts.removeValue(forKey: name) }) { try log.advanceStartOffset(to: start) }
         return lock.withLock {
             if let raced = logs[name] { return raced }
             logs[name] = log
@@ -73,6 +79,11 @@ public final class LogManager: @unchecked Sendable {
         try Self.writeCheckpoint(directory + "/" + Self.recoveryCheckpointFile, points)
     }
 
+    public func checkpointLogStartOffsets() throws {
+        let points = lock.withLock { logs.mapValues { $0.logStartOffset } }
+        try Self.writeCheckpoint(directory + "/" + Self.logStartCheckpointFile, points)
+    }
+
     public func checkpointHighWatermarks(_ points: [String: Int64]) throws {
         try Self.writeCheckpoint(directory + "/" + Self.highWatermarkCheckpointFile, points)
     }
@@ -85,6 +96,7 @@ public final class LogManager: @unchecked Sendable {
     public func shutdown(nowMs: Int64) throws {
         for log in allLogs { try log.close(nowMs: nowMs) }
         try checkpointRecoveryPoints()
+        try checkpointLogStartOffsets()
         try FileSystem.writeAtomically(directory + "/" + Self.cleanShutdownFile, [])
     }
 

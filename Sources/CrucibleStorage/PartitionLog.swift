@@ -88,6 +88,8 @@ public final class PartitionLog: @unchecked Sendable {
     /// Offset below which everything has been fsynced: the recovery point Kafka checkpoints.
     public var recoveryPoint: Int64 { lock.withLock { flushedOffset } }
     public var sizeBytes: Int { lock.withLock { segments.reduce(0) { $0 + $1.size } } }
+    /// Idempotent producers with batches in this log (DescribeProducers).
+    public var activeProducers: [ActiveProducer] { lock.withLock { producerState.active } }
     public var segmentBaseOffsets: [Int64] { lock.withLock { segments.map(\.baseOffset) } }
     public var currentConfig: LogConfig { lock.withLock { config } }
     public func update(config: LogConfig) { lock.withLock { self.config = config } }
@@ -322,6 +324,21 @@ public final class PartitionLog: @unchecked Sendable {
                 try segments.removeFirst().delete()
             }
             startOffset = segments[0].baseOffset
+        }
+    }
+
+    /// Moves the log start forward to `offset` (DeleteRecords on a leader; a follower taking its leader's log
+    /// start): reads below it are refused from now on, and whole segments below it go. Never past the log end.
+    @discardableResult
+    public func advanceStartOffset(to offset: Int64) throws -> Bool {
+        try lock.withLock {
+            let target = min(offset, logEndOffsetLocked)
+            guard target > startOffset else { return false }
+            startOffset = target
+            while segments.count > 1, segments[0].nextOffset <= target {
+                try segments.removeFirst().delete()
+            }
+            return true
         }
     }
 

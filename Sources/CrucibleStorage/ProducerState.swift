@@ -10,12 +10,22 @@ public enum SequenceVerdict: Equatable, Sendable {
     case fencedEpoch(String)
 }
 
+/// What DescribeProducers reports of one producer.
+public struct ActiveProducer: Sendable, Equatable {
+    public var producerId: Int64
+    public var epoch: Int16
+    public var lastSequence: Int32
+    public var lastTimestamp: Int64
+}
+
 /// Per-producer state on one partition: its epoch and the last five batches, which is how far back Kafka
 /// recognises retries (`max.in.flight.requests.per.connection` <= 5 for idempotence).
 struct ProducerEntry: Equatable {
     static let batchesKept = 5
     var epoch: Int16
     var batches: [(firstSequence: Int32, lastSequence: Int32, firstOffset: Int64, lastOffset: Int64)]
+    /// The max timestamp of its last batch; -1 when only known from a snapshot (not persisted).
+    var lastTimestamp: Int64 = -1
 
     static func == (a: ProducerEntry, b: ProducerEntry) -> Bool {
         a.epoch == b.epoch && a.batches.elementsEqual(b.batches) { $0 == $1 }
@@ -65,10 +75,18 @@ public struct ProducerStateTable: Sendable {
         }
         entry.batches.append((header.baseSequence, header.lastSequence, header.baseOffset, header.lastOffset))
         if entry.batches.count > ProducerEntry.batchesKept { entry.batches.removeFirst() }
+        entry.lastTimestamp = header.maxTimestamp
         producers[header.producerId] = entry
     }
 
     public mutating func removeAll() { producers.removeAll() }
+
+    public var active: [ActiveProducer] {
+        producers.sorted { $0.key < $1.key }.map { id, entry in
+            ActiveProducer(producerId: id, epoch: entry.epoch, lastSequence: entry.lastSequence,
+                           lastTimestamp: entry.lastTimestamp)
+        }
+    }
 
     // Snapshot file: "CPS1", entry count, then per producer: id, epoch, batch count, batches.
     func serialized() -> [UInt8] {

@@ -30,6 +30,14 @@ public struct BrokerConfig: Sendable {
     /// `log.message.timestamp.type` (CreateTime or LogAppendTime).
     public var messageTimestampType = "CreateTime"
     public var compressionType = "producer"
+    /// `broker.rack`: where this broker runs, for rack-aware placement and fetching from followers (KIP-392).
+    public var brokerRack: String?
+    /// `replica.selector.class`: with Kafka's RackAwareReplicaSelector, consumers that name their rack are sent
+    /// to a replica in it; unset, every consumer reads from the leader.
+    public var replicaSelectorClass: String?
+    static let rackAwareSelector = "org.apache.kafka.common.replica.RackAwareReplicaSelector"
+    static let leaderSelector = "org.apache.kafka.common.replica.LeaderSelector"
+    public var rackAwareFetching: Bool { replicaSelectorClass == Self.rackAwareSelector }
     /// Keys the file set that Crucible does not know (warned about at start).
     public private(set) var unknownKeys: [String] = []
 
@@ -95,6 +103,11 @@ public struct BrokerConfig: Sendable {
             throw ConfigError(key: "log.message.timestamp.type", "must be CreateTime or LogAppendTime")
         }
         compressionType = read.string("compression.type") ?? compressionType
+        brokerRack = read.string("broker.rack").flatMap { $0.isEmpty ? nil : $0 }
+        replicaSelectorClass = read.string("replica.selector.class").flatMap { $0.isEmpty ? nil : $0 }
+        if let selector = replicaSelectorClass, ![Self.rackAwareSelector, Self.leaderSelector].contains(selector) {
+            throw ConfigError(key: "replica.selector.class", "\(selector) is not a known replica selector (\(Self.rackAwareSelector) or \(Self.leaderSelector))")
+        }
         unknownKeys = properties.keys.filter { !Self.knownKeys.contains($0) && !Self.acceptedKafkaKeys.contains($0) }
         try validate()
     }
@@ -149,7 +162,7 @@ public struct BrokerConfig: Sendable {
         "log.retention.check.interval.ms", "log.index.interval.bytes", "log.flush.interval.messages",
         "log.flush.interval.ms", "replica.lag.time.max.ms", "message.max.bytes", "socket.request.max.bytes",
         "broker.session.timeout.ms", "broker.heartbeat.interval.ms", "num.io.threads", "log.message.timestamp.type",
-        "compression.type", "log.cleanup.policy",
+        "compression.type", "log.cleanup.policy", "broker.rack", "replica.selector.class",
     ]
 
     /// Kafka keys users commonly set that have no effect here; accepted without a warning.

@@ -17,6 +17,7 @@ final class BrokerApis: @unchecked Sendable {
     let validator: BatchValidator
     /// Set in a cluster: where decisions go when this node is not the active controller.
     let forwarding: ControllerForwarding?
+    let followerReads = FollowerReads()
     let logger: Logger
 
     init(config: BrokerConfig, clusterId: String, controller: QuorumController, replicas: ReplicaManager,
@@ -47,6 +48,11 @@ final class BrokerApis: @unchecked Sendable {
         serveControllerDecisions(in: &table, forwarding: nil)
         table.serve(FindCoordinatorRequest.self, versions: 0...4, findCoordinator)
         table.serve(OffsetForLeaderEpochRequest.self, versions: 0...4, offsetForLeaderEpoch)
+        table.serve(DeleteRecordsRequest.self, versions: 0...2, deleteRecords)
+        table.serve(DescribeLogDirsRequest.self, versions: 0...4, describeLogDirs)
+        table.serve(DescribeProducersRequest.self, versions: 0...0, describeProducers)
+        table.serve(DescribeClusterRequest.self, versions: 0...1, describeCluster)
+        table.serve(ListPartitionReassignmentsRequest.self, versions: 0...0, listPartitionReassignments)
         return table
     }
 

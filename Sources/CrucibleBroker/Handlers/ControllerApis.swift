@@ -11,6 +11,7 @@ enum ControllerApis {
         table.serve(BrokerRegistrationRequest.self, versions: 0...4) { request, context in
             let endpoints = request.listeners.map { BrokerEndpointImage(name: $0.name, host: $0.host, port: Int32($0.port)) }
             return .later(controller.registerBroker(id: request.brokerId, endpoints: endpoints,
+                                                    rack: request.rack.flatMap { $0.isEmpty ? nil : $0 },
                                                     incarnation: request.incarnationId)
                 .map { epoch in
                     var response = BrokerRegistrationResponse()

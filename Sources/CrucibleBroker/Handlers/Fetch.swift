@@ -85,6 +85,7 @@ extension BrokerApis {
                     return read
                 }
                 read.response.errorCode = readPartition(name, wanted, readCommitted: readCommitted, replica: replica,
+                                                        clientRack: version >= 11 ? request.rackId : nil,
                                                         budget: &budget, anyData: &anyData, into: &read).rawValue
                 return read
             })
@@ -93,7 +94,10 @@ extension BrokerApis {
 
     /// Reads one partition for a consumer (up to the high watermark or last stable offset) or for a follower
     /// (`replica` >= 0: up to the log end, after checking its log has not diverged, and noting how far it has).
+    /// `clientRack` is set for consumers whose Fetch can carry a rack (v11+): those may read from a follower
+    /// (KIP-392), and a leader may send them to one in their rack.
     private func readPartition(_ topic: String, _ wanted: FetchRequest.FetchPartition, readCommitted: Bool, replica: Int32,
+                               clientRack: String?,
                                budget: inout Int, anyData: inout Bool, into read: inout PartitionRead) -> ErrorCode {
         read.response.highWatermark = -1
         read.response.lastStableOffset = -1
@@ -101,7 +105,8 @@ extension BrokerApis {
         guard let partition = replicas.partition(topic, wanted.partition) else {
             return controller.currentImage.topic(named: topic) == nil ? .unknownTopicOrPartition : .notLeaderOrFollower
         }
-        guard partition.isLeader else { return .notLeaderOrFollower }
+        let servingAsFollower = !partition.isLeader
+        guard !servingAsFollower || (replica < 0 && clientRack != nil) else { return .notLeaderOrFollower }
         let epoch = partition.leaderEpoch
         if wanted.currentLeaderEpoch >= 0 && wanted.currentLeaderEpoch != epoch {
             return wanted.currentLeaderEpoch > epoch ? .unknownLeaderEpoch : .fencedLeaderEpoch
@@ -116,12 +121,28 @@ extension BrokerApis {
             }
             replicas.followerFetched(partition, replica: replica, offset: wanted.fetchOffset)
         }
+        if replica < 0, !servingAsFollower, let clientRack, !clientRack.isEmpty,
+           let preferred = preferredReadReplica(partition, clientRack: clientRack, fetchOffset: wanted.fetchOffset) {
+            // The consumer goes to the follower in its rack: no records from here (Kafka does the same).
+            read.response.preferredReadReplica = preferred
+            read.response.highWatermark = partition.highWatermark
+            read.response.lastStableOffset = partition.lastStableOffset
+            read.response.logStartOffset = partition.log.logStartOffset
+            return .none
+        }
+        let throttled = replica >= 0 && partition.settingsSnapshot.leaderThrottled && !partition.isInSync(replica)
+        if throttled && replicas.leaderQuota.isExceeded(nowMs: Clock.nowMs()) {
+            read.response.highWatermark = partition.highWatermark
+            read.response.logStartOffset = partition.log.logStartOffset
+            return .none
+        }
+        if servingAsFollower { followerReads.noteFirst(partition, rack: clientRack ?? "", logger: logger) }
         let highWatermark = partition.highWatermark
         let end = replica >= 0 ? partition.log.logEndOffset : readCommitted ? partition.lastStableOffset : highWatermark
         read.response.highWatermark = highWatermark
         read.response.lastStableOffset = partition.lastStableOffset
         read.response.logStartOffset = partition.log.logStartOffset
-        read.response.currentLeader.leaderId = nodeId
+        read.response.currentLeader.leaderId = servingAsFollower ? partition.image.leader : nodeId
         read.response.currentLeader.leaderEpoch = epoch
         guard wanted.fetchOffset <= end else {
             // Asking past the high watermark but within the log is "not yet", not out of range.
@@ -141,6 +162,7 @@ extension BrokerApis {
         }
         budget -= read.bytes
         anyData = anyData || read.bytes > 0
+        if throttled { replicas.leaderQuota.record(bytes: read.bytes, nowMs: Clock.nowMs()) }
         return .none
     }
 

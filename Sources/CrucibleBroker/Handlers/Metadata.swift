@@ -26,14 +26,12 @@ extension BrokerApis {
         var response = MetadataResponse()
         response.clusterId = clusterId
         response.controllerId = controller.quorum.leaderId ?? -1
-        response.brokers = image.brokers.values.filter { !$0.fenced }.sorted { $0.id < $1.id }.compactMap { broker in
-            guard let endpoint = broker.endpoints.first(where: { !config.controllerListenerNames.contains($0.name) })
-            else { return nil }
+        response.brokers = liveBrokerEndpoints(image).map { id, endpoint, rack in
             var entry = MetadataResponse.MetadataResponseBroker()
-            entry.nodeId = broker.id
+            entry.nodeId = id
             entry.host = endpoint.host
             entry.port = endpoint.port
-            entry.rack = broker.rack
+            entry.rack = rack
             return entry
         }
         let liveBrokers = Set(response.brokers.map(\.nodeId))

@@ -30,6 +30,10 @@ extension BrokerApis {
         serve(AlterConfigsRequest.self, 0...2, alterConfigs, ControllerRefusal.alterConfigs)
         serve(IncrementalAlterConfigsRequest.self, 0...1, incrementalAlterConfigs, ControllerRefusal.incrementalAlterConfigs)
         serve(InitProducerIdRequest.self, 0...5, initProducerId, ControllerRefusal.initProducerId)
+        serve(CreatePartitionsRequest.self, 0...3, createPartitions, ControllerRefusal.createPartitions)
+        serve(ElectLeadersRequest.self, 0...2, electLeaders, ControllerRefusal.electLeaders)
+        serve(AlterPartitionReassignmentsRequest.self, 0...0, alterPartitionReassignments,
+              ControllerRefusal.alterPartitionReassignments)
     }
 
     /// The controller listener's APIs: the quorum's own RPCs, DescribeQuorum, and the requests other nodes

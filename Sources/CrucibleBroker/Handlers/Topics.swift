@@ -3,16 +3,29 @@ import CrucibleProtocol
 
 extension BrokerApis {
     func createTopics(_ request: CreateTopicsRequest, _ context: RequestContext) throws -> Reply<CreateTopicsResponse> {
+        var malformed: [String: String] = [:]
         let creations = request.topics.map { topic in
-            TopicCreation(name: topic.name, partitions: topic.numPartitions, replicationFactor: topic.replicationFactor,
-                          configs: Dictionary(topic.configs.compactMap { c in c.value.map { (c.name, $0) } },
-                                              uniquingKeysWith: { _, last in last }))
+            // A manual assignment must name partitions 0, 1, ... n-1, each once.
+            let assignments = topic.assignments.sorted { $0.partitionIndex < $1.partitionIndex }
+            if assignments.enumerated().contains(where: { Int32($0.offset) != $0.element.partitionIndex }) {
+                malformed[topic.name] = "partitions should be a consecutive 0-based integer sequence"
+            }
+            return TopicCreation(name: topic.name, partitions: topic.numPartitions,
+                                 replicationFactor: topic.replicationFactor,
+                                 configs: Dictionary(topic.configs.compactMap { c in c.value.map { (c.name, $0) } },
+                                                     uniquingKeysWith: { _, last in last }),
+                                 assignments: assignments.map(\.brokerIds))
         }
-        let manual = Set(request.topics.filter { !$0.assignments.isEmpty }.map(\.name))
-        return .later(controller.createTopics(creations.filter { !manual.contains($0.name) },
+        return .later(controller.createTopics(creations.filter { malformed[$0.name] == nil },
                                               validateOnly: request.validateOnly)
             .hop(to: context.eventLoop)
-            .map { HandlerOutput(response: self.createTopicsResponse(request, creations, $0)) })
+            .map { results in
+                let refused = malformed.map {
+                    TopicCreationResult(name: $0.key, error: .invalidReplicaAssignment, message: $0.value, topicId: .zero,
+                                        partitions: -1, replicationFactor: -1)
+                }
+                return HandlerOutput(response: self.createTopicsResponse(request, creations, results + refused))
+            })
     }
 
     private func createTopicsResponse(_ request: CreateTopicsRequest, _ creations: [TopicCreation],
@@ -21,11 +34,7 @@ extension BrokerApis {
         response.topics = request.topics.map { topic in
             var entry = CreateTopicsResponse.CreatableTopicResult()
             entry.name = topic.name
-            guard let result = results.first(where: { $0.name == topic.name }) else {
-                entry.errorCode = ErrorCode.invalidRequest.rawValue
-                entry.errorMessage = "manual replica assignment is not supported"
-                return entry
-            }
+            let result = results.first { $0.name == topic.name }!
             entry.errorCode = result.error.rawValue
             entry.errorMessage = result.message
             entry.topicId = result.topicId

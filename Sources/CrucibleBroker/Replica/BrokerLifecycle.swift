@@ -13,6 +13,7 @@ import NIOCore
 final class BrokerLifecycle: @unchecked Sendable {
     private let nodeId: Int32
     private let endpoints: [BrokerEndpointImage]
+    private let rack: String?
     private let channel: ControllerChannel
     private let eventLoop: EventLoop
     private let intervalMs: Int64
@@ -20,9 +21,10 @@ final class BrokerLifecycle: @unchecked Sendable {
     private let incarnation = KafkaUUID.random()
     private let state = NIOLockedValueBox<(epoch: Int64?, task: RepeatedTask?)>((nil, nil))
 
-    init(nodeId: Int32, endpoints: [BrokerEndpointImage], channel: ControllerChannel, eventLoop: EventLoop,
-         intervalMs: Int64, logger: Logger) {
+    init(nodeId: Int32, endpoints: [BrokerEndpointImage], rack: String?, channel: ControllerChannel,
+         eventLoop: EventLoop, intervalMs: Int64, logger: Logger) {
         self.nodeId = nodeId
+        self.rack = rack
         self.endpoints = endpoints
         self.channel = channel
         self.eventLoop = eventLoop
@@ -47,7 +49,7 @@ final class BrokerLifecycle: @unchecked Sendable {
 
     private func beat(wantShutDown: Bool = false) -> EventLoopFuture<HeartbeatAnswer> {
         guard let epoch = state.withLockedValue({ $0.epoch }) else {
-            return channel.registerBroker(id: nodeId, endpoints: endpoints, incarnation: incarnation)
+            return channel.registerBroker(id: nodeId, endpoints: endpoints, rack: rack, incarnation: incarnation)
                 .hop(to: eventLoop)
                 .flatMap { epoch in
                     self.state.withLockedValue { $0.epoch = epoch }

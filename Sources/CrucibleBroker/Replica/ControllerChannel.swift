@@ -6,7 +6,8 @@ import NIOCore
 /// heartbeats (and with them fencing and controlled shutdown), ISR changes. In the process of the active
 /// controller it calls it directly; across nodes the requests go over the controller listener.
 protocol ControllerChannel: Sendable {
-    func registerBroker(id: Int32, endpoints: [BrokerEndpointImage], incarnation: KafkaUUID) -> EventLoopFuture<Int64>
+    func registerBroker(id: Int32, endpoints: [BrokerEndpointImage], rack: String?,
+                        incarnation: KafkaUUID) -> EventLoopFuture<Int64>
     func heartbeat(broker: Int32, brokerEpoch: Int64, wantShutDown: Bool) -> EventLoopFuture<HeartbeatAnswer>
     func alterPartition(topicId: KafkaUUID, partition: Int32, leaderId: Int32, leaderEpoch: Int32,
                         partitionEpoch: Int32, isr: [Int32]) -> EventLoopFuture<ErrorCode>
@@ -16,8 +17,9 @@ protocol ControllerChannel: Sendable {
 struct LocalControllerChannel: ControllerChannel {
     let controller: QuorumController
 
-    func registerBroker(id: Int32, endpoints: [BrokerEndpointImage], incarnation: KafkaUUID) -> EventLoopFuture<Int64> {
-        controller.registerBroker(id: id, endpoints: endpoints, incarnation: incarnation)
+    func registerBroker(id: Int32, endpoints: [BrokerEndpointImage], rack: String?,
+                        incarnation: KafkaUUID) -> EventLoopFuture<Int64> {
+        controller.registerBroker(id: id, endpoints: endpoints, rack: rack, incarnation: incarnation)
     }
 
     func heartbeat(broker: Int32, brokerEpoch: Int64, wantShutDown: Bool) -> EventLoopFuture<HeartbeatAnswer> {

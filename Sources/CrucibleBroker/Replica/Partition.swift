@@ -41,6 +41,10 @@ public final class Partition: @unchecked Sendable {
     struct Settings: Equatable {
         var minInsyncReplicas: Int32
         var logAppendTime: Bool
+        /// This broker's replica is named in the topic's `leader.replication.throttled.replicas` (as leader)
+        /// or `follower.replication.throttled.replicas` (as follower).
+        var leaderThrottled = false
+        var followerThrottled = false
     }
 
     init(topic: String, topicId: KafkaUUID, image: PartitionImage, log: PartitionLog, nodeId: Int32,
@@ -79,11 +83,36 @@ public final class Partition: @unchecked Sendable {
         return Array(Set(state.isr).union(pending.isr)).sorted()
     }
 
-    private func resetFollowers(nowMs: Int64) {
+    /// Followers as the replica set has them; with `keep`, those already tracked keep their progress (a
+    /// reassignment adding or removing replicas must not stall the high watermark of the others).
+    private func resetFollowers(nowMs: Int64, keep: Bool = false) {
+        let previous = keep ? followers : [:]
         followers = Dictionary(uniqueKeysWithValues: state.replicas.filter { $0 != nodeId }.map {
-            ($0, FollowerState(lastCaughtUpMs: nowMs))
+            ($0, previous[$0] ?? FollowerState(lastCaughtUpMs: nowMs))
         })
     }
+
+    var settingsSnapshot: Settings { lock.withLock { settings } }
+
+    /// Followers a consumer may be sent to read from (KIP-392): those holding `fetchOffset` and caught up
+    /// within `lagMaxMs`, with their log end and when they last caught up.
+    func readReplicaCandidates(fetchOffset: Int64, nowMs: Int64,
+                               lagMaxMs: Int64) -> [(id: Int32, logEnd: Int64, lastCaughtUpMs: Int64)] {
+        lock.withLock {
+            guard state.leader == nodeId else { return [] }
+            return followers.compactMap { id, follower in
+                guard state.isr.contains(id), follower.logEndOffset >= fetchOffset,
+                      nowMs - follower.lastCaughtUpMs <= lagMaxMs else { return nil }
+                return (id, follower.logEndOffset, follower.lastCaughtUpMs)
+            }
+        }
+    }
+
+    /// Whether this node's replica is in the ISR (a follower throttle applies only to replicas catching up).
+    var isInSyncHere: Bool { lock.withLock { state.isr.contains(nodeId) } }
+
+    /// Whether `replica` is in the ISR (the leader never throttles those).
+    func isInSync(_ replica: Int32) -> Bool { lock.withLock { state.isr.contains(replica) } }
 
     enum RoleChange: Equatable {
         case none
@@ -102,7 +131,7 @@ public final class Partition: @unchecked Sendable {
             if let pending = pendingIsr, image.partitionEpoch > pending.partitionEpoch { pendingIsr = nil }
             let epochChanged = before.leaderEpoch != image.leaderEpoch || before.leader != image.leader
             guard epochChanged else {
-                if before.replicas != image.replicas { resetFollowers(nowMs: nowMs) }
+                if before.replicas != image.replicas { resetFollowers(nowMs: nowMs, keep: true) }
                 return .none
             }
             pendingIsr = nil

@@ -27,10 +27,15 @@ final class ActiveControllerChannel: ControllerChannel, @unchecked Sendable {
         self.logger = logger
     }
 
-    func registerBroker(id: Int32, endpoints: [BrokerEndpointImage], incarnation: KafkaUUID) -> EventLoopFuture<Int64> {
-        if local.isActive { return LocalControllerChannel(controller: local).registerBroker(id: id, endpoints: endpoints, incarnation: incarnation) }
+    func registerBroker(id: Int32, endpoints: [BrokerEndpointImage], rack: String?,
+                        incarnation: KafkaUUID) -> EventLoopFuture<Int64> {
+        if local.isActive {
+            return LocalControllerChannel(controller: local).registerBroker(id: id, endpoints: endpoints, rack: rack,
+                                                                            incarnation: incarnation)
+        }
         var request = BrokerRegistrationRequest()
         request.brokerId = id
+        request.rack = rack
         request.incarnationId = incarnation
         request.listeners = endpoints.map {
             var listener = BrokerRegistrationRequest.Listener()

@@ -16,6 +16,7 @@ final class ReplicaFetcher: @unchecked Sendable {
     private let group: EventLoopGroup
     private let logger: Logger
     private let onProgress: @Sendable (Partition) -> Void
+    private let quota: ReplicationQuota
     private let lock = NIOLock()
     private let wakeup = NSCondition()
     private var partitions: [String: Partition] = [:]
@@ -28,8 +29,10 @@ final class ReplicaFetcher: @unchecked Sendable {
     static let backoffMicros: UInt32 = 100_000
 
     init(leaderId: Int32, nodeId: Int32, address: @escaping @Sendable () -> (host: String, port: Int)?,
-         group: EventLoopGroup, logger: Logger, onProgress: @escaping @Sendable (Partition) -> Void) {
+         group: EventLoopGroup, logger: Logger, quota: ReplicationQuota,
+         onProgress: @escaping @Sendable (Partition) -> Void) {
         self.leaderId = leaderId
+        self.quota = quota
         self.nodeId = nodeId
         self.address = address
         self.group = group
@@ -69,8 +72,15 @@ final class ReplicaFetcher: @unchecked Sendable {
                 wakeup.unlock()
                 continue
             }
+            // Throttled replicas still catching up sit out while the follower throttle is exceeded.
+            let throttledOut = quota.isExceeded(nowMs: Clock.nowMs())
+            let fetchable = throttledOut ? current.filter { !($0.settingsSnapshot.followerThrottled && !$0.isInSyncHere) } : current
+            if fetchable.isEmpty {
+                usleep(Self.backoffMicros)
+                continue
+            }
             do {
-                try fetchOnce(current)
+                try fetchOnce(fetchable)
             } catch {
                 logger.debug("fetch from \(leaderId) failed: \(error)")
                 connection?.close()
@@ -132,6 +142,19 @@ final class ReplicaFetcher: @unchecked Sendable {
     /// Applies one partition's answer; false when the fetcher should back off (an error to wait out).
     private func apply(_ data: FetchResponse.PartitionData, to partition: Partition) -> Bool {
         let code = ErrorCode(rawValue: data.errorCode)
+        if code == .offsetOutOfRange, data.logStartOffset > partition.log.logEndOffset {
+            // The leader no longer holds where this replica's log ends (records deleted below its log start):
+            // start over from the leader's log start, as Kafka's followers do.
+            do {
+                try partition.log.reset(to: data.logStartOffset, nowMs: Clock.nowMs())
+                partition.clampHighWatermark()
+                logger.info("\(partition.topic)-\(partition.index): behind leader \(leaderId)'s log start; restarting at \(data.logStartOffset)")
+                return true
+            } catch {
+                logger.warning("resetting \(partition.topic)-\(partition.index): \(error)")
+                return false
+            }
+        }
         guard code == .none else {
             // The metadata will tell us about a new leader or epoch; until then, wait.
             logger.debug("fetch of \(partition.topic)-\(partition.index) from \(leaderId): \(code.name)")
@@ -140,6 +163,12 @@ final class ReplicaFetcher: @unchecked Sendable {
         do {
             let diverging = data.divergingEpoch.epoch >= 0 || data.divergingEpoch.endOffset >= 0
                 ? (epoch: data.divergingEpoch.epoch, endOffset: data.divergingEpoch.endOffset) : nil
+            if partition.settingsSnapshot.followerThrottled && !partition.isInSyncHere {
+                quota.record(bytes: data.records?.contiguousBytes?.readableBytes ?? 0, nowMs: Clock.nowMs())
+            }
+            if data.logStartOffset > partition.log.logStartOffset {
+                try partition.log.advanceStartOffset(to: data.logStartOffset)
+            }
             if let truncatedTo = try partition.applyFetched(records: data.records?.contiguousBytes, diverging: diverging,
                                                             leaderHighWatermark: data.highWatermark, nowMs: Clock.nowMs()) {
                 logger.info("\(partition.topic)-\(partition.index): diverged from leader \(leaderId); truncated to \(truncatedTo)")

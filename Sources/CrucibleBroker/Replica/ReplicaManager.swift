@@ -19,6 +19,8 @@ public final class ReplicaManager: @unchecked Sendable {
     private var brokerAddresses: [Int32: (host: String, port: Int)] = [:]
     let fetchWaiters = FetchWaiters()
     let producePurgatory = ProducePurgatory()
+    let leaderQuota = ReplicationQuota()
+    let followerQuota = ReplicationQuota()
     private let group: EventLoopGroup
     var controllerChannel: ControllerChannel?
     private let logger: Logger
@@ -50,13 +52,21 @@ public final class ReplicaManager: @unchecked Sendable {
                     .map { ($0.host, Int($0.port)) }
             }
         }
+        leaderQuota.setRate(image.dynamicBrokerConfig("leader.replication.throttled.rate", broker: nodeId)
+            .flatMap { Int64($0) } ?? .max)
+        followerQuota.setRate(image.dynamicBrokerConfig("follower.replication.throttled.rate", broker: nodeId)
+            .flatMap { Int64($0) } ?? .max)
         let topics = changes.everything ? image.sortedTopics : changes.topics.sorted().compactMap { image.topic(named: $0) }
         for topic in topics {
             let topicConfig = TopicConfig(topic.configs)
             let logConfig = topicConfig.logConfig(defaults: config)
-            let settings = Partition.Settings(minInsyncReplicas: topicConfig.minInsyncReplicas(defaults: config),
-                                              logAppendTime: topicConfig.logAppendTime(defaults: config))
             for (index, state) in topic.partitions where state.replicas.contains(nodeId) {
+                var settings = Partition.Settings(minInsyncReplicas: topicConfig.minInsyncReplicas(defaults: config),
+                                                  logAppendTime: topicConfig.logAppendTime(defaults: config))
+                settings.leaderThrottled = ReplicationQuota.names(topic.configs["leader.replication.throttled.replicas"],
+                                                                  partition: index, broker: nodeId)
+                settings.followerThrottled = ReplicationQuota.names(topic.configs["follower.replication.throttled.replicas"],
+                                                                    partition: index, broker: nodeId)
                 let key = Self.key(topic.name, index)
                 let change: Partition.RoleChange
                 let partition: Partition
@@ -111,7 +121,7 @@ public final class ReplicaManager: @unchecked Sendable {
             let fetcher = ReplicaFetcher(
                 leaderId: leader, nodeId: nodeId,
                 address: { [weak self] in self?.lock.withLock { self?.brokerAddresses[leader] } ?? nil },
-                group: group, logger: logger,
+                group: group, logger: logger, quota: followerQuota,
                 onProgress: { [weak self] partition in self?.fetchWaiters.wake(Self.key(partition.topic, partition.index)) })
             fetchers[leader] = fetcher
             return fetcher
@@ -212,6 +222,7 @@ public final class ReplicaManager: @unchecked Sendable {
     func flushDue(nowMs: Int64) {
         for partition in allPartitions { try? partition.log.flushIfDue(nowMs: nowMs) }
         try? logs.checkpointRecoveryPoints()
+        try? logs.checkpointLogStartOffsets()
         checkpointHighWatermarks()
     }
 
