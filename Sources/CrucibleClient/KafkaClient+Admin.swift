@@ -48,9 +48,13 @@ public struct TopicCreation: Sendable {
     /// -1: the broker's `default.replication.factor`.
     public var replicationFactor: Int16
     public var configs: [(String, String)]
+    /// A manual assignment: partition i on `assignments[i]` (partitions and replication factor then -1).
+    public var assignments: [[Int32]]
 
-    public init(name: String, partitions: Int32 = -1, replicationFactor: Int16 = -1, configs: [(String, String)] = []) {
+    public init(name: String, partitions: Int32 = -1, replicationFactor: Int16 = -1, configs: [(String, String)] = [],
+                assignments: [[Int32]] = []) {
         self.name = name
+        self.assignments = assignments
         self.partitions = partitions
         self.replicationFactor = replicationFactor
         self.configs = configs
@@ -65,6 +69,12 @@ extension KafkaClient {
         topic.name = creation.name
         topic.numPartitions = creation.partitions
         topic.replicationFactor = creation.replicationFactor
+        topic.assignments = creation.assignments.enumerated().map { index, brokers in
+            var assignment = CreateTopicsRequest.CreatableReplicaAssignment()
+            assignment.partitionIndex = Int32(index)
+            assignment.brokerIds = brokers
+            return assignment
+        }
         topic.configs = creation.configs.map { name, value in
             var config = CreateTopicsRequest.CreatableTopicConfig()
             config.name = name

@@ -34,5 +34,6 @@ struct Root: ParsableCommand {
         abstract: "A Kafka-compatible broker cluster and a benchmark and verification harness.",
         subcommands: [BrokerCommand.self, StorageCommand.self, ClusterCommand.self, CheckCommand.self, TopicsCommand.self,
                       ConfigsCommand.self, ConsoleProducerCommand.self, ConsoleConsumerCommand.self,
-                      DumpLogCommand.self, MetadataQuorumCommand.self])
+                      DumpLogCommand.self, MetadataQuorumCommand.self, DeleteRecordsCommand.self, LogDirsCommand.self,
+                      LeaderElectionCommand.self, ReassignPartitionsCommand.self])
 }

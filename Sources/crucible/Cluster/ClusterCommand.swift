@@ -19,12 +19,25 @@ struct ClusterCommand: ParsableCommand {
         var basePort: Int = 19092
         @Option(name: .long, help: "KEY=VALUE added to every node's server.properties (repeatable).")
         var override: [String] = []
+        @Option(name: .long, help: "ID:KEY=VALUE added to node ID's server.properties only, e.g. 2:broker.rack=b (repeatable).")
+        var nodeOverride: [String] = []
         @Option(name: .long, help: "Seconds to wait for the cluster to serve.") var timeout: Double = 60
 
         func run() throws {
             guard (1...9).contains(nodes) else { throw UsageError("--nodes \(nodes): must be 1 to 9") }
             guard (1024...65_000).contains(basePort) else { throw UsageError("--base-port \(basePort): out of range") }
             for entry in override where !entry.contains("=") { throw UsageError("--override \(entry): expected KEY=VALUE") }
+            var perNode: [Int32: [String]] = [:]
+            for entry in nodeOverride {
+                guard let colon = entry.firstIndex(of: ":"), let id = Int32(entry[..<colon]),
+                      entry[entry.index(after: colon)...].contains("=") else {
+                    throw UsageError("--node-override \(entry): expected ID:KEY=VALUE")
+                }
+                guard (1...Int32(nodes)).contains(id) else {
+                    throw UsageError("--node-override \(entry): node \(id) is not one of 1...\(nodes)")
+                }
+                perNode[id, default: []].append(String(entry[entry.index(after: colon)...]))
+            }
             if FileManager.default.fileExists(atPath: ClusterLayout.path(dir)) {
                 let existing = try ClusterLayout.load(dir)
                 if existing.nodes.contains(where: { NodeProcess.isAlive($0.pid) }) {
@@ -39,7 +52,7 @@ struct ClusterCommand: ParsableCommand {
             for node in layout.nodes {
                 try FileManager.default.createDirectory(atPath: node.directory, withIntermediateDirectories: true)
                 let path = node.directory + "/server.properties"
-                try layout.properties(for: node, overrides: override).write(toFile: path, atomically: true, encoding: .utf8)
+                try layout.properties(for: node, overrides: override + perNode[node.id, default: []]).write(toFile: path, atomically: true, encoding: .utf8)
                 let config = try loadBrokerConfig(path: path, overrides: [])
                 try Broker.format(config, clusterId: layout.clusterId)
             }
