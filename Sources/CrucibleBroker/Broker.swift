@@ -64,7 +64,8 @@ public final class Broker: @unchecked Sendable {
         var policy = ControllerPolicy()
         policy.defaultPartitions = config.numPartitions
         policy.defaultReplicationFactor = config.defaultReplicationFactor
-        policy.validateTopicConfig = { key, value in try TopicConfig.validate(key: key, value: value) }
+        policy.validateTopicConfig = { key, value in try TopicConfigCatalog.validate(key: key, value: value) }
+        policy.validateBrokerConfig = { key, value in try DynamicBrokerConfig.validate(key: key, value: value) }
         let controllerLoop = group.next()
         let quorum = try Self.makeQuorum(config: config, clusterId: clusterId, eventLoop: controllerLoop, nowMs: nowMs,
                                          logger: logger)

@@ -181,3 +181,14 @@ extension KafkaClient {
 
     var timeoutMs: Int32 { Int32(requestTimeout.nanoseconds / 1_000_000) }
 }
+
+extension KafkaClient {
+    /// The API version ranges a broker advertises (ApiVersions), by api key, unknown keys included.
+    public func advertisedApiVersions() throws -> [Int16: ClosedRange<Int16>] {
+        let connection = try anyConnection()
+        let response = try connection.send(ApiVersionsRequest(), version: try connection.version(of: .apiVersions),
+                                           timeout: requestTimeout).wait()
+        try ErrorCode(rawValue: response.errorCode).check("ApiVersions")
+        return Dictionary(response.apiKeys.map { ($0.apiKey, $0.minVersion...$0.maxVersion) }, uniquingKeysWith: { a, _ in a })
+    }
+}

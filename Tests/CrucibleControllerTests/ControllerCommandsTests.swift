@@ -5,26 +5,9 @@ import XCTest
 @testable import CrucibleController
 
 final class ControllerCommandsTests: XCTestCase {
-    func imageWithBrokers(_ ids: [Int32]) -> MetadataImage {
-        var image = MetadataImage()
-        var offset: Int64 = 0
-        for id in ids {
-            let (records, _) = ControllerCommands.registerBroker(
-                id: id, endpoints: [BrokerEndpointImage(name: "PLAINTEXT", host: "h", port: 9000 + id)],
-                incarnation: .random(), image: image)
-            for record in records { image.apply(record, offset: offset); offset += 1 }
-            var unfence = UnfenceBrokerRecord()
-            unfence.id = id
-            image.apply(unfence, offset: offset)
-            offset += 1
-        }
-        return image
-    }
+    func imageWithBrokers(_ ids: [Int32]) -> MetadataImage { .withUnfencedBrokers(ids) }
 
-    func apply(_ records: [any KafkaMetadataRecord], to image: inout MetadataImage) {
-        var offset = image.appliedOffset + 1
-        for record in records { image.apply(record, offset: offset); offset += 1 }
-    }
+    func apply(_ records: [any KafkaMetadataRecord], to image: inout MetadataImage) { image.commit(records) }
 
     func testCreateTopicsSpreadsReplicasAndLeaders() {
         var image = imageWithBrokers([1, 2, 3])

@@ -38,6 +38,8 @@ public struct BrokerConfig: Sendable {
     static let rackAwareSelector = "org.apache.kafka.common.replica.RackAwareReplicaSelector"
     static let leaderSelector = "org.apache.kafka.common.replica.LeaderSelector"
     public var rackAwareFetching: Bool { replicaSelectorClass == Self.rackAwareSelector }
+    /// Every key the file set, as written (DescribeConfigs reports them as STATIC_BROKER_CONFIG).
+    public private(set) var staticProperties: [String: String] = [:]
     /// Keys the file set that Crucible does not know (warned about at start).
     public private(set) var unknownKeys: [String] = []
 
@@ -108,6 +110,7 @@ public struct BrokerConfig: Sendable {
         if let selector = replicaSelectorClass, ![Self.rackAwareSelector, Self.leaderSelector].contains(selector) {
             throw ConfigError(key: "replica.selector.class", "\(selector) is not a known replica selector (\(Self.rackAwareSelector) or \(Self.leaderSelector))")
         }
+        staticProperties = Dictionary(properties.entries.map { ($0.key, $0.value) }, uniquingKeysWith: { _, last in last })
         unknownKeys = properties.keys.filter { !Self.knownKeys.contains($0) && !Self.acceptedKafkaKeys.contains($0) }
         try validate()
     }

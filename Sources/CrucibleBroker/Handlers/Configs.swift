@@ -2,39 +2,56 @@ import CrucibleController
 import CrucibleProtocol
 import NIOCore
 
+/// DescribeConfigs, AlterConfigs and IncrementalAlterConfigs for topics and for brokers' dynamic configs.
 extension BrokerApis {
+    var configSources: ConfigSources {
+        ConfigSources(broker: config, image: controller.currentImage, nodeId: nodeId)
+    }
+
     func describeConfigs(_ request: DescribeConfigsRequest, _ context: RequestContext) throws -> Reply<DescribeConfigsResponse> {
-        let image = controller.currentImage
+        let sources = configSources
         var response = DescribeConfigsResponse()
         response.results = request.resources.map { resource in
             var result = DescribeConfigsResponse.DescribeConfigsResult()
             result.resourceType = resource.resourceType
             result.resourceName = resource.resourceName
-            let entries: [(key: String, value: String, isDefault: Bool)]
+            let entries: [DescribedConfig]
             switch resource.resourceType {
             case ConfigResourceType.topic:
-                guard let topic = image.topic(named: resource.resourceName) else {
+                guard let topic = sources.image.topic(named: resource.resourceName) else {
                     result.errorCode = ErrorCode.unknownTopicOrPartition.rawValue
                     result.errorMessage = "Topic \(resource.resourceName) not found"
                     return result
                 }
-                entries = TopicConfig(topic.configs).described(defaults: config)
+                entries = sources.describeTopic(topic.configs)
             case ConfigResourceType.broker:
-                entries = brokerConfigEntries()
+                guard resource.resourceName.isEmpty || resource.resourceName == String(nodeId) else {
+                    result.errorCode = ErrorCode.invalidRequest.rawValue
+                    result.errorMessage = "Unexpected broker id, expected \(nodeId) or empty string, but received \(resource.resourceName)"
+                    return result
+                }
+                entries = sources.describeBroker(resource: resource.resourceName)
             default:
                 result.errorCode = ErrorCode.invalidRequest.rawValue
                 result.errorMessage = "unsupported resource type \(resource.resourceType)"
                 return result
             }
             let keys = resource.configurationKeys.map(Set.init)
-            result.configs = entries.filter { keys?.contains($0.key) ?? true }.map { entry in
+            result.configs = entries.filter { keys?.contains($0.name) ?? true }.map { entry in
                 var c = DescribeConfigsResponse.DescribeConfigsResourceResult()
-                c.name = entry.key
-                c.value = entry.value
-                c.isDefault = entry.isDefault
-                c.readOnly = resource.resourceType == ConfigResourceType.broker
-                c.configSource = resource.resourceType == ConfigResourceType.broker ? ConfigSource.staticBrokerConfig
-                    : (entry.isDefault ? ConfigSource.defaultConfig : ConfigSource.topicConfig)
+                c.name = entry.name
+                c.value = entry.sensitive ? nil : entry.value
+                c.isSensitive = entry.sensitive
+                c.readOnly = entry.readOnly
+                c.configSource = entry.source
+                c.isDefault = entry.source == ConfigSource.defaultConfig
+                c.synonyms = request.includeSynonyms ? entry.synonyms.map { synonym in
+                    var s = DescribeConfigsResponse.DescribeConfigsSynonym()
+                    s.name = synonym.name
+                    s.value = entry.sensitive ? nil : synonym.value
+                    s.source = synonym.source
+                    return s
+                } : []
                 return c
             }
             return result
@@ -42,28 +59,16 @@ extension BrokerApis {
         return .now(response)
     }
 
-    private func brokerConfigEntries() -> [(key: String, value: String, isDefault: Bool)] {
-        [
-            ("node.id", String(config.nodeId)), ("num.partitions", String(config.numPartitions)),
-            ("default.replication.factor", String(config.defaultReplicationFactor)),
-            ("min.insync.replicas", String(config.minInsyncReplicas)),
-            ("unclean.leader.election.enable", String(config.uncleanLeaderElectionEnable)),
-            ("auto.create.topics.enable", String(config.autoCreateTopicsEnable)),
-            ("log.segment.bytes", String(config.log.segmentBytes)), ("log.retention.ms", String(config.log.retentionMs)),
-            ("log.retention.bytes", String(config.log.retentionBytes)),
-            ("message.max.bytes", String(config.log.maxMessageBytes)),
-            ("socket.request.max.bytes", String(config.socketRequestMaxBytes)),
-        ].map { ($0.0, $0.1, false) }
-    }
-
     func alterConfigs(_ request: AlterConfigsRequest, _ context: RequestContext) throws -> Reply<AlterConfigsResponse> {
         let image = controller.currentImage
         let results = request.resources.map { resource in
             // AlterConfigs replaces the whole set: keys not named go back to their defaults.
-            let current = image.topic(named: resource.resourceName)?.configs ?? [:]
+            let current = resource.resourceType == ConfigResourceType.broker
+                ? image.brokerConfigs[resource.resourceName] ?? [:]
+                : image.topic(named: resource.resourceName)?.configs ?? [:]
             var changes: [(key: String, value: String?)] = resource.configs.map { ($0.name, $0.value) }
             for key in current.keys where !resource.configs.contains(where: { $0.name == key }) { changes.append((key, nil)) }
-            return alterTopic(resource.resourceType, resource.resourceName, changes, validateOnly: request.validateOnly)
+            return alter(resource.resourceType, resource.resourceName, changes, validateOnly: request.validateOnly)
                 .map { code, message -> AlterConfigsResponse.AlterConfigsResourceResponse in
                     var result = AlterConfigsResponse.AlterConfigsResourceResponse()
                     result.resourceType = resource.resourceType
@@ -81,15 +86,17 @@ extension BrokerApis {
 
     func incrementalAlterConfigs(_ request: IncrementalAlterConfigsRequest,
                                  _ context: RequestContext) throws -> Reply<IncrementalAlterConfigsResponse> {
+        let image = controller.currentImage
         let results = request.resources.map { resource in
-            // Operations: 0 SET, 1 DELETE; APPEND/SUBTRACT apply to list configs, which topics here have none of.
+            let current = resource.resourceType == ConfigResourceType.broker
+                ? image.brokerConfigs[resource.resourceName] ?? [:]
+                : image.topic(named: resource.resourceName)?.configs ?? [:]
             let future: EventLoopFuture<(Int16, String?)>
-            if resource.configs.allSatisfy({ $0.configOperation == 0 || $0.configOperation == 1 }) {
-                let changes = resource.configs.map { (key: $0.name, value: $0.configOperation == 1 ? nil : $0.value) }
-                future = alterTopic(resource.resourceType, resource.resourceName, changes, validateOnly: request.validateOnly)
-            } else {
-                future = context.eventLoop.makeSucceededFuture(
-                    (ErrorCode.invalidRequest.rawValue, "only SET and DELETE operations are supported"))
+            switch Self.resolve(resource.configs, type: resource.resourceType, current: current) {
+            case .success(let changes):
+                future = alter(resource.resourceType, resource.resourceName, changes, validateOnly: request.validateOnly)
+            case .failure(let refusal):
+                future = context.eventLoop.makeSucceededFuture((refusal.code.rawValue, refusal.message))
             }
             return future.map { code, message -> IncrementalAlterConfigsResponse.AlterConfigsResourceResponse in
                 var result = IncrementalAlterConfigsResponse.AlterConfigsResourceResponse()
@@ -106,11 +113,58 @@ extension BrokerApis {
         })
     }
 
-    private func alterTopic(_ type: Int8, _ name: String, _ changes: [(key: String, value: String?)],
-                            validateOnly: Bool) -> EventLoopFuture<(Int16, String?)> {
-        guard type == ConfigResourceType.topic else {
-            return controllerLoop.makeSucceededFuture((ErrorCode.invalidRequest.rawValue, "only topic configs can be altered"))
+    struct ConfigRefusal: Error {
+        var code: ErrorCode
+        var message: String
+    }
+
+    /// Turns IncrementalAlterConfigs operations (0 SET, 1 DELETE, 2 APPEND, 3 SUBTRACT) into the values to
+    /// store. APPEND and SUBTRACT work on list configs only, starting from the stored value or Kafka's default.
+    static func resolve(_ operations: [IncrementalAlterConfigsRequest.AlterableConfig], type: Int8,
+                        current: [String: String]) -> Result<[(key: String, value: String?)], ConfigRefusal> {
+        var values = current
+        var touched: [String] = []
+        for operation in operations {
+            touched.append(operation.name)
+            switch operation.configOperation {
+            case 0: values[operation.name] = operation.value ?? ""
+            case 1: values[operation.name] = nil
+            case 2, 3:
+                let verb = operation.configOperation == 2 ? "APPEND" : "SUBTRACT"
+                guard type == ConfigResourceType.topic, let definition = TopicConfigCatalog.byName[operation.name],
+                      definition.kind == .list else {
+                    return .failure(ConfigRefusal(code: .invalidConfig,
+                                                  message: "Can't \(verb) to key \(operation.name) because its type is not LIST."))
+                }
+                var items = TopicConfigCatalog.listItems(values[operation.name] ?? definition.defaultValue ?? "")
+                let given = TopicConfigCatalog.listItems(operation.value ?? "")
+                if operation.configOperation == 2 {
+                    for item in given where !items.contains(item) { items.append(item) }
+                } else {
+                    items.removeAll { given.contains($0) }
+                }
+                values[operation.name] = items.joined(separator: ",")
+            default:
+                return .failure(ConfigRefusal(code: .invalidRequest,
+                                              message: "Unknown config operation \(operation.configOperation) for \(operation.name)"))
+            }
         }
-        return controller.alterTopicConfigs(name, changes, validateOnly: validateOnly).map { ($0.0.rawValue, $0.1) }
+        var seen = Set<String>()
+        return .success(touched.filter { seen.insert($0).inserted }.map { ($0, values[$0]) })
+    }
+
+    private func alter(_ type: Int8, _ name: String, _ changes: [(key: String, value: String?)],
+                       validateOnly: Bool) -> EventLoopFuture<(Int16, String?)> {
+        switch type {
+        case ConfigResourceType.topic:
+            return controller.alterTopicConfigs(name, changes, validateOnly: validateOnly).map { ($0.0.rawValue, $0.1) }
+        case ConfigResourceType.broker:
+            guard name.isEmpty || Int32(name) != nil else {
+                return controllerLoop.makeSucceededFuture((ErrorCode.invalidRequest.rawValue, "broker resource \(name) is not a broker id"))
+            }
+            return controller.alterBrokerConfigs(name, changes, validateOnly: validateOnly).map { ($0.0.rawValue, $0.1) }
+        default:
+            return controllerLoop.makeSucceededFuture((ErrorCode.invalidRequest.rawValue, "unsupported resource type \(type)"))
+        }
     }
 }

@@ -41,14 +41,14 @@ extension BrokerApis {
             entry.numPartitions = result.error == .none ? result.partitions : -1
             entry.replicationFactor = result.error == .none ? result.replicationFactor : -1
             if result.error == .none {
-                entry.configs = TopicConfig(creations.first { $0.name == topic.name }!.configs)
-                    .described(defaults: config).map { described in
-                        var c = CreateTopicsResponse.CreatableTopicConfigs()
-                        c.name = described.key
-                        c.value = described.value
-                        c.configSource = described.isDefault ? ConfigSource.defaultConfig : ConfigSource.topicConfig
-                        return c
-                    }
+                entry.configs = configSources.describeTopic(creations.first { $0.name == topic.name }!.configs).map { described in
+                    var c = CreateTopicsResponse.CreatableTopicConfigs()
+                    c.name = described.name
+                    c.value = described.value
+                    c.configSource = described.source
+                    c.isSensitive = described.sensitive
+                    return c
+                }
             }
             return entry
         }
@@ -75,11 +75,4 @@ extension BrokerApis {
             return HandlerOutput(response: response)
         })
     }
-}
-
-/// DescribeConfigs config sources (Kafka's ConfigSource).
-enum ConfigSource {
-    static let topicConfig: Int8 = 1
-    static let staticBrokerConfig: Int8 = 4
-    static let defaultConfig: Int8 = 5
 }

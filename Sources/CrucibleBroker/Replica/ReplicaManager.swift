@@ -12,7 +12,10 @@ import NIOCore
 public final class ReplicaManager: @unchecked Sendable {
     let nodeId: Int32
     let logs: LogManager
-    private let config: BrokerConfig
+    private let staticConfig: BrokerConfig
+    /// server.properties with the dynamic log defaults the metadata holds for this broker.
+    private var config: BrokerConfig { lock.withLock { effectiveConfig } }
+    private var effectiveConfig: BrokerConfig
     private let lock = NIOLock()
     private var partitions: [String: Partition] = [:]
     private var fetchers: [Int32: ReplicaFetcher] = [:]
@@ -29,7 +32,8 @@ public final class ReplicaManager: @unchecked Sendable {
     init(nodeId: Int32, logs: LogManager, config: BrokerConfig, group: EventLoopGroup, logger: Logger) {
         self.nodeId = nodeId
         self.logs = logs
-        self.config = config
+        self.staticConfig = config
+        self.effectiveConfig = config
         self.group = group
         self.logger = logger
         highWatermarks = logs.checkpointedHighWatermarks()
@@ -48,10 +52,12 @@ public final class ReplicaManager: @unchecked Sendable {
     func apply(_ image: MetadataImage, changes: MetadataChanges = MetadataChanges(everything: true), nowMs: Int64) {
         lock.withLock {
             brokerAddresses = image.brokers.compactMapValues { broker in
-                broker.endpoints.first { !config.controllerListenerNames.contains($0.name) }
+                broker.endpoints.first { !staticConfig.controllerListenerNames.contains($0.name) }
                     .map { ($0.host, Int($0.port)) }
             }
         }
+        let dynamic = (image.brokerConfigs[""] ?? [:]).merging(image.brokerConfigs[String(nodeId)] ?? [:]) { _, own in own }
+        lock.withLock { effectiveConfig = staticConfig.overlaid(with: dynamic) }
         leaderQuota.setRate(image.dynamicBrokerConfig("leader.replication.throttled.rate", broker: nodeId)
             .flatMap { Int64($0) } ?? .max)
         followerQuota.setRate(image.dynamicBrokerConfig("follower.replication.throttled.rate", broker: nodeId)

@@ -15,10 +15,10 @@ enum NodeProcess {
     }
 
     /// Launches the node in the background, detached from this process, logging to its directory.
-    static func start(_ node: ClusterLayout.Node) throws -> Int32 {
+    static func start(_ node: ClusterLayout.Node, extraArguments: [String] = []) throws -> Int32 {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: CommandLine.executablePath)
-        process.arguments = ["broker", "--config", node.directory + "/server.properties"]
+        process.arguments = ["broker", "--config", node.directory + "/server.properties"] + extraArguments
         FileManager.default.createFile(atPath: node.directory + "/broker.log", contents: nil)
         let log = try FileHandle(forWritingTo: URL(fileURLWithPath: node.directory + "/broker.log"))
         log.seekToEndOfFile()
@@ -27,6 +27,28 @@ enum NodeProcess {
         process.standardInput = FileHandle.nullDevice
         try process.run()
         return process.processIdentifier
+    }
+
+    /// A node that formats its own directory (`--standalone`).
+    static func startStandalone(_ node: ClusterLayout.Node) throws -> Int32 {
+        try start(node, extraArguments: ["--standalone"])
+    }
+
+    /// A port nothing listens on now (the kernel's choice for an ephemeral bind).
+    static func freePort() throws -> Int {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { throw ClusterFailure("cannot open a socket to find a free port") }
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = 0
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) { pointer in
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0 }
+        }
+        guard bound else { throw ClusterFailure("cannot bind a socket to find a free port") }
+        return Int(UInt16(bigEndian: address.sin_port))
     }
 
     static func signal(_ pid: Int32?, _ sig: Int32) {
