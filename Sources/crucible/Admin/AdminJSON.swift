@@ -38,15 +38,25 @@ struct AdminJSONFile {
     }
 
     func int(_ object: [String: Any], _ key: String) throws -> Int64 {
-        guard let number = object[key] as? NSNumber, !(object[key] is Bool),
-              let value = Int64(exactly: number.doubleValue) else { throw fail("an entry lacks the integer \"\(key)\"") }
+        guard let value = Self.integer(object[key]) else { throw fail("an entry lacks the integer \"\(key)\"") }
         return value
+    }
+
+    /// JSONSerialization gives Int on Linux and NSNumber elsewhere; booleans and fractions are not integers.
+    static func integer(_ value: Any?) -> Int64? {
+        // Foundation on Linux answers `is Bool` for the numbers 0 and 1 too: ask for the boolean type itself.
+        guard let value, type(of: value) != Bool.self, String(describing: type(of: value)) != "__NSCFBoolean" else {
+            return nil
+        }
+        if let int = value as? Int { return Int64(int) }
+        if let double = value as? Double { return Int64(exactly: double) }
+        return nil
     }
 
     func ints(_ object: [String: Any], _ key: String) throws -> [Int32] {
         guard let list = object[key] as? [Any] else { throw fail("an entry lacks the array \"\(key)\"") }
         return try list.map { element in
-            guard let number = element as? NSNumber, let value = Int32(exactly: number.doubleValue) else {
+            guard let value = Self.integer(element).flatMap({ Int32(exactly: $0) }) else {
                 throw fail("\"\(key)\" must hold broker ids")
             }
             return value
