@@ -213,8 +213,9 @@ public final class Broker: @unchecked Sendable {
         })
         if config.autoLeaderRebalanceEnable {
             let rebalanceMs = config.leaderImbalanceCheckIntervalSeconds * 1000
+            let percentage = config.leaderImbalancePerBrokerPercentage
             timers.append(loop.scheduleRepeatedTask(initialDelay: .milliseconds(rebalanceMs), delay: .milliseconds(rebalanceMs)) {
-                [controller] _ in controller!.rebalancePreferredLeaders()
+                [controller] _ in controller!.rebalancePreferredLeaders(imbalancePercentage: percentage)
             })
         }
         let sessionMs = config.brokerSessionTimeoutMs

@@ -120,7 +120,9 @@ extension KafkaClient {
         var request = DescribeConfigsRequest()
         request.resources = [resource]
         request.includeSynonyms = true
-        let (response, version) = try call(request, on: try anyConnection())
+        // A broker's own configs are described by that broker (Kafka's admin client does the same).
+        let target = try type == .broker ? Int32(name).map { try connection(to: $0) } ?? anyConnection() : anyConnection()
+        let (response, version) = try call(request, on: target)
         guard let result = response.results.first(where: { $0.resourceName == name }) else {
             throw KafkaClientError.malformedResponse("DescribeConfigs answer does not name \(name)")
         }

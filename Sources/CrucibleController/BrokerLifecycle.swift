@@ -104,8 +104,10 @@ extension QuorumController {
 
 extension QuorumController {
     /// Moves leadership back to preferred replicas; run every `leader.imbalance.check.interval.seconds`.
-    public func rebalancePreferredLeaders() {
+    public func rebalancePreferredLeaders(imbalancePercentage: Int) {
         guard isActive else { return }
-        _ = command("preferredLeaders") { image in (ControllerCommands.preferredLeaders(image: image), ()) }
+        _ = command("preferredLeaders") { image in
+            (ControllerCommands.preferredLeaders(image: image, imbalancePercentage: imbalancePercentage), ())
+        }
     }
 }

@@ -246,14 +246,18 @@ extension ControllerCommands {
 
 extension ControllerCommands {
     /// Preferred-leader election (`auto.leader.rebalance.enable`): partitions whose first replica is live and in
-    /// the ISR but not leading get it back, so leadership returns to its spread after failovers.
-    public static func preferredLeaders(image: MetadataImage) -> [any KafkaMetadataRecord] {
+    /// the ISR but not leading get it back, so leadership returns to its spread after failovers. With
+    /// `imbalancePercentage`, only for brokers that lead fewer than that share of the partitions they are
+    /// preferred for (Kafka's `leader.imbalance.per.broker.percentage` check).
+    public static func preferredLeaders(image: MetadataImage, imbalancePercentage: Int? = nil) -> [any KafkaMetadataRecord] {
         var records: [any KafkaMetadataRecord] = []
         let live = Set(image.brokers.values.filter { !$0.fenced }.map(\.id))
+        let imbalanced = imbalancePercentage.map { percentage in imbalancedBrokers(image, above: percentage) }
         for topic in image.sortedTopics {
             for index in topic.partitions.keys.sorted() {
                 let partition = topic.partitions[index]!
                 guard let preferred = partition.replicas.first, partition.leader != preferred,
+                      imbalanced?.contains(preferred) ?? true,
                       partition.isr.contains(preferred), live.contains(preferred) else { continue }
                 var change = PartitionChangeRecord()
                 change.topicId = topic.id
@@ -263,5 +267,21 @@ extension ControllerCommands {
             }
         }
         return records
+    }
+
+    /// Brokers whose share of partitions they are preferred for but do not lead is above `percentage`.
+    static func imbalancedBrokers(_ image: MetadataImage, above percentage: Int) -> Set<Int32> {
+        var preferredFor: [Int32: Int] = [:]
+        var notLeading: [Int32: Int] = [:]
+        for topic in image.sortedTopics {
+            for partition in topic.partitions.values {
+                guard let preferred = partition.replicas.first else { continue }
+                preferredFor[preferred, default: 0] += 1
+                if partition.leader != preferred { notLeading[preferred, default: 0] += 1 }
+            }
+        }
+        return Set(preferredFor.compactMap { broker, total in
+            notLeading[broker, default: 0] * 100 > percentage * total ? broker : nil
+        })
     }
 }

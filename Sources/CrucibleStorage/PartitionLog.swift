@@ -94,7 +94,14 @@ public final class PartitionLog: @unchecked Sendable {
     public var currentConfig: LogConfig { lock.withLock { config } }
     public func update(config: LogConfig) { lock.withLock { self.config = config } }
 
-    private var logEndOffsetLocked: Int64 { segments.last!.nextOffset }
+    /// Once the files are deleted (topic deletion, a replica moved away) the log answers with where it ended
+    /// and refuses changes, so a request still holding it fails instead of crashing the node.
+    private var logEndOffsetLocked: Int64 { segments.last?.nextOffset ?? deletedAtOffset }
+    private var deletedAtOffset: Int64 = 0
+
+    private func checkOpen() throws {
+        guard !segments.isEmpty else { throw StorageError("\(name) has been deleted") }
+    }
 
     // MARK: Opening
 
@@ -186,6 +193,7 @@ public final class PartitionLog: @unchecked Sendable {
     public func appendAsLeader(_ batch: inout ByteBuffer, span: BatchSpan, leaderEpoch: Int32,
                                nowMs: Int64) throws -> AppendResult {
         try lock.withLock {
+            try checkOpen()
             switch producerState.check(span.header) {
             case .duplicate(let base):
                 return AppendResult(baseOffset: base, lastOffset: base + Int64(span.header.lastOffsetDelta),
@@ -208,6 +216,7 @@ public final class PartitionLog: @unchecked Sendable {
     /// batches with a good CRC are taken: a fetch response may end in a partial batch. Returns the new log end.
     public func appendAsFollower(_ batches: ByteBuffer, nowMs: Int64) throws -> Int64 {
         try lock.withLock {
+            try checkOpen()
             var spans = try RecordBatch.spans(in: batches, allowPartialTail: true)
             if let bad = spans.firstIndex(where: { !RecordBatch.crcMatches($0, in: batches) }) {
                 logger.warning("\(name): batch at offset \(spans[bad].header.baseOffset) from the leader fails its CRC")
@@ -257,18 +266,27 @@ public final class PartitionLog: @unchecked Sendable {
     }
 
     public func roll(nowMs: Int64) throws {
-        try lock.withLock { if !segments.last!.isEmpty { try rollLocked(nowMs: nowMs) } }
+        try lock.withLock {
+            try checkOpen()
+            if !segments.last!.isEmpty { try rollLocked(nowMs: nowMs) }
+        }
     }
 
     // MARK: Flushing, retention, truncation
 
     public func flushIfDue(nowMs: Int64) throws {
         try lock.withLock {
+            try checkOpen()
             if unflushedMessages > 0 && nowMs - lastFlushMs >= config.flushMs { try flushLocked(nowMs: nowMs) }
         }
     }
 
-    public func flush(nowMs: Int64) throws { try lock.withLock { try flushLocked(nowMs: nowMs) } }
+    public func flush(nowMs: Int64) throws {
+        try lock.withLock {
+            try checkOpen()
+            try flushLocked(nowMs: nowMs)
+        }
+    }
 
     private func flushLocked(nowMs: Int64) throws {
         for segment in segments where segment.nextOffset > flushedOffset { try segment.flush() }
@@ -282,6 +300,7 @@ public final class PartitionLog: @unchecked Sendable {
     @discardableResult
     public func deleteRetainedSegments(nowMs: Int64, maxOffset: Int64) throws -> Int {
         try lock.withLock {
+            try checkOpen()
             guard config.cleanupPolicy.contains("delete") else { return 0 }
             var total = Int64(segments.reduce(0) { $0 + $1.size })
             var deleted = 0
@@ -304,6 +323,7 @@ public final class PartitionLog: @unchecked Sendable {
     /// Removes everything at or after `offset` (follower divergence, KIP-101).
     public func truncate(to offset: Int64) throws {
         try lock.withLock {
+            try checkOpen()
             guard offset < logEndOffsetLocked else { return }
             while segments.count > 1 && segments.last!.baseOffset >= offset {
                 try segments.removeLast().delete()
@@ -320,6 +340,7 @@ public final class PartitionLog: @unchecked Sendable {
     /// The log start moves to the first segment kept, which may still hold some batches below `offset`.
     public func deleteSegments(endingAtOrBelow offset: Int64) throws {
         try lock.withLock {
+            try checkOpen()
             while segments.count > 1, segments[0].nextOffset <= offset {
                 try segments.removeFirst().delete()
             }
@@ -332,6 +353,7 @@ public final class PartitionLog: @unchecked Sendable {
     @discardableResult
     public func advanceStartOffset(to offset: Int64) throws -> Bool {
         try lock.withLock {
+            try checkOpen()
             let target = min(offset, logEndOffsetLocked)
             guard target > startOffset else { return false }
             startOffset = target
@@ -359,6 +381,7 @@ public final class PartitionLog: @unchecked Sendable {
     /// Flushes, writes the producer snapshot, and leaves the files ready for a recovery-free start.
     public func close(nowMs: Int64) throws {
         try lock.withLock {
+            guard !segments.isEmpty else { return }
             try flushLocked(nowMs: nowMs)
             try writeProducerSnapshot()
         }
@@ -367,6 +390,7 @@ public final class PartitionLog: @unchecked Sendable {
     /// Deletes the whole partition directory (topic deletion).
     public func deleteFiles() throws {
         try lock.withLock {
+            deletedAtOffset = logEndOffsetLocked
             segments.removeAll()
             try FileSystem.removeTree(directory)
         }

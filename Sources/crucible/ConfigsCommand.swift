@@ -1,15 +1,17 @@
 import ArgumentParser
 import CrucibleClient
 
-/// `kafka-configs.sh` for topics: describe and alter dynamic topic configs.
+/// `kafka-configs.sh` for topics and brokers: describe and alter dynamic configs (a broker's own with
+/// `--entity-name ID`, the cluster-wide default with `--entity-default`).
 struct ConfigsCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "configs", abstract: "Describe or alter topic configs (as kafka-configs.sh).")
+        commandName: "configs", abstract: "Describe or alter topic and broker configs (as kafka-configs.sh).")
 
     @OptionGroup var server: BootstrapServer
 
-    @Option(name: .long, help: "Entity type: topics.") var entityType: String
-    @Option(name: .long, help: "Entity name: the topic.") var entityName: String
+    @Option(name: .long, help: "Entity type: topics or brokers.") var entityType: String
+    @Option(name: .long, help: "Entity name: the topic, or the broker id.") var entityName: String?
+    @Flag(name: .long, help: "With --entity-type brokers: the cluster-wide default.") var entityDefault = false
 
     @Flag(name: .long, help: "Show the entity's dynamic configs.") var describe = false
     @Flag(name: .long, help: "With --describe: show every config, not only the dynamic ones.") var all = false
@@ -19,21 +21,36 @@ struct ConfigsCommand: ParsableCommand {
     @Option(name: .long, help: "With --alter: K[,K...] to remove.") var deleteConfig: String?
 
     func run() throws {
-        guard entityType == "topics" else {
-            throw UsageError("--entity-type \(entityType): only topics is supported")
+        let type: ConfigResourceType
+        switch entityType {
+        case "topics": type = .topic
+        case "brokers": type = .broker
+        default: throw UsageError("--entity-type \(entityType): expected topics or brokers")
         }
+        guard (entityName != nil) != entityDefault, !entityDefault || type == .broker else {
+            throw UsageError("exactly one of --entity-name, --entity-default (brokers only) is required")
+        }
+        if type == .broker, let entityName, Int32(entityName) == nil {
+            throw UsageError("--entity-name \(entityName): a broker is named by its id")
+        }
+        let entityName = self.entityName ?? ""
+        let label = type == .topic ? "topic \(entityName)" : entityDefault ? "brokers are" : "broker \(entityName)"
         guard describe != alter else { throw UsageError("exactly one of --describe, --alter is required") }
         let changes = try alter ? parseChanges() : []
         let client = try server.connect(clientId: "crucible-configs")
         defer { client.close() }
         do {
             if describe {
-                let entries = try client.describeConfigs(.topic, entityName)
-                print("\(all ? "All" : "Dynamic") configs for topic \(entityName) are:")
-                for entry in entries where all || entry.source == .dynamicTopic { print(Self.describeLine(entry)) }
+                let entries = try client.describeConfigs(type, entityName)
+                let dynamic: Set<ConfigSource> = type == .topic ? [.dynamicTopic]
+                    : entityDefault ? [.dynamicDefaultBroker] : [.dynamicBroker, .dynamicDefaultBroker]
+                print(entityDefault ? "Default configs for brokers in the cluster are:"
+                      : "\(all ? "All" : "Dynamic") configs for \(label) are:")
+                for entry in entries where all || dynamic.contains(entry.source) { print(Self.describeLine(entry)) }
             } else {
-                try client.incrementalAlterConfigs(.topic, entityName, changes)
-                print("Completed updating config for topic \(entityName).")
+                try client.incrementalAlterConfigs(type, entityName, changes)
+                print(entityDefault ? "Completed updating default config for brokers in the cluster."
+                      : "Completed updating config for \(label).")
             }
         } catch let error as KafkaClientError {
             Tool.fail("Error while executing config command with args '\(CommandLine.arguments.dropFirst().joined(separator: " "))'\n"

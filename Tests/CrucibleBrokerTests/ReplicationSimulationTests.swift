@@ -7,11 +7,12 @@ import NIOCore
 import XCTest
 @testable import CrucibleBroker
 
-/// A deterministic, seeded simulation of one partition replicated on three brokers, driving the real
-/// replication code (Partition, PartitionLog on disk, the controller's election and ISR decisions) through
-/// random interleavings of produces, follower fetches, ISR checks, crashes and restarts. After every step it
-/// checks Kafka's promise: with unclean election off, no write acknowledged with acks=all is ever lost or moved,
-/// and in-sync replicas agree below the high watermark.
+/// A deterministic, seeded simulation of one partition replicated on three of four brokers, driving the real
+/// replication code (Partition, PartitionLog on disk, the controller's election, ISR and reassignment
+/// decisions) through random interleavings of produces, follower fetches, ISR checks, crashes, restarts and
+/// reassignments (started, completed by ISR changes, cancelled). After every step it checks Kafka's promise:
+/// with unclean election off, no write acknowledged with acks=all is ever lost or moved, and in-sync replicas
+/// agree below the high watermark.
 final class ReplicationSimulationTests: XCTestCase {
     struct SplitMix {
         var state: UInt64
@@ -27,12 +28,17 @@ final class ReplicationSimulationTests: XCTestCase {
     }
 
     final class Simulation {
-        let brokers: [Int32] = [1, 2, 3]
+        let brokers: [Int32] = [1, 2, 3, 4]
         let root: String
         var rng: SplitMix
         var image = MetadataImage()
         var nowMs: Int64 = 0
-        var partitions: [Int32: Partition] = [:]   // live brokers only
+        var partitions: [Int32: Partition] = [:]   // live brokers hosting a replica
+        var alive = Set<Int32>()
+        var reassignments = 0
+        /// Reassignments that ended (completed by an ISR change, or cancelled).
+        var finishedReassignments = 0
+        var cancelledReassignments = 0
         var acked: [Int64: Int64] = [:]            // value -> offset acknowledged with acks=all
         var pending: [(value: Int64, offset: Int64, leader: Int32, epoch: Int32)] = []
         var nextValue: Int64 = 0
@@ -57,7 +63,7 @@ final class ReplicationSimulationTests: XCTestCase {
             var policy = ControllerPolicy()
             policy.uncleanLeaderElectionDefault = unclean
             var ids = rng
-            commit(ControllerCommands.createTopics([TopicCreation(name: "t", partitions: 1, replicationFactor: 3)],
+            commit(ControllerCommands.createTopics([TopicCreation(name: "t", assignments: [[1, 2, 3]])],
                                                    image: image, policy: policy,
                                                    newTopicId: { KafkaUUID(high: ids.next(), low: ids.next()) }).0)
             for id in brokers { try start(id) }
@@ -65,15 +71,31 @@ final class ReplicationSimulationTests: XCTestCase {
 
         deinit { try? FileManager.default.removeItem(atPath: root) }
 
+        /// Applies records, then does what each live broker's ReplicaManager does: new replicas open the
+        /// partition, removed ones delete it, the rest take the new state.
         func commit(_ records: [any KafkaMetadataRecord]) {
+            let wasReassigning = image.topic(named: "t")?.partitions[0]?.isReassigning ?? false
+            defer { if wasReassigning && !state.isReassigning { finishedReassignments += 1 } }
             var offset = image.appliedOffset + 1
             for record in records { image.apply(record, offset: offset); offset += 1 }
+            for id in alive.sorted() {
+                if state.replicas.contains(id) {
+                    if partitions[id] == nil { try! host(id) }
+                } else if let gone = partitions.removeValue(forKey: id) {
+                    try! gone.log.deleteFiles()
+                }
+            }
             for (_, partition) in partitions {
                 _ = partition.update(image: state, topicId: topicId, settings: settings, nowMs: nowMs)
             }
         }
 
         func start(_ id: Int32) throws {
+            alive.insert(id)
+            if state.replicas.contains(id) { try host(id) }
+        }
+
+        func host(_ id: Int32) throws {
             var config = LogConfig()
             config.segmentBytes = 4096
             let log = try PartitionLog(directory: "\(root)/\(id)/t-0", topic: "t", partition: 0, config: config,
@@ -82,7 +104,7 @@ final class ReplicationSimulationTests: XCTestCase {
                                        settings: settings, recoveredHighWatermark: nil, nowMs: nowMs)
         }
 
-        var live: Set<Int32> { Set(partitions.keys) }
+        var live: Set<Int32> { alive }
 
         // MARK: Events
 
@@ -134,7 +156,8 @@ final class ReplicationSimulationTests: XCTestCase {
         }
 
         func crash(_ id: Int32) {
-            guard partitions.removeValue(forKey: id) != nil else { return }
+            guard alive.remove(id) != nil else { return }
+            partitions.removeValue(forKey: id)
             var fence = FenceBrokerRecord()
             fence.id = id
             let before = state
@@ -144,7 +167,7 @@ final class ReplicationSimulationTests: XCTestCase {
         }
 
         func restart(_ id: Int32) throws {
-            guard partitions[id] == nil else { return }
+            guard !alive.contains(id) else { return }
             try start(id)
             var unfence = UnfenceBrokerRecord()
             unfence.id = id
@@ -152,6 +175,28 @@ final class ReplicationSimulationTests: XCTestCase {
             commit([unfence] + ControllerCommands.electReturning(broker: id, image: image,
                                                                  uncleanAllowed: { _ in self.unclean }))
             if state.leader >= 0 && before.leader == -1 && !before.isr.contains(state.leader) { uncleanElections += 1 }
+        }
+
+        /// Moves the partition to three brokers chosen at random (the order is the preferred order).
+        func reassign() {
+            var target = brokers
+            for i in target.indices.reversed() { target.swapAt(i, rng.below(i + 1)) }
+            target = Array(target.prefix(3))
+            let (records, outcomes) = ControllerCommands.alterReassignments(
+                [ReassignmentRequest(topic: "t", partition: 0, replicas: target)], image: image)
+            guard outcomes.first?.error == ErrorCode.none else { return }
+            reassignments += 1
+            commit(records)
+            note("reassign to \(target)")
+        }
+
+        func cancelReassignment() {
+            let (records, outcomes) = ControllerCommands.alterReassignments(
+                [ReassignmentRequest(topic: "t", partition: 0, replicas: nil)], image: image)
+            guard outcomes.first?.error == ErrorCode.none else { return }
+            cancelledReassignments += 1
+            commit(records)
+            note("cancel reassignment")
         }
 
         /// acks=all answers once the high watermark covers the write, from the leader that took it.
@@ -176,16 +221,18 @@ final class ReplicationSimulationTests: XCTestCase {
             nowMs += Int64(1 + rng.below(40))
             defer { if ProcessInfo.processInfo.environment["CRUCIBLE_REPL_SEED"] != nil { note("step") } }
             switch rng.below(100) {
-            case 0..<35: try produce()
-            case 35..<80: try fetch(brokers[rng.below(3)])
-            case 80..<88: shrinkIsr()
-            case 88..<93:
-                let id = brokers[rng.below(3)]
+            case 0..<33: try produce()
+            case 33..<78: try fetch(brokers[rng.below(brokers.count)])
+            case 78..<86: shrinkIsr()
+            case 86..<90:
+                let id = brokers[rng.below(brokers.count)]
                 if live.count > 1 || unclean { crash(id); note("crash \(id)") }
-            default:
-                let id = brokers[rng.below(3)]
+            case 90..<95:
+                let id = brokers[rng.below(brokers.count)]
                 try restart(id)
                 note("restart \(id)")
+            case 95..<98: reassign()
+            default: cancelReassignment()
             }
             acknowledge()
         }
@@ -225,14 +272,25 @@ final class ReplicationSimulationTests: XCTestCase {
                 if leader.highWatermark > leader.log.logEndOffset { return "high watermark past the log end" }
             }
             if !current.isr.isEmpty && !current.isr.allSatisfy(current.replicas.contains) { return "ISR outside replicas" }
+            if !current.addingReplicas.allSatisfy(current.replicas.contains)
+                || !current.removingReplicas.allSatisfy(current.replicas.contains) {
+                return "reassignment names replicas outside the replica set"
+            }
+            if Set(current.addingReplicas).intersection(current.removingReplicas).count > 0 {
+                return "a replica both added and removed"
+            }
+            if current.leader >= 0 && !current.replicas.contains(current.leader) { return "leader outside replicas" }
+            if Set(partitions.keys) != Set(current.replicas).intersection(alive) { return "hosted replicas differ from the metadata" }
             return nil
         }
     }
 
-    func run(seeds: Range<UInt64>, steps: Int, unclean: Bool) throws -> (failures: [String], uncleanElections: Int, acked: Int) {
+    func run(seeds: Range<UInt64>, steps: Int,
+             unclean: Bool) throws -> (failures: [String], uncleanElections: Int, acked: Int, completedMoves: Int) {
         var failures: [String] = []
         var elections = 0
         var acked = 0
+        var completedMoves = 0
         for seed in seeds {
             let sim = try Simulation(seed: seed, unclean: unclean)
             for step in 0..<steps {
@@ -244,9 +302,10 @@ final class ReplicationSimulationTests: XCTestCase {
                 }
             }
             elections += sim.uncleanElections
+            completedMoves += sim.finishedReassignments - sim.cancelledReassignments
             acked += sim.acked.count
         }
-        return (failures, elections, acked)
+        return (failures, elections, acked, completedMoves)
     }
 
     func seeds(_ count: UInt64) -> Range<UInt64> {
@@ -258,6 +317,7 @@ final class ReplicationSimulationTests: XCTestCase {
         let result = try run(seeds: seeds(150), steps: 250, unclean: false)
         XCTAssertEqual(result.failures, [], result.failures.prefix(3).joined(separator: "\n"))
         XCTAssertGreaterThan(result.acked, 1000, "the simulation acknowledged writes")
+        XCTAssertGreaterThan(result.completedMoves, 20, "reassignments ran to completion under the fault mix")
     }
 
     func testUncleanElectionHappensAndIsTheOnlyWayToLoseWrites() throws {

@@ -138,3 +138,25 @@ final class AdminCommandsTests: XCTestCase {
         XCTAssertEqual(rebuilt.topic(named: "t"), image.topic(named: "t"))
     }
 }
+
+extension AdminCommandsTests {
+    func testAutomaticRebalanceWaitsForTheImbalanceThreshold() {
+        // Broker 1 is preferred for ten partitions and has lost the lead of one: 10% is not above 10%.
+        var image = MetadataImage.withUnfencedBrokers([1, 2])
+        let (records, _) = ControllerCommands.createTopics(
+            [TopicCreation(name: "t", assignments: Array(repeating: [1, 2], count: 10))], image: image, policy: ControllerPolicy())
+        image.commit(records)
+        func moveLeader(_ index: Int32) {
+            var change = PartitionChangeRecord()
+            change.topicId = image.topic(named: "t")!.id
+            change.partitionId = index
+            change.leader = 2
+            image.commit([change])
+        }
+        moveLeader(0)
+        XCTAssertTrue(ControllerCommands.preferredLeaders(image: image, imbalancePercentage: 10).isEmpty)
+        moveLeader(1)
+        XCTAssertEqual(ControllerCommands.preferredLeaders(image: image, imbalancePercentage: 10).count, 2, "20% is above 10%")
+        XCTAssertEqual(ControllerCommands.preferredLeaders(image: image, imbalancePercentage: 25).count, 0)
+    }
+}

@@ -19,6 +19,9 @@ public struct BrokerConfig: Sendable {
     public var autoCreateTopicsEnable = true
     public var autoLeaderRebalanceEnable = true
     public var leaderImbalanceCheckIntervalSeconds: Int64 = 300
+    /// `leader.imbalance.per.broker.percentage`: how much of a broker's preferred leadership may sit elsewhere
+    /// before the periodic check moves it back.
+    public var leaderImbalancePerBrokerPercentage = 10
     public var logRetentionCheckIntervalMs: Int64 = 300_000
     public var replicaLagTimeMaxMs: Int64 = 30_000
     public var socketRequestMaxBytes: Int = 104_857_600
@@ -90,6 +93,8 @@ public struct BrokerConfig: Sendable {
         autoLeaderRebalanceEnable = try read.bool("auto.leader.rebalance.enable") ?? autoLeaderRebalanceEnable
         leaderImbalanceCheckIntervalSeconds = try read.int("leader.imbalance.check.interval.seconds", range: 1...Int64(Int32.max))
             ?? leaderImbalanceCheckIntervalSeconds
+        leaderImbalancePerBrokerPercentage = Int(try read.int("leader.imbalance.per.broker.percentage", range: 0...100)
+            ?? Int64(leaderImbalancePerBrokerPercentage))
         logRetentionCheckIntervalMs = try read.int("log.retention.check.interval.ms", range: 1...Int64.max)
             ?? logRetentionCheckIntervalMs
         replicaLagTimeMaxMs = try read.int("replica.lag.time.max.ms", range: 1...Int64.max) ?? replicaLagTimeMaxMs
@@ -160,7 +165,8 @@ public struct BrokerConfig: Sendable {
         "node.id", "process.roles", "listeners", "advertised.listeners", "controller.listener.names",
         "controller.quorum.voters", "log.dirs", "log.dir", "metadata.log.dir", "num.partitions",
         "default.replication.factor", "min.insync.replicas", "unclean.leader.election.enable",
-        "auto.create.topics.enable", "auto.leader.rebalance.enable", "leader.imbalance.check.interval.seconds", "log.segment.bytes", "log.roll.ms",
+        "auto.create.topics.enable", "auto.leader.rebalance.enable", "leader.imbalance.check.interval.seconds",
+        "leader.imbalance.per.broker.percentage", "log.segment.bytes", "log.roll.ms",
         "log.roll.hours", "log.retention.ms", "log.retention.minutes", "log.retention.hours", "log.retention.bytes",
         "log.retention.check.interval.ms", "log.index.interval.bytes", "log.flush.interval.messages",
         "log.flush.interval.ms", "replica.lag.time.max.ms", "message.max.bytes", "socket.request.max.bytes",
