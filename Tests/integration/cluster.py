@@ -46,11 +46,15 @@ def wait_for(condition, timeout: float, what: str, interval: float = 0.1):
 
 
 class Cluster:
-    def __init__(self, directory: Path, nodes: int = 3, overrides: dict[str, str] | None = None):
+    def __init__(self, directory: Path, nodes: int = 3, overrides: dict[str, str] | None = None,
+                 node_overrides: dict[int, dict[str, str]] | None = None):
+        """`overrides` go into every node's server.properties (`--override K=V`); `node_overrides` into one node's
+        only (`--node-override ID:K=V`), e.g. {2: {"broker.rack": "b"}}."""
         self.directory = directory
         self.nodes = nodes
         self.base_port = free_port_block()
         self.overrides = overrides or {}
+        self.node_overrides = node_overrides or {}
 
     def crucible(self, *args: str, timeout: float = 120) -> subprocess.CompletedProcess:
         return subprocess.run([crucible_binary(), *args], capture_output=True, text=True, timeout=timeout)
@@ -60,6 +64,9 @@ class Cluster:
                 "--base-port", str(self.base_port)]
         for key, value in self.overrides.items():
             args += ["--override", f"{key}={value}"]
+        for node_id, settings in sorted(self.node_overrides.items()):
+            for key, value in settings.items():
+                args += ["--node-override", f"{node_id}:{key}={value}"]
         result = self.crucible(*args)
         assert result.returncode == 0, result.stderr + self.logs()
         self.bootstrap = result.stdout.strip().splitlines()[-1]

@@ -162,12 +162,18 @@ class ClusterNode(Broker):
         subprocess.run([crucible_binary(), "storage", "format", "--config", str(self.config_path),
                         "--cluster-id", self.cluster_id], check=True, capture_output=True)
 
-    def start(self) -> "ClusterNode":
+    def start(self, wait: bool = True) -> "ClusterNode":
+        """A cluster node opens its client port only once a quorum has registered and unfenced it, so a node
+        alone never listens: start them all, then wait (`wait=False`)."""
         log = open(self.log_path, "ab")
         self.process = subprocess.Popen([crucible_binary(), "broker", "--config", str(self.config_path)],
                                         stdout=log, stderr=subprocess.STDOUT)
-        wait_for_port(self.port, self.process)
+        if wait:
+            self.wait_until_listening()
         return self
+
+    def wait_until_listening(self) -> None:
+        wait_for_port(self.port, self.process, timeout=60.0)
 
 
 @pytest.fixture
@@ -193,7 +199,9 @@ def make_cluster():
             node.format()
         nodes.extend(created)
         for node in created:
-            node.start()
+            node.start(wait=False)
+        for node in created:
+            node.wait_until_listening()
         return created
 
     yield make

@@ -118,7 +118,7 @@ def test_topics_partition_defaults_come_from_the_broker(make_broker):
     ["topics", "--bootstrap-server", "{b}", "--create"],
     ["topics", "--bootstrap-server", "{b}", "--create", "--topic", "x", "--partitions", "0"],
     ["topics", "--bootstrap-server", "no-port-here", "--list"],
-    ["configs", "--bootstrap-server", "{b}", "--entity-type", "brokers", "--entity-name", "1", "--describe"],
+    ["configs", "--bootstrap-server", "{b}", "--entity-type", "clients", "--entity-name", "1", "--describe"],
     ["configs", "--bootstrap-server", "{b}", "--entity-type", "topics", "--entity-name", "x", "--alter"],
     ["configs", "--bootstrap-server", "{b}", "--entity-type", "topics", "--entity-name", "x", "--alter",
      "--add-config", "novalue"],
@@ -157,8 +157,10 @@ def test_configs_alter_describe_and_delete(broker):
     described = ok(*base, "--describe").splitlines()
     assert described[0] == f"Dynamic configs for topic {topic} are:"
     assert sorted(described[1:]) == [
-        "  cleanup.policy=compact sensitive=false synonyms={DYNAMIC_TOPIC_CONFIG:cleanup.policy=compact}",
-        "  retention.ms=3600000 sensitive=false synonyms={DYNAMIC_TOPIC_CONFIG:retention.ms=3600000}",
+        "  cleanup.policy=compact sensitive=false synonyms={DYNAMIC_TOPIC_CONFIG:cleanup.policy=compact, "
+        "DEFAULT_CONFIG:log.cleanup.policy=delete}",
+        "  retention.ms=3600000 sensitive=false synonyms={DYNAMIC_TOPIC_CONFIG:retention.ms=3600000, "
+        "DEFAULT_CONFIG:log.retention.ms=604800000}",
     ]
     # The broker applied it: librdkafka's admin client sees the same values as topic overrides.
     seen = admin_topic_configs(broker.bootstrap, topic)
@@ -167,7 +169,8 @@ def test_configs_alter_describe_and_delete(broker):
 
     ok(*base, "--alter", "--delete-config", "cleanup.policy")
     assert ok(*base, "--describe").splitlines()[1:] == [
-        "  retention.ms=3600000 sensitive=false synonyms={DYNAMIC_TOPIC_CONFIG:retention.ms=3600000}"]
+        "  retention.ms=3600000 sensitive=false synonyms={DYNAMIC_TOPIC_CONFIG:retention.ms=3600000, "
+        "DEFAULT_CONFIG:log.retention.ms=604800000}"]
     assert admin_topic_configs(broker.bootstrap, topic)["cleanup.policy"].is_default
     # --all lists defaults too.
     assert any(line.startswith("  cleanup.policy=delete ") for line in ok(*base, "--describe", "--all").splitlines())
