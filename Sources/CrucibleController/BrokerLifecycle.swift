@@ -34,6 +34,7 @@ extension QuorumController {
                 return ([], HeartbeatAnswer(error: .staleBrokerEpoch, isFenced: true, shouldShutDown: false))
             }
             if wantShutDown {
+                self.shuttingDown.withLockedValue { _ = $0.insert(broker) }
                 let live = Set(image.brokers.values.filter { !$0.fenced && $0.id != broker }.map(\.id))
                 let moves = ControllerCommands.moveAwayFrom(broker: broker, image: image, live: live,
                                                             uncleanAllowed: { _ in false })
@@ -84,6 +85,7 @@ extension QuorumController {
             let sessionOver = nowMs - last > sessionTimeoutMs
             let connectionGone = losses[broker.id].map { $0 >= last && nowMs - $0 > Self.connectionLossGraceMs } ?? false
             guard sessionOver || connectionGone else { continue }
+            logger.info("fencing broker \(broker.id): \(sessionOver ? "no heartbeat for \(nowMs - last) ms" : "its heartbeat connection closed")")
             _ = fence(broker: broker.id)
         }
     }

@@ -167,9 +167,13 @@ extension ControllerCommands {
             if partition.leader == preferred {
                 return .failure(ElectionFailure(code: .electionNotNeeded, message: "Leader election not needed for topic partition."))
             }
-            guard partition.isr.contains(preferred), live.contains(preferred) else {
+            guard partition.isr.contains(preferred) else {
                 return .failure(ElectionFailure(code: .preferredLeaderNotAvailable,
-                                                message: "Failed to elect leader for partition: preferred replica \(preferred) is not in sync or not live."))
+                                                message: "Failed to elect leader for partition: preferred replica \(preferred) is not in the ISR \(partition.isr)."))
+            }
+            guard live.contains(preferred) else {
+                return .failure(ElectionFailure(code: .preferredLeaderNotAvailable,
+                                                message: "Failed to elect leader for partition: preferred replica \(preferred) is fenced."))
             }
             return .success((preferred, partition.isr))
         case .unclean:

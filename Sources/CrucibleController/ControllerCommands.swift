@@ -168,8 +168,10 @@ public enum ControllerCommands {
 extension ControllerCommands {
     /// A leader's ISR change (AlterPartition), refused when it comes from a stale leader epoch or partition
     /// epoch, names replicas that are not assigned, or adds a fenced broker.
+    /// `shuttingDown`: brokers in controlled shutdown, which may not join an ISR (KIP-841): a replica still
+    /// fetching on its way out must not be counted in sync once it is gone.
     public static func alterPartition(topicId: KafkaUUID, partition index: Int32, leaderId: Int32, leaderEpoch: Int32,
-                                      partitionEpoch: Int32, isr: [Int32],
+                                      partitionEpoch: Int32, isr: [Int32], shuttingDown: Set<Int32> = [],
                                       image: MetadataImage) -> ([any KafkaMetadataRecord], ErrorCode) {
         guard let topic = image.topic(id: topicId), let partition = topic.partitions[index] else {
             return ([], .unknownTopicOrPartition)
@@ -178,7 +180,8 @@ extension ControllerCommands {
         guard partition.partitionEpoch == partitionEpoch else { return ([], .invalidUpdateVersion) }
         guard isr.contains(leaderId), Set(isr).isSubset(of: partition.replicas) else { return ([], .invalidRequest) }
         let added = Set(isr).subtracting(partition.isr)
-        guard added.allSatisfy({ image.brokers[$0].map { !$0.fenced } ?? false }) else { return ([], .ineligibleReplica) }
+        guard added.allSatisfy({ image.brokers[$0].map { !$0.fenced } ?? false }),
+              added.isDisjoint(with: shuttingDown) else { return ([], .ineligibleReplica) }
         guard isr.sorted() != partition.isr.sorted() else { return ([], .none) }
         var change = PartitionChangeRecord()
         change.topicId = topicId

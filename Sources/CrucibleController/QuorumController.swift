@@ -13,12 +13,14 @@ public final class QuorumController: @unchecked Sendable {
     public let publisher: MetadataPublisher
     let policy: ControllerPolicy
     private let eventLoop: EventLoop
-    private let logger: Logger
+    let logger: Logger
     private let lock = NIOLock()
     private var tail: EventLoopFuture<Void>
     public static let producerIdBlockSize: Int64 = 1000
     /// When each broker last heartbeat (active controller only).
     let lastHeartbeats = NIOLockedValueBox<[Int32: Int64]>([:])
+    /// Brokers that asked for a controlled shutdown and have not registered again (active controller only).
+    let shuttingDown = NIOLockedValueBox<Set<Int32>>([])
     /// When each broker's heartbeat connection last closed (active controller only).
     let lastConnectionLoss = NIOLockedValueBox<[Int32: Int64]>([:])
     /// Whether `unclean.leader.election.enable` holds for a topic (its override or the broker default).
@@ -74,9 +76,22 @@ public final class QuorumController: @unchecked Sendable {
 
     public func registerBroker(id: Int32, endpoints: [BrokerEndpointImage], rack: String? = nil, incarnation: KafkaUUID)
         -> EventLoopFuture<Int64> {
-        command("registerBroker") { image in
-            ControllerCommands.registerBroker(id: id, endpoints: endpoints, rack: rack, incarnation: incarnation,
-                                              image: image)
+        shuttingDown.withLockedValue { _ = $0.remove(id) }
+        return command("registerBroker") { [uncleanAllowed] image in
+            let (records, epoch) = ControllerCommands.registerBroker(id: id, endpoints: endpoints, rack: rack,
+                                                                     incarnation: incarnation, image: image)
+            // A broker registering while its previous incarnation still counts as live restarted faster than its
+            // session ran out: what that incarnation was in sync with or led may be lost (unflushed writes), so it
+            // leaves every ISR and leadership now, as if fenced, and earns its way back by fetching.
+            guard let previous = image.brokers[id], !previous.fenced else { return (records, epoch) }
+            let live = Set(image.brokers.values.filter { !$0.fenced && $0.id != id }.map(\.id))
+            let moves = ControllerCommands.moveAwayFrom(broker: id, image: image, live: live,
+                                                        uncleanAllowed: { uncleanAllowed(image, $0) })
+            // The moves go first and the epoch is the registration's own offset: the broker is unfenced only
+            // once it has applied both.
+            guard var registration = records.first as? RegisterBrokerRecord else { return (records, epoch) }
+            registration.brokerEpoch = max(epoch, image.appliedOffset + 1 + Int64(moves.count))
+            return (moves + [registration], registration.brokerEpoch)
         }
     }
 
@@ -118,7 +133,7 @@ extension QuorumController {
         command("alterPartition") { image in
             ControllerCommands.alterPartition(topicId: topicId, partition: partition, leaderId: leaderId,
                                               leaderEpoch: leaderEpoch, partitionEpoch: partitionEpoch, isr: isr,
-                                              image: image)
+                                              shuttingDown: self.shuttingDown.withLockedValue { $0 }, image: image)
         }
     }
 }

@@ -91,8 +91,7 @@ struct TopicsCommand: ParsableCommand {
         if let added, added.count != Int(partitions!) - existing.partitions.count {
             throw UsageError("--replica-assignment lists \(assignment!.count) partitions, but --partitions \(partitions!) asks for \(partitions!)")
         }
-        try client.createPartitions(name, count: partitions!, assignments: added)
-        print("Adding partitions succeeded!")
+        try client.createPartitions(name, count: partitions!, assignments: added)  // kafka-topics.sh prints nothing
     }
 
     private func createTopic(_ client: KafkaClient, configs: [(key: String, value: String)], assignment: [[Int32]]) throws {

@@ -92,6 +92,16 @@ def wait_in_sync(cluster, topic: str, partitions: int = 1, timeout: float = 60) 
         wait_for(in_sync, timeout, f"{topic}-{p} led and fully in sync")
 
 
+def wait_all_in_sync(cluster, timeout: float = 60) -> None:
+    """Until every partition of every topic has a leader and all its replicas in sync (after a node restarted)."""
+    def all_in_sync():
+        admin = AdminClient({"bootstrap.servers": cluster.live_bootstrap(), "socket.timeout.ms": 5000})
+        lagging = [f"{t.topic}-{p.id}" for t in admin.list_topics(timeout=10).topics.values()
+                   for p in t.partitions.values() if p.leader < 0 or sorted(p.isrs) != sorted(p.replicas)]
+        return not lagging or None
+    wait_for(all_in_sync, timeout, "every partition fully in sync")
+
+
 def produce(bootstrap: str, topic: str, values: list[bytes], partition: int = 0, **config) -> list[int]:
     """Produces with acks=all (idempotent) and returns each value's acknowledged offset, in order."""
     producer = Producer({"bootstrap.servers": bootstrap, "acks": "all", "enable.idempotence": True, "linger.ms": 5,

@@ -2,7 +2,6 @@
 confluent-kafka) auto-creates the topic, and a node that is killed and restarted under produce load never answers a
 Metadata request with a topic (or a partition) missing that existed before it went down."""
 import collections
-import socket
 import struct
 import subprocess
 import threading
@@ -28,13 +27,16 @@ class Reader:
     def __init__(self, data: bytes):
         self.data, self.pos = data, 0
 
-    def take(self, fmt: str):
+    def take(self, fmt: str) -> tuple:
         values = struct.unpack_from(fmt, self.data, self.pos)
         self.pos += struct.calcsize(fmt)
-        return values if len(values) > 1 else values[0]
+        return values
+
+    def one(self, fmt: str) -> int:
+        return self.take(fmt)[0]
 
     def string(self) -> str | None:
-        size = self.take(">h")
+        size = self.one(">h")
         if size < 0:
             return None
         text = self.data[self.pos:self.pos + size].decode()
@@ -45,17 +47,18 @@ class Reader:
 def parse_metadata_v1(body: bytes) -> dict[str, tuple[int, dict[int, int]]]:
     """Metadata v1 response body -> {topic: (topic error, {partition: partition error})}."""
     r = Reader(body)
-    for _ in range(r.take(">i")):  # brokers: node_id, host, port, rack
-        r.take(">i"), r.string(), r.take(">i"), r.string()
-    r.take(">i")  # controller_id
+    for _ in range(r.one(">i")):  # brokers: node_id, host, port, rack
+        r.one(">i"), r.string(), r.one(">i"), r.string()
+    r.one(">i")  # controller_id
     topics = {}
-    for _ in range(r.take(">i")):
-        error, name, _internal = r.take(">h"), r.string(), r.take(">b")
+    for _ in range(r.one(">i")):
+        error, name = r.one(">h"), r.string()
+        r.one(">b")  # is_internal
         partitions = {}
-        for _ in range(r.take(">i")):
+        for _ in range(r.one(">i")):
             p_error, index, _leader = r.take(">hii")
-            r.take(f">{r.take('>i')}i")  # replicas
-            r.take(f">{r.take('>i')}i")  # isr
+            r.take(f">{r.one('>i')}i")  # replicas
+            r.take(f">{r.one('>i')}i")  # isr
             partitions[index] = p_error
         topics[name] = (error, partitions)
     assert r.pos == len(body), f"{len(body) - r.pos} bytes left over in a Metadata v1 response"
@@ -91,16 +94,23 @@ def missing_from(topics: dict, expected: dict[str, int]) -> list[str]:
 # --- (a) auto-creation through any one node ---------------------------------------------------------------------
 
 def values_in(bootstrap: str, topic: str, expect: int, timeout: float = 30) -> list[bytes]:
-    """Every value in every partition of `topic` (reading from the beginning), once `expect` have arrived."""
-    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": "any-node", "enable.auto.commit": False})
+    """Every value in every partition of `topic`, from the beginning to the end (at least `expect` of them)."""
+    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": "any-node", "enable.auto.commit": False,
+                         "enable.partition.eof": True})
     partitions = consumer.list_topics(topic, timeout=10).topics[topic].partitions
     consumer.assign([TopicPartition(topic, p, OFFSET_BEGINNING) for p in partitions])
-    got = []
+    got, at_end = [], set()
     deadline = time.monotonic() + timeout
-    while len(got) < expect and time.monotonic() < deadline:
+    while time.monotonic() < deadline and (len(got) < expect or at_end != set(partitions)):
         msg = consumer.poll(0.5)
-        if msg is not None and not msg.error():
-            got.append(msg.value())
+        if msg is None:
+            continue
+        if msg.error():
+            if msg.error().code() == KafkaError._PARTITION_EOF:
+                at_end.add(msg.partition())
+            continue
+        at_end.discard(msg.partition())
+        got.append(msg.value())
     consumer.close()
     return got
 

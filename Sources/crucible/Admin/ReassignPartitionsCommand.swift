@@ -20,6 +20,7 @@ struct ReassignPartitionsCommand: ParsableCommand {
     @Option(name: .long, help: "JSON: {\"version\":1,\"partitions\":[{\"topic\":T,\"partition\":P,\"replicas\":[...]}]}.")
     var reassignmentJsonFile: String?
     @Option(name: .long, help: "With --execute: limit replication for the moves to this many bytes/s.") var throttle: Int64?
+    @Flag(name: .long, help: "With --execute: start these moves although others are in progress.") var additional = false
 
     static let throttleKeys = ["leader.replication.throttled.rate", "follower.replication.throttled.rate"]
     static let throttledReplicaKeys = ["leader.replication.throttled.replicas", "follower.replication.throttled.replicas"]
@@ -106,6 +107,11 @@ struct ReassignPartitionsCommand: ParsableCommand {
     }
 
     private func start(_ client: KafkaClient, _ plan: [(TopicPartition, [Int32])]) throws {
+        if !additional, !(try client.listPartitionReassignments()).isEmpty {
+            Tool.fail("Cannot execute because there is an existing partition assignment.  Use --additional to override this and create a new partition assignment in addition to the existing one.")
+        }
+        let known = Set(try client.refreshMetadata(topics: []).brokers.keys)
+        if let unknown = plan.flatMap(\.1).first(where: { !known.contains($0) }) { Tool.fail("Unknown broker id \(unknown)") }
         let current = try currentAssignment(client, plan.map(\.0))
         print("Current partition replica assignment\n\n\(AdminJSON.assignment(current))\n")
         print("Save this to use as the --reassignment-json-file option during rollback")
@@ -117,7 +123,7 @@ struct ReassignPartitionsCommand: ParsableCommand {
             for result in failed { print("Error reassigning partition(s):\n\(result.partition): \(result.error.name): \(result.message ?? "")") }
             Tool.fail("\(failed.count) partition reassignment(s) could not be started")
         }
-        print("Successfully started partition reassignments for \(plan.map(\.0).sorted().map(\.description).joined(separator: ","))")
+        print("Successfully started partition reassignment\(plan.count == 1 ? "" : "s") for \(plan.map(\.0).sorted().map(\.description).joined(separator: ","))")
     }
 
     /// As Kafka's tool: the existing replicas are throttled as leaders, the new ones as followers, and every
@@ -189,7 +195,7 @@ struct ReassignPartitionsCommand: ParsableCommand {
         guard failed.isEmpty else {
             Tool.fail("Error cancelling partition reassignment(s): \(failed.map { "\($0.partition): \($0.error.name)" }.joined(separator: ", "))")
         }
-        print("Successfully cancelled partition reassignments for: \(toCancel.map(\.description).joined(separator: ","))")
+        print("Successfully cancelled partition reassignment\(toCancel.count == 1 ? "" : "s") for: \(toCancel.map(\.description).joined(separator: ","))")
         try clearThrottles(client, plan: plan)
     }
 }
