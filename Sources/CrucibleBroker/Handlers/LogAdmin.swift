@@ -127,9 +127,10 @@ extension BrokerApis {
             response.errorMessage = "The request was sent to an endpoint of type BROKER, but we wanted an endpoint of type \(request.endpointType)"
             return .now(response)
         }
-        response.controllerId = controller.quorum.leaderId ?? -1
+        let brokers = liveBrokerEndpoints(controller.currentImage)
+        response.controllerId = controllerIdForClients(brokers.map(\.0))
         response.clusterAuthorizedOperations = Int32.min
-        response.brokers = liveBrokerEndpoints(controller.currentImage).map { id, endpoint, rack in
+        response.brokers = brokers.map { id, endpoint, rack in
             var broker = DescribeClusterResponse.DescribeClusterBroker()
             broker.brokerId = id
             broker.host = endpoint.host
@@ -138,6 +139,14 @@ extension BrokerApis {
             return broker
         }
         return .now(response)
+    }
+
+    /// The "controller" clients are told of. Clients send admin requests there, but in KRaft they cannot reach
+    /// the controller quorum, so, as Kafka's brokers do, name a live broker (which forwards): the active
+    /// controller when it is one of them, else the lowest live id.
+    func controllerIdForClients(_ live: [Int32]) -> Int32 {
+        if let leader = controller.quorum.leaderId, live.contains(leader) { return leader }
+        return live.min() ?? -1
     }
 
     /// Unfenced brokers with their client endpoint, by id (Metadata and DescribeCluster list these).

@@ -25,7 +25,6 @@ extension BrokerApis {
     private func metadataResponse(names: [String]?, image: MetadataImage, created: Set<String>) -> MetadataResponse {
         var response = MetadataResponse()
         response.clusterId = clusterId
-        response.controllerId = controller.quorum.leaderId ?? -1
         response.brokers = liveBrokerEndpoints(image).map { id, endpoint, rack in
             var entry = MetadataResponse.MetadataResponseBroker()
             entry.nodeId = id
@@ -34,6 +33,7 @@ extension BrokerApis {
             entry.rack = rack
             return entry
         }
+        response.controllerId = controllerIdForClients(response.brokers.map(\.nodeId))
         let liveBrokers = Set(response.brokers.map(\.nodeId))
         guard let names else {
             response.topics = image.sortedTopics.map { describe($0, live: liveBrokers) }
