@@ -67,4 +67,21 @@ final class BrokerRestartTests: XCTestCase {
                                                          partitionEpoch: partition.partitionEpoch, isr: [1, 2, 3]).wait(), .none)
         }
     }
+
+    func testAFenceDecidedBeforeARestartDoesNotFenceTheNewIncarnation() throws {
+        try withController { controller in
+            let old = try live(controller, [1, 2])[1]!
+            // The session check saw the old incarnation's last heartbeat (at 0) and decided to fence it; the broker
+            // registered again and heartbeat before the command ran.
+            let new = try live(controller, [1])[1]!
+            XCTAssertNotEqual(old, new)
+            try controller.fence(broker: 1, epoch: old, lastHeartbeatMs: 0).wait()
+            XCTAssertFalse(controller.currentImage.brokers[1]!.fenced, "the old incarnation's expiry")
+            _ = try controller.heartbeat(broker: 1, brokerEpoch: new, metadataOffset: .max, wantShutDown: false, nowMs: 50).wait()
+            try controller.fence(broker: 1, epoch: new, lastHeartbeatMs: 10).wait()
+            XCTAssertFalse(controller.currentImage.brokers[1]!.fenced, "a heartbeat came after the decision")
+            try controller.fence(broker: 1, epoch: new, lastHeartbeatMs: 50).wait()
+            XCTAssertTrue(controller.currentImage.brokers[1]!.fenced, "silent since the decision: fenced")
+        }
+    }
 }
