@@ -1,5 +1,6 @@
 """A real local cluster for tests, driven through `crucible cluster`, with helpers to find leaders and wait."""
 import json
+import random
 import socket
 import subprocess
 import time
@@ -12,11 +13,11 @@ from conftest import crucible_binary
 
 def free_port_block(size: int = 200) -> int:
     """A base port P such that P..P+size look free (the cluster uses P+i and P+100+i)."""
-    for _ in range(50):
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            base = s.getsockname()[1]
-        if base + size < 65000 and all(_free(base + i) for i in (0, 1, 2, 100, 101, 102)):
+    # Below the kernel's ephemeral range (32768+): a restarted node's port must not be one an outgoing connection
+    # (or a peer's retry connecting to itself) has taken meanwhile.
+    for _ in range(200):
+        base = random.randrange(20000, 32000 - size)
+        if all(_free(base + i) for i in (0, 1, 2, 100, 101, 102)):
             return base
     raise RuntimeError("no free port block")
 

@@ -1,6 +1,7 @@
 """Starts real `crucible broker` processes for the integration tests and hands out their addresses."""
 import os
 import signal
+import random
 import socket
 import subprocess
 import tempfile
@@ -24,9 +25,17 @@ def crucible_binary() -> str:
 
 
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A free port below the kernel's ephemeral range: a node restarting on a port from that range can find it
+    taken by an outgoing connection (or another node's retries connecting to the port it listened on before)."""
+    for _ in range(200):
+        port = random.randrange(20000, 32000)
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+                return port
+            except OSError:
+                continue
+    raise RuntimeError("no free port below the ephemeral range")
 
 
 def wait_for_port(port: int, process: subprocess.Popen, timeout: float = 30.0) -> None:

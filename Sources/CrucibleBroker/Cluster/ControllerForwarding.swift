@@ -97,6 +97,18 @@ enum ControllerRefusal {
         return response
     }
 
+    static func describeConfigs(_ request: DescribeConfigsRequest, _ code: ErrorCode) -> DescribeConfigsResponse {
+        var response = DescribeConfigsResponse()
+        response.results = request.resources.map { resource in
+            var entry = DescribeConfigsResponse.DescribeConfigsResult()
+            entry.resourceType = resource.resourceType
+            entry.resourceName = resource.resourceName
+            entry.errorCode = code.rawValue
+            return entry
+        }
+        return response
+    }
+
     /// Producers retry COORDINATOR_NOT_AVAILABLE; NOT_CONTROLLER would be fatal to them.
     static func initProducerId(_ request: InitProducerIdRequest, _ code: ErrorCode) -> InitProducerIdResponse {
         var response = InitProducerIdResponse()

@@ -12,6 +12,13 @@ extension BrokerApis {
             return table
         }
         serveControllerDecisions(in: &table, forwarding: forwarding)
+        // Topic configs are described from the active controller's image, the freshest there is, so a client that
+        // altered a config reads it back whichever node it asks (a broker's own configs stay local).
+        let forwardedDescribe = forwarding.wrap(describeConfigs, refusal: ControllerRefusal.describeConfigs)
+        table.serve(DescribeConfigsRequest.self, versions: 0...4) { [self] request, context in
+            request.resources.allSatisfy({ $0.resourceType == ConfigResourceType.topic })
+                ? try forwardedDescribe(request, context) : try describeConfigs(request, context)
+        }
         table.serve(DescribeQuorumRequest.self, versions: 0...2,
                     forwarding.wrap(describeRaftQuorum, refusal: ControllerRefusal.describeQuorum))
         return table
@@ -53,6 +60,7 @@ extension BrokerApis {
         table.serve(FetchSnapshotRequest.self, versions: 0...1) { request, _ in answer(quorum.handle(request)) }
         table.serve(DescribeQuorumRequest.self, versions: 0...2) { _, _ in answer(quorum.describe()) }
         serveControllerDecisions(in: &table, forwarding: nil)
+        table.serve(DescribeConfigsRequest.self, versions: 0...4, describeConfigs)
         ControllerApis.register(into: &table, controller: controller)
         return table
     }
