@@ -85,7 +85,9 @@ def test_reassignment_under_acks_all_writes_loses_nothing(cluster, admin):
         wait_for(lambda: not admin.list_partition_reassignments([tp]) and cluster.partition(topic)[1] == [2, 3],
                  90, "the reassignment completes with replicas [2, 3]")
         count = len(acked)
-        wait_for(lambda: len(acked) > count + 300, 30, "writes acknowledged after the move")
+        # After the move the producer finds the new leader and retries what the old one had not had acknowledged;
+        # under 2 shared cores that has been seen to take over 30 s (a stall noted in issue 8), hence 90.
+        wait_for(lambda: len(acked) > count + 300, 90, "writes acknowledged after the move")
     finally:
         stop.set()
         thread.join(120)
