@@ -35,8 +35,8 @@ extension QuorumController {
             }
             if wantShutDown {
                 self.shuttingDown.withLockedValue { _ = $0.insert(broker) }
-                let live = Set(image.brokers.values.filter { !$0.fenced && $0.id != broker }.map(\.id))
-                let moves = ControllerCommands.moveAwayFrom(broker: broker, image: image, live: live,
+                let moves = ControllerCommands.moveAwayFrom(broker: broker, image: image,
+                                                            live: image.liveBrokerIds.subtracting([broker]),
                                                             uncleanAllowed: { _ in false })
                     .filter { ($0 as? PartitionChangeRecord)?.leader != -1 }
                 return (moves, HeartbeatAnswer(error: .none, isFenced: registration.fenced, shouldShutDown: moves.isEmpty))
@@ -100,8 +100,8 @@ extension QuorumController {
             var fence = FenceBrokerRecord()
             fence.id = broker
             fence.epoch = registration.epoch
-            let live = Set(image.brokers.values.filter { !$0.fenced && $0.id != broker }.map(\.id))
-            let moves = ControllerCommands.moveAwayFrom(broker: broker, image: image, live: live,
+            let moves = ControllerCommands.moveAwayFrom(broker: broker, image: image,
+                                                        live: image.liveBrokerIds.subtracting([broker]),
                                                         uncleanAllowed: { uncleanAllowed(image, $0) })
             return ([fence] + moves, ())
         }

@@ -3,14 +3,23 @@ import CrucibleProtocol
 /// Pure decisions: a request and the current image in, the metadata records that carry it out and the answer
 /// out. Nothing here touches the log, so each rule is testable on an image alone.
 public enum ControllerCommands {
+    /// A broker registering while its previous incarnation still counts as live restarted faster than its session
+    /// ran out: what that incarnation was in sync with or led may be lost (unflushed writes), so it first leaves
+    /// every ISR and leadership, as if fenced, and earns its way back by fetching. Those moves come before the
+    /// registration record, whose offset is the broker epoch: the broker is unfenced only once it has applied both.
     public static func registerBroker(id: Int32, endpoints: [BrokerEndpointImage], rack: String? = nil,
-                                      incarnation: KafkaUUID,
-                                      image: MetadataImage) -> ([any KafkaMetadataRecord], Int64) {
+                                      incarnation: KafkaUUID, image: MetadataImage,
+                                      uncleanAllowed: (String) -> Bool = { _ in false })
+        -> ([any KafkaMetadataRecord], Int64) {
+        let moves = image.brokers[id].map { $0.fenced } == false
+            ? moveAwayFrom(broker: id, image: image, live: image.liveBrokerIds.subtracting([id]),
+                           uncleanAllowed: uncleanAllowed)
+            : []
         var record = RegisterBrokerRecord()
         record.brokerId = id
         record.rack = rack
         // Broker epochs grow with every registration so a restarted broker's stale requests can be told apart.
-        record.brokerEpoch = max(image.appliedOffset + 1, (image.brokers[id]?.epoch ?? -1) + 1)
+        record.brokerEpoch = max(image.appliedOffset + 1 + Int64(moves.count), (image.brokers[id]?.epoch ?? -1) + 1)
         record.incarnationId = incarnation
         // Registered fenced: the broker's first heartbeat unfences it (KIP-631), and that is when partitions
         // waiting for it as their last in-sync replica get it back as leader.
@@ -22,7 +31,7 @@ public enum ControllerCommands {
             endpoint.port = UInt16(clamping: $0.port)
             return endpoint
         }
-        return ([record], record.brokerEpoch)
+        return (moves + [record], record.brokerEpoch)
     }
 
     /// `newTopicId` is injectable so simulations stay deterministic (the id also seeds replica placement).
@@ -81,7 +90,7 @@ public enum ControllerCommands {
         guard partitions > 0 && partitions <= TopicRules.maxPartitionsPerTopic else {
             return (.invalidPartitions, "Number of partitions must be between 1 and \(TopicRules.maxPartitionsPerTopic).")
         }
-        let live = image.brokers.values.filter { !$0.fenced }.count
+        let live = image.liveBrokerIds.count
         guard replicationFactor > 0 && Int(replicationFactor) <= live else {
             return (.invalidReplicationFactor,
                     "Replication factor: \(replicationFactor) larger than available brokers: \(live).")
@@ -254,7 +263,7 @@ extension ControllerCommands {
     /// preferred for (Kafka's `leader.imbalance.per.broker.percentage` check).
     public static func preferredLeaders(image: MetadataImage, imbalancePercentage: Int? = nil) -> [any KafkaMetadataRecord] {
         var records: [any KafkaMetadataRecord] = []
-        let live = Set(image.brokers.values.filter { !$0.fenced }.map(\.id))
+        let live = image.liveBrokerIds
         let imbalanced = imbalancePercentage.map { percentage in imbalancedBrokers(image, above: percentage) }
         for topic in image.sortedTopics {
             for index in topic.partitions.keys.sorted() {

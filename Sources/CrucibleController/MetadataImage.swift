@@ -75,9 +75,9 @@ public struct MetadataImage: Equatable, Sendable {
     /// Registered brokers that are not fenced.
     public var liveBrokerIds: Set<Int32> { Set(brokers.values.filter { !$0.fenced }.map(\.id)) }
 
-    /// A dynamic broker config for `broker`: its own value, else the cluster-wide default, else nil.
-    public func dynamicBrokerConfig(_ key: String, broker: Int32) -> String? {
-        brokerConfigs[String(broker)]?[key] ?? brokerConfigs[""]?[key]
+    /// The dynamic broker configs in force for `broker`: the cluster-wide defaults, overridden by its own.
+    public func dynamicBrokerConfigs(for broker: Int32) -> [String: String] {
+        (brokerConfigs[""] ?? [:]).merging(brokerConfigs[String(broker)] ?? [:]) { _, own in own }
     }
 
     public mutating func apply(_ record: any KafkaMetadataRecord, offset: Int64) {

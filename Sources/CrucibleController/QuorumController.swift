@@ -78,20 +78,8 @@ public final class QuorumController: @unchecked Sendable {
         -> EventLoopFuture<Int64> {
         shuttingDown.withLockedValue { _ = $0.remove(id) }
         return command("registerBroker") { [uncleanAllowed] image in
-            let (records, epoch) = ControllerCommands.registerBroker(id: id, endpoints: endpoints, rack: rack,
-                                                                     incarnation: incarnation, image: image)
-            // A broker registering while its previous incarnation still counts as live restarted faster than its
-            // session ran out: what that incarnation was in sync with or led may be lost (unflushed writes), so it
-            // leaves every ISR and leadership now, as if fenced, and earns its way back by fetching.
-            guard let previous = image.brokers[id], !previous.fenced else { return (records, epoch) }
-            let live = Set(image.brokers.values.filter { !$0.fenced && $0.id != id }.map(\.id))
-            let moves = ControllerCommands.moveAwayFrom(broker: id, image: image, live: live,
-                                                        uncleanAllowed: { uncleanAllowed(image, $0) })
-            // The moves go first and the epoch is the registration's own offset: the broker is unfenced only
-            // once it has applied both.
-            guard var registration = records.first as? RegisterBrokerRecord else { return (records, epoch) }
-            registration.brokerEpoch = max(epoch, image.appliedOffset + 1 + Int64(moves.count))
-            return (moves + [registration], registration.brokerEpoch)
+            ControllerCommands.registerBroker(id: id, endpoints: endpoints, rack: rack, incarnation: incarnation,
+                                              image: image, uncleanAllowed: { uncleanAllowed(image, $0) })
         }
     }
 

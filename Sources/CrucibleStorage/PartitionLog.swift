@@ -341,9 +341,7 @@ public final class PartitionLog: @unchecked Sendable {
     public func deleteSegments(endingAtOrBelow offset: Int64) throws {
         try lock.withLock {
             try checkOpen()
-            while segments.count > 1, segments[0].nextOffset <= offset {
-                try segments.removeFirst().delete()
-            }
+            try deleteWholeSegmentsLocked(endingAtOrBelow: offset)
             startOffset = segments[0].baseOffset
         }
     }
@@ -357,10 +355,15 @@ public final class PartitionLog: @unchecked Sendable {
             let target = min(offset, logEndOffsetLocked)
             guard target > startOffset else { return false }
             startOffset = target
-            while segments.count > 1, segments[0].nextOffset <= target {
-                try segments.removeFirst().delete()
-            }
+            try deleteWholeSegmentsLocked(endingAtOrBelow: target)
             return true
+        }
+    }
+
+    /// Never the active segment.
+    private func deleteWholeSegmentsLocked(endingAtOrBelow offset: Int64) throws {
+        while segments.count > 1, segments[0].nextOffset <= offset {
+            try segments.removeFirst().delete()
         }
     }
 

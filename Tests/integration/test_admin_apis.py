@@ -286,6 +286,11 @@ def test_manual_replica_assignment_is_kept_as_given(cluster, new_admin):
     missing = max(node_ids(cluster)) + 100
     bad = unique_topic(f"badly-assigned-{admin.name}")
     assert admin.create_topic(bad, assignment={0: [1, missing]}) == INVALID_REPLICA_ASSIGNMENT
+    # Partitions with different replica counts, or (kafka-python sends the indexes as given) a gap in the
+    # partition numbers: INVALID_REPLICA_ASSIGNMENT too.
+    assert admin.create_topic(bad, assignment={0: [1, 2], 1: [3]}) == INVALID_REPLICA_ASSIGNMENT
+    if admin.name == "kafka-python":
+        assert admin.create_topic(bad, assignment={0: [1], 2: [2]}) == INVALID_REPLICA_ASSIGNMENT
     assert bad not in topic_names(cluster.bootstrap)
 
 

@@ -416,3 +416,42 @@ def test_reassign_partitions_bad_usage(cluster, b, tmp_path, args, named):
     }
     result = tool("reassign-partitions", *b, *[a.format(**paths) for a in args])
     assert_bad_usage(result, *[n.format(**paths) for n in named])
+
+
+# --- configs --entity-type brokers ------------------------------------------------------------------------------
+
+def test_dynamic_broker_configs_default_the_topics_and_refuse_static_keys(cluster, b):
+    """kafka-configs.sh --entity-type brokers: a cluster-wide default for a log key becomes the value of every topic
+    without its own (source DYNAMIC_DEFAULT_BROKER_CONFIG), a broker's own setting is listed for it, and keys Kafka
+    only reads from server.properties are refused; all removed again at the end."""
+    topic = unique_topic("tool-broker-default")
+    ok("topics", *b, "--create", "--topic", topic, "--partitions", "1", "--replication-factor", "3")
+    default = ("configs", *b, "--entity-type", "brokers", "--entity-default")
+    try:
+        assert ok(*default, "--alter", "--add-config", "log.retention.ms=3600000") == \
+            "Completed updating default config for brokers in the cluster.\n"
+        assert "  log.retention.ms=3600000 " in ok(*default, "--describe")
+
+        def retention():
+            entry = topic_configs(cluster, topic)["retention.ms"]
+            return (entry.value, ConfigSource(entry.source))
+        wait_for(lambda: retention() == ("3600000", ConfigSource.DYNAMIC_DEFAULT_BROKER_CONFIG), 10,
+                 "the topic takes the cluster-wide default")
+
+        broker = ("configs", *b, "--entity-type", "brokers", "--entity-name", "2")
+        assert ok(*broker, "--alter", "--add-config", "follower.replication.throttled.rate=1000000") == \
+            "Completed updating config for broker 2.\n"
+        assert "  follower.replication.throttled.rate=1000000 " in ok(*broker, "--describe")
+
+        refused = tool(*broker, "--alter", "--add-config", "log.dirs=/elsewhere")
+        assert refused.returncode == 1 and "log.dirs" in output(refused), output(refused)
+        assert_bad_usage(tool("configs", *b, "--entity-type", "brokers", "--entity-name", "two", "--describe"),
+                         "--entity-name")
+        assert_bad_usage(tool("configs", *b, "--entity-type", "topics", "--entity-default", "--describe"),
+                         "--entity-default")
+    finally:
+        tool(*default, "--alter", "--delete-config", "log.retention.ms")
+        tool("configs", *b, "--entity-type", "brokers", "--entity-name", "2", "--alter", "--delete-config",
+             "follower.replication.throttled.rate")
+    wait_for(lambda: ConfigSource(topic_configs(cluster, topic)["retention.ms"].source) !=
+             ConfigSource.DYNAMIC_DEFAULT_BROKER_CONFIG, 10, "the default removed")

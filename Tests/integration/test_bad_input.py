@@ -108,6 +108,12 @@ def test_invalid_config_value_exits_2_naming_the_key(tmp_path):
                              "--override", "log.segment.bytes=1048576", "--override", "num.partitions=0"],
                             capture_output=True, text=True, timeout=30)
     assert result.returncode == 2 and "num.partitions" in result.stderr
+    for key, value in [("replica.selector.class", "com.example.Nearest"),
+                       ("leader.imbalance.per.broker.percentage", "101")]:
+        result = subprocess.run([crucible_binary(), "broker", "--config", str(config), "--standalone",
+                                 "--override", "log.segment.bytes=1048576", "--override", f"{key}={value}"],
+                                capture_output=True, text=True, timeout=30)
+        assert result.returncode == 2 and key in result.stderr, (key, result.stderr)
 
 
 def test_unformatted_directory_exits_2(tmp_path):

@@ -29,10 +29,16 @@ extension BrokerApis {
 /// partition and rack rather than on every fetch.
 final class FollowerReads: @unchecked Sendable {
     private let lock = NIOLock()
-    private var seen = Set<String>()
+    private struct Key: Hashable {
+        var topic: String
+        var partition: Int32
+        var rack: String
+    }
+    private var seen = Set<Key>()
 
+    /// Called on every fetch a follower serves: a set lookup, no formatting until the first time.
     func noteFirst(_ partition: Partition, rack: String, logger: Logger) {
-        let key = "\(partition.topic)-\(partition.index)/\(rack)"
+        let key = Key(topic: partition.topic, partition: partition.index, rack: rack)
         guard lock.withLock({ seen.insert(key).inserted }) else { return }
         logger.info("served fetch from follower for \(partition.topic)-\(partition.index) to a consumer in rack '\(rack)'")
     }

@@ -16,16 +16,14 @@ extension BrokerApis {
                                                      uniquingKeysWith: { _, last in last }),
                                  assignments: assignments.map(\.brokerIds))
         }
+        let refused = malformed.map {
+            TopicCreationResult(name: $0.key, error: .invalidReplicaAssignment, message: $0.value, topicId: .zero,
+                                partitions: -1, replicationFactor: -1)
+        }
         return .later(controller.createTopics(creations.filter { malformed[$0.name] == nil },
                                               validateOnly: request.validateOnly)
             .hop(to: context.eventLoop)
-            .map { results in
-                let refused = malformed.map {
-                    TopicCreationResult(name: $0.key, error: .invalidReplicaAssignment, message: $0.value, topicId: .zero,
-                                        partitions: -1, replicationFactor: -1)
-                }
-                return HandlerOutput(response: self.createTopicsResponse(request, creations, results + refused))
-            })
+            .map { HandlerOutput(response: self.createTopicsResponse(request, creations, $0 + refused)) })
     }
 
     private func createTopicsResponse(_ request: CreateTopicsRequest, _ creations: [TopicCreation],

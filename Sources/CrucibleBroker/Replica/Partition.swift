@@ -108,10 +108,7 @@ public final class Partition: @unchecked Sendable {
         }
     }
 
-    /// Whether this node's replica is in the ISR (a follower throttle applies only to replicas catching up).
-    var isInSyncHere: Bool { lock.withLock { state.isr.contains(nodeId) } }
-
-    /// Whether `replica` is in the ISR (the leader never throttles those).
+    /// Whether `replica` is in the ISR: throttles, leader or follower side, slow only replicas catching up.
     func isInSync(_ replica: Int32) -> Bool { lock.withLock { state.isr.contains(replica) } }
 
     enum RoleChange: Equatable {

@@ -74,7 +74,7 @@ final class ReplicaFetcher: @unchecked Sendable {
             }
             // Throttled replicas still catching up sit out while the follower throttle is exceeded.
             let throttledOut = quota.isExceeded(nowMs: Clock.nowMs())
-            let fetchable = throttledOut ? current.filter { !($0.settingsSnapshot.followerThrottled && !$0.isInSyncHere) } : current
+            let fetchable = throttledOut ? current.filter { !($0.settingsSnapshot.followerThrottled && !$0.isInSync(nodeId)) } : current
             if fetchable.isEmpty {
                 usleep(Self.backoffMicros)
                 continue
@@ -163,7 +163,7 @@ final class ReplicaFetcher: @unchecked Sendable {
         do {
             let diverging = data.divergingEpoch.epoch >= 0 || data.divergingEpoch.endOffset >= 0
                 ? (epoch: data.divergingEpoch.epoch, endOffset: data.divergingEpoch.endOffset) : nil
-            if partition.settingsSnapshot.followerThrottled && !partition.isInSyncHere {
+            if partition.settingsSnapshot.followerThrottled && !partition.isInSync(nodeId) {
                 quota.record(bytes: data.records?.contiguousBytes?.readableBytes ?? 0, nowMs: Clock.nowMs())
             }
             if data.logStartOffset > partition.log.logStartOffset {

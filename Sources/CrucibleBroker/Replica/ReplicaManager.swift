@@ -16,6 +16,8 @@ public final class ReplicaManager: @unchecked Sendable {
     /// server.properties with the dynamic log defaults the metadata holds for this broker.
     private var config: BrokerConfig { lock.withLock { effectiveConfig } }
     private var effectiveConfig: BrokerConfig
+    /// The dynamic configs `effectiveConfig` was built from: most commits change none, and need no rebuild.
+    private var appliedDynamic: [String: String] = [:]
     private let lock = NIOLock()
     private var partitions: [String: Partition] = [:]
     private var fetchers: [Int32: ReplicaFetcher] = [:]
@@ -56,12 +58,14 @@ public final class ReplicaManager: @unchecked Sendable {
                     .map { ($0.host, Int($0.port)) }
             }
         }
-        let dynamic = (image.brokerConfigs[""] ?? [:]).merging(image.brokerConfigs[String(nodeId)] ?? [:]) { _, own in own }
-        lock.withLock { effectiveConfig = staticConfig.overlaid(with: dynamic) }
-        leaderQuota.setRate(image.dynamicBrokerConfig("leader.replication.throttled.rate", broker: nodeId)
-            .flatMap { Int64($0) } ?? .max)
-        followerQuota.setRate(image.dynamicBrokerConfig("follower.replication.throttled.rate", broker: nodeId)
-            .flatMap { Int64($0) } ?? .max)
+        let dynamic = image.dynamicBrokerConfigs(for: nodeId)
+        lock.withLock {
+            guard dynamic != appliedDynamic else { return }
+            appliedDynamic = dynamic
+            effectiveConfig = staticConfig.overlaid(with: dynamic)
+        }
+        leaderQuota.setRate(dynamic["leader.replication.throttled.rate"].flatMap { Int64($0) } ?? .max)
+        followerQuota.setRate(dynamic["follower.replication.throttled.rate"].flatMap { Int64($0) } ?? .max)
         let topics = changes.everything ? image.sortedTopics : changes.topics.sorted().compactMap { image.topic(named: $0) }
         for topic in topics {
             let topicConfig = TopicConfig(topic.configs)
