@@ -85,18 +85,19 @@ extension QuorumController {
             let sessionOver = nowMs - last > sessionTimeoutMs
             let connectionGone = losses[broker.id].map { $0 >= last && nowMs - $0 > Self.connectionLossGraceMs } ?? false
             guard sessionOver || connectionGone else { continue }
-            logger.info("fencing broker \(broker.id): \(sessionOver ? "no heartbeat for \(nowMs - last) ms" : "its heartbeat connection closed")")
-            _ = fence(broker: broker.id, epoch: broker.epoch, lastHeartbeatMs: last)
+            _ = fence(broker: broker.id, epoch: broker.epoch, lastHeartbeatMs: last,
+                      reason: sessionOver ? "no heartbeat for \(nowMs - last) ms" : "its heartbeat connection closed")
         }
     }
 
     /// Fences `broker` as registered with `epoch`, unless by the time the command runs it registered again or
     /// heartbeat after `lastHeartbeatMs`: the decision was taken on a snapshot, and a broker that restarted in
     /// between must not lose its new session to its old one's expiry.
-    public func fence(broker: Int32, epoch: Int64, lastHeartbeatMs: Int64) -> EventLoopFuture<Void> {
-        command("fence") { [uncleanAllowed, lastHeartbeats] image in
+    public func fence(broker: Int32, epoch: Int64, lastHeartbeatMs: Int64, reason: String = "requested") -> EventLoopFuture<Void> {
+        command("fence") { [uncleanAllowed, lastHeartbeats, logger] image in
             guard let registration = image.brokers[broker], !registration.fenced, registration.epoch == epoch,
                   (lastHeartbeats.withLockedValue { $0[broker] } ?? .min) <= lastHeartbeatMs else { return ([], ()) }
+            logger.info("fencing broker \(broker) (epoch \(epoch)): \(reason)")
             var fence = FenceBrokerRecord()
             fence.id = broker
             fence.epoch = registration.epoch

@@ -92,6 +92,20 @@ def wait_in_sync(cluster, topic: str, partitions: int = 1, timeout: float = 60) 
         wait_for(in_sync, timeout, f"{topic}-{p} led and fully in sync")
 
 
+def wait_all_brokers_live(cluster, timeout: float = 60) -> None:
+    """Until every node, asked alone, lists every broker as live: a node restarted by an earlier test is unfenced
+    (and listed) only once it has caught up."""
+    ids = node_ids(cluster)
+
+    def all_listed():
+        for node in ids:
+            admin = AdminClient({"bootstrap.servers": node_bootstrap(cluster, node), "socket.timeout.ms": 5000})
+            if sorted(admin.list_topics(timeout=10).brokers) != ids:
+                return None
+        return True
+    wait_for(all_listed, timeout, f"brokers {ids} live on every node")
+
+
 def wait_all_in_sync(cluster, timeout: float = 60) -> None:
     """Until every partition of every topic has a leader and all its replicas in sync (after a node restarted)."""
     def all_in_sync():

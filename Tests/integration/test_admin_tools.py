@@ -12,7 +12,8 @@ from kafka.admin import AlterConfigOp
 from kafka.admin import ConfigResource as KPConfigResource
 
 from admin_support import (FAST_FAILURE, create_topic, module_cluster, node_bootstrap, node_ids, node_properties,
-                           ok, produce, read_partition, tool, wait_all_in_sync, wait_in_sync, write_json)
+                           ok, produce, read_partition, tool, wait_all_brokers_live, wait_all_in_sync, wait_in_sync,
+                           write_json)
 from cluster import wait_for
 from conftest import unique_topic
 
@@ -273,6 +274,7 @@ def test_leader_election_bad_usage(cluster, b, tmp_path, args, named):
 # --- reassign-partitions ----------------------------------------------------------------------------------------
 
 def test_reassign_partitions_generate_execute_verify(cluster, b, tmp_path):
+    wait_all_brokers_live(cluster)  # the tool lists the live brokers it clears throttles on
     topic = unique_topic("tool-reassign")
     ok("topics", *b, "--create", "--topic", topic, "--replica-assignment", "1:2,2:1,1:2")
     wait_in_sync(cluster, topic, 3)
@@ -313,6 +315,7 @@ def test_reassign_partitions_generate_execute_verify(cluster, b, tmp_path):
 
 
 def test_reassign_partitions_throttled_execute_then_cancel(cluster, b, tmp_path):
+    wait_all_brokers_live(cluster)  # the tool lists the live brokers it clears throttles on
     topic = unique_topic("tool-cancel")
     ok("topics", *b, "--create", "--topic", topic, "--replica-assignment", "1:2")
     wait_in_sync(cluster, topic)
