@@ -102,9 +102,10 @@ public final class Broker: @unchecked Sendable {
             activate(replicas, publisher)  // a single node is caught up by definition, and serves at once
             for listener in config.clientListeners { channels.append(try bind(listener, table: table)) }
         } else {
+            // Listening first: once partitions take roles this node may be counted in an ISR or lead, and clients
+            // told so must find it serving.
             unfenced.whenSuccess { [replicas] in
-                self.activate(replicas!, publisher)
-                self.bindClientListenersInBackground(table: table)
+                self.bindClientListenersInBackground(table: table) { self.activate(replicas!, publisher) }
             }
         }
         scheduleHousekeeping()
@@ -113,7 +114,7 @@ public final class Broker: @unchecked Sendable {
 
     /// Binding blocks, which an event loop must not: a thread of its own does it. A port taken by now is as
     /// fatal as at start, and reported the same way.
-    private func bindClientListenersInBackground(table: ApiTable) {
+    private func bindClientListenersInBackground(table: ApiTable, then: @escaping @Sendable () -> Void) {
         DispatchQueue.global().async { [self] in
             guard !stopped.withLockedValue({ $0 }) else { return }
             do {
@@ -122,6 +123,7 @@ public final class Broker: @unchecked Sendable {
                     channelsLock.withLock { channels.append(channel) }
                 }
                 logger.info("node \(config.nodeId) serving clients on \(config.clientListeners.map { "\($0.host):\($0.port)" })")
+                then()
             } catch {
                 logger.critical("cannot bind the client listeners: \(error)")
                 exit(1)
