@@ -2,7 +2,7 @@
 import PackageDescription
 
 // Layers, lowest first. A target may depend only on targets above it in this list:
-//   C shims -> CrucibleProtocol -> CrucibleRecords -> CrucibleStorage -> CrucibleRaft -> CrucibleClient
+//   C shims -> CrucibleProtocol -> CrucibleRecords -> CrucibleGroups -> CrucibleStorage -> CrucibleRaft -> CrucibleClient
 //   -> CrucibleController -> CrucibleBroker -> CrucibleWorkload / CrucibleVerify -> CrucibleReport -> crucible (CLI)
 // (The client sits below the controller because the metadata quorum's peers talk to each other with it.)
 let swiftSettings: [SwiftSetting] = [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]
@@ -57,10 +57,15 @@ let package = Package(
                                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                                .product(name: "Logging", package: "swift-log")],
                 swiftSettings: swiftSettings),
+        // Consumer groups: the coordinator's state machine (pure), `__consumer_offsets` records, the consumer
+        // protocol's metadata.
+        .target(name: "CrucibleGroups",
+                dependencies: ["CrucibleProtocol", .product(name: "NIOCore", package: "swift-nio")],
+                swiftSettings: swiftSettings),
         // The broker: network server, request handlers, partition management.
         .target(name: "CrucibleBroker",
                 dependencies: ["CrucibleProtocol", "CrucibleRecords", "CrucibleStorage", "CrucibleClient",
-                               "CrucibleController",
+                               "CrucibleController", "CrucibleGroups",
                                .product(name: "NIOCore", package: "swift-nio"),
                                .product(name: "NIOPosix", package: "swift-nio"),
                                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
@@ -69,7 +74,7 @@ let package = Package(
                 swiftSettings: swiftSettings),
         // A small Kafka client on the project's own protocol code (tools, harness).
         .target(name: "CrucibleClient",
-                dependencies: ["CrucibleProtocol", "CrucibleRecords",
+                dependencies: ["CrucibleProtocol", "CrucibleRecords", "CrucibleGroups",
                                .product(name: "NIOCore", package: "swift-nio"),
                                .product(name: "NIOPosix", package: "swift-nio")],
                 swiftSettings: swiftSettings),
@@ -77,7 +82,7 @@ let package = Package(
         .target(name: "CrucibleVerify", dependencies: [], swiftSettings: swiftSettings),
         // The front door.
         .executableTarget(name: "crucible",
-                          dependencies: ["CrucibleBroker", "CrucibleClient", "CrucibleVerify", "CrucibleStorage",
+                          dependencies: ["CrucibleBroker", "CrucibleClient", "CrucibleVerify", "CrucibleStorage", "CrucibleGroups",
                                          .product(name: "ArgumentParser", package: "swift-argument-parser"),
                                          .product(name: "Logging", package: "swift-log")],
                           swiftSettings: swiftSettings),
@@ -93,5 +98,6 @@ let package = Package(
                                    .product(name: "NIOPosix", package: "swift-nio")]),
         .testTarget(name: "CrucibleBrokerTests", dependencies: ["CrucibleBroker", "CrucibleClient"]),
         .testTarget(name: "CrucibleVerifyTests", dependencies: ["CrucibleVerify"]),
+        .testTarget(name: "CrucibleGroupsTests", dependencies: ["CrucibleGroups"]),
     ]
 )
