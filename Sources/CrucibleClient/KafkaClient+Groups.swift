@@ -1,0 +1,308 @@
+import CrucibleProtocol
+import Foundation
+import NIOCore
+
+/// A group as ListGroups names it.
+public struct GroupListing: Sendable, Equatable {
+    public var groupId: String
+    /// "consumer" for consumer groups, "" for groups that only commit offsets.
+    public var protocolType: String
+    /// Empty when the broker is too old to say (ListGroups v0-3).
+    public var state: String
+}
+
+public struct GroupMemberDescription: Sendable {
+    public var memberId: String
+    public var groupInstanceId: String?
+    public var clientId: String
+    public var clientHost: String
+    public var metadata: [UInt8]
+    public var assignment: [UInt8]
+}
+
+/// A group as DescribeGroups describes it; an unknown group is "Dead" with no members, as Kafka answers.
+public struct GroupDescription: Sendable {
+    public var groupId: String
+    public var state: String
+    public var protocolType: String
+    /// The assignor the group agreed on ("range", ...).
+    public var protocolName: String
+    public var members: [GroupMemberDescription]
+    public var coordinator: BrokerAddress
+}
+
+public struct CommittedOffset: Sendable, Equatable {
+    public var offset: Int64
+    public var leaderEpoch: Int32
+    public var metadata: String?
+}
+
+extension ErrorCode {
+    /// Errors after which the group's coordinator must be found again (or waited for) and the call repeated.
+    public var isCoordinatorError: Bool {
+        [.coordinatorNotAvailable, .coordinatorLoadInProgress, .notCoordinator].contains(self)
+    }
+}
+
+/// The group calls of Kafka's admin client (kafka-consumer-groups.sh) and what a group member needs to find its
+/// coordinator. Every call goes to the group's coordinator, found again after NOT_COORDINATOR and waited for
+/// while it is unavailable or loading, up to `coordinatorWait`.
+extension KafkaClient {
+    /// How long group calls wait for a coordinator to become available before giving up.
+    static let coordinatorWait: Duration = .seconds(30)
+
+    /// The broker coordinating `group` (FindCoordinator key type 0), waiting while it is not yet available.
+    public func findCoordinator(group: String) throws -> BrokerAddress {
+        try retryingCoordinatorErrors { try findCoordinatorOnce(group: group) }
+    }
+
+    private func findCoordinatorOnce(group: String) throws -> BrokerAddress {
+        var request = FindCoordinatorRequest()
+        request.key = group  // v0-3
+        request.keyType = 0
+        request.coordinatorKeys = [group]  // v4+
+        let (response, version) = try call(request, on: try anyConnection())
+        if version >= 4 {
+            guard let answer = response.coordinators.first(where: { $0.key == group }) else {
+                throw KafkaClientError.malformedResponse("FindCoordinator answer does not name \(group)")
+            }
+            try ErrorCode(rawValue: answer.errorCode).check(answer.errorMessage)
+            return BrokerAddress(nodeId: answer.nodeId, host: answer.host, port: Int(answer.port))
+        }
+        try ErrorCode(rawValue: response.errorCode).check(response.errorMessage)
+        return BrokerAddress(nodeId: response.nodeId, host: response.host, port: Int(response.port))
+    }
+
+    /// Runs `body` until it succeeds or fails with something other than a coordinator error, backing off from
+    /// 100 ms to 1 s, for at most `coordinatorWait`.
+    func retryingCoordinatorErrors<T>(_ body: () throws -> T) throws -> T {
+        let deadline = ContinuousClock.now + Self.coordinatorWait
+        var backoffMs = 100
+        while true {
+            do {
+                return try body()
+            } catch let error as KafkaClientError where error.errorCode?.isCoordinatorError == true
+                        && ContinuousClock.now < deadline {
+                Thread.sleep(forTimeInterval: Double(backoffMs) / 1000)
+                backoffMs = min(backoffMs * 2, 1000)
+            }
+        }
+    }
+
+    /// Runs `body` on the connection to `group`'s coordinator, finding it again after a coordinator error.
+    func onCoordinator<T>(of group: String, _ body: (BrokerConnection, BrokerAddress) throws -> T) throws -> T {
+        try retryingCoordinatorErrors {
+            let coordinator = try findCoordinatorOnce(group: group)
+            return try body(try connection(to: coordinator.nodeId), coordinator)
+        }
+    }
+
+    /// Consumer groups (protocol type "consumer" or none) on every broker, each broker knowing the groups it
+    /// coordinates. `states` filters by state name as ListGroups v4+ does (client-side for older brokers).
+    public func listGroups(states: [String] = []) throws -> [GroupListing] {
+        let brokers = try refreshMetadata(topics: []).brokers.keys.sorted()
+        var listings: [String: GroupListing] = [:]
+        for broker in brokers {
+            let groups = try retryingCoordinatorErrors { () -> [ListGroupsResponse.ListedGroup] in
+                var request = ListGroupsRequest()
+                request.statesFilter = states
+                let (response, _) = try call(request, on: try connection(to: broker))
+                try ErrorCode(rawValue: response.errorCode).check("ListGroups")
+                return response.groups
+            }
+            for group in groups where group.protocolType == "consumer" || group.protocolType.isEmpty {
+                let wanted = states.isEmpty || group.groupState.isEmpty
+                    || states.contains { $0.caseInsensitiveCompare(group.groupState) == .orderedSame }
+                if wanted {
+                    listings[group.groupId] = GroupListing(groupId: group.groupId, protocolType: group.protocolType,
+                                                           state: group.groupState)
+                }
+            }
+        }
+        return listings.values.sorted { $0.groupId < $1.groupId }
+    }
+
+    public func describeGroup(_ group: String) throws -> GroupDescription {
+        try onCoordinator(of: group) { connection, coordinator in
+            var request = DescribeGroupsRequest()
+            request.groups = [group]
+            let (response, _) = try call(request, on: connection)
+            guard let described = response.groups.first(where: { $0.groupId == group }) else {
+                throw KafkaClientError.malformedResponse("DescribeGroups answer does not name \(group)")
+            }
+            let code = ErrorCode(rawValue: described.errorCode)
+            // Newer coordinators answer GROUP_ID_NOT_FOUND where older ones describe a Dead group.
+            if code == .groupIdNotFound {
+                return GroupDescription(groupId: group, state: "Dead", protocolType: "", protocolName: "", members: [],
+                                        coordinator: coordinator)
+            }
+            try code.check("describing group \(group)")
+            return GroupDescription(
+                groupId: group, state: described.groupState, protocolType: described.protocolType,
+                protocolName: described.protocolData,
+                members: described.members.map {
+                    GroupMemberDescription(memberId: $0.memberId, groupInstanceId: $0.groupInstanceId,
+                                           clientId: $0.clientId, clientHost: $0.clientHost,
+                                           metadata: Array($0.memberMetadata.readableBytesView),
+                                           assignment: Array($0.memberAssignment.readableBytesView))
+                },
+                coordinator: coordinator)
+        }
+    }
+
+    /// The offsets `group` committed for `partitions` (every committed partition when nil); partitions without
+    /// a committed offset are left out.
+    public func committedOffsets(group: String, partitions: [TopicPartition]? = nil) throws -> [TopicPartition: CommittedOffset] {
+        try onCoordinator(of: group) { connection, _ in
+            try Self.offsetFetch(group: group, partitions: partitions, on: connection, timeout: requestTimeout)
+        }
+    }
+
+    /// OffsetFetch on `connection`: one group in the request body (v0-7) or the group list (v8+).
+    static func offsetFetch(group: String, partitions: [TopicPartition]?, on connection: BrokerConnection,
+                            timeout: TimeAmount) throws -> [TopicPartition: CommittedOffset] {
+        let byTopic = partitions.map { Dictionary(grouping: $0, by: \.topic).sorted { $0.key < $1.key } }
+        var request = OffsetFetchRequest()
+        request.groupId = group
+        request.topics = byTopic?.map { topic, owned in
+            var entry = OffsetFetchRequest.OffsetFetchRequestTopic()
+            entry.name = topic
+            entry.partitionIndexes = owned.map(\.partition)
+            return entry
+        }
+        var wanted = OffsetFetchRequest.OffsetFetchRequestGroup()
+        wanted.groupId = group
+        wanted.topics = byTopic?.map { topic, owned in
+            var entry = OffsetFetchRequest.OffsetFetchRequestTopics()
+            entry.name = topic
+            entry.partitionIndexes = owned.map(\.partition)
+            return entry
+        }
+        request.groups = [wanted]
+        let (response, version) = try connection.send(request, timeout: timeout).wait()
+        var rows: [(TopicPartition, Int64, Int32, String?, Int16)] = []
+        if version >= 8 {
+            guard let answer = response.groups.first(where: { $0.groupId == group }) else {
+                throw KafkaClientError.malformedResponse("OffsetFetch answer does not name \(group)")
+            }
+            try ErrorCode(rawValue: answer.errorCode).check("fetching offsets of group \(group)")
+            for topic in answer.topics {
+                for p in topic.partitions {
+                    rows.append((TopicPartition(topic.name, p.partitionIndex), p.committedOffset,
+                                 p.committedLeaderEpoch, p.metadata, p.errorCode))
+                }
+            }
+        } else {
+            try ErrorCode(rawValue: response.errorCode).check("fetching offsets of group \(group)")
+            for topic in response.topics {
+                for p in topic.partitions {
+                    rows.append((TopicPartition(topic.name, p.partitionIndex), p.committedOffset,
+                                 p.committedLeaderEpoch, p.metadata, p.errorCode))
+                }
+            }
+        }
+        var offsets: [TopicPartition: CommittedOffset] = [:]
+        for (partition, offset, epoch, metadata, error) in rows {
+            // A partition-level coordinator error means the whole answer is stale.
+            try ErrorCode(rawValue: error).check("fetching the offset of \(partition) for group \(group)")
+            if offset >= 0 { offsets[partition] = CommittedOffset(offset: offset, leaderEpoch: epoch, metadata: metadata) }
+        }
+        return offsets
+    }
+
+    /// Commits `offsets` for `group` from outside the group (generation -1, no member id), as Kafka's admin
+    /// client does; accepted while the group has no active members. Returns each partition's error.
+    @discardableResult
+    public func commitOffsets(group: String, _ offsets: [TopicPartition: Int64]) throws -> [TopicPartition: ErrorCode] {
+        try onCoordinator(of: group) { connection, _ in
+            let request = Self.offsetCommitRequest(group: group, offsets, generation: -1, memberId: "",
+                                                   groupInstanceId: nil)
+            return try Self.offsetCommit(request, on: connection, timeout: requestTimeout)
+        }
+    }
+
+    static func offsetCommitRequest(group: String, _ offsets: [TopicPartition: Int64], generation: Int32,
+                                    memberId: String, groupInstanceId: String?) -> OffsetCommitRequest {
+        var request = OffsetCommitRequest()
+        request.groupId = group
+        request.generationIdOrMemberEpoch = generation
+        request.memberId = memberId
+        request.groupInstanceId = groupInstanceId
+        request.topics = Dictionary(grouping: offsets.keys, by: \.topic).sorted { $0.key < $1.key }.map { topic, owned in
+            var entry = OffsetCommitRequest.OffsetCommitRequestTopic()
+            entry.name = topic
+            entry.partitions = owned.sorted().map { partition in
+                var commit = OffsetCommitRequest.OffsetCommitRequestPartition()
+                commit.partitionIndex = partition.partition
+                commit.committedOffset = offsets[partition]!
+                return commit
+            }
+            return entry
+        }
+        return request
+    }
+
+    /// Sends an OffsetCommit; a coordinator error on any partition is thrown (so the caller finds the coordinator
+    /// again), other errors come back per partition.
+    static func offsetCommit(_ request: OffsetCommitRequest, on connection: BrokerConnection,
+                             timeout: TimeAmount) throws -> [TopicPartition: ErrorCode] {
+        let (response, _) = try connection.send(request, timeout: timeout).wait()
+        var results: [TopicPartition: ErrorCode] = [:]
+        for topic in response.topics {
+            for partition in topic.partitions {
+                let code = ErrorCode(rawValue: partition.errorCode)
+                if code.isCoordinatorError { throw KafkaClientError.kafka(code, message: "committing offsets") }
+                results[TopicPartition(topic.name, partition.partitionIndex)] = code
+            }
+        }
+        return results
+    }
+
+    /// Deletes each group (at its own coordinator); returns each group's error (NONE when deleted).
+    public func deleteGroups(_ groups: [String]) throws -> [String: ErrorCode] {
+        var results: [String: ErrorCode] = [:]
+        for group in groups {
+            results[group] = try onCoordinator(of: group) { connection, _ in
+                var request = DeleteGroupsRequest()
+                request.groupsNames = [group]
+                let (response, _) = try call(request, on: connection)
+                guard let result = response.results.first(where: { $0.groupId == group }) else {
+                    throw KafkaClientError.malformedResponse("DeleteGroups answer does not name \(group)")
+                }
+                let code = ErrorCode(rawValue: result.errorCode)
+                if code.isCoordinatorError { throw KafkaClientError.kafka(code, message: "deleting group \(group)") }
+                return code
+            }
+        }
+        return results
+    }
+
+    /// OffsetDelete: the request's error and each partition's.
+    public func deleteOffsets(group: String, _ partitions: [TopicPartition]) throws
+        -> (error: ErrorCode, partitions: [TopicPartition: ErrorCode]) {
+        try onCoordinator(of: group) { connection, _ in
+            var request = OffsetDeleteRequest()
+            request.groupId = group
+            request.topics = Dictionary(grouping: partitions, by: \.topic).sorted { $0.key < $1.key }.map { topic, owned in
+                var entry = OffsetDeleteRequest.OffsetDeleteRequestTopic()
+                entry.name = topic
+                entry.partitions = owned.sorted().map {
+                    var partition = OffsetDeleteRequest.OffsetDeleteRequestPartition()
+                    partition.partitionIndex = $0.partition
+                    return partition
+                }
+                return entry
+            }
+            let (response, _) = try call(request, on: connection)
+            let code = ErrorCode(rawValue: response.errorCode)
+            if code.isCoordinatorError { throw KafkaClientError.kafka(code, message: "deleting offsets of \(group)") }
+            var results: [TopicPartition: ErrorCode] = [:]
+            for topic in response.topics {
+                for partition in topic.partitions {
+                    results[TopicPartition(topic.name, partition.partitionIndex)] = ErrorCode(rawValue: partition.errorCode)
+                }
+            }
+            return (code, results)
+        }
+    }
+}
