@@ -27,6 +27,7 @@ public final class Broker: @unchecked Sendable {
     /// Set in a cluster (a Raft quorum): forwarding to the active controller.
     private var forwarding: ControllerForwarding?
     private var replicas: ReplicaManager!
+    private var groupCoordinator: GroupCoordinator?
     private var timers: [RepeatedTask] = []
     private let stopped = NIOLockedValueBox(false)
 
@@ -86,8 +87,12 @@ public final class Broker: @unchecked Sendable {
         let channel = ActiveControllerChannel(local: controller, voters: voters, group: group, nodeId: config.nodeId,
                                               logger: logger)
         replicas.controllerChannel = channel
+        let groupCoordinator = GroupCoordinator(loop: group.next(), replicas: replicas, config: config.groups, logger: logger)
+        replicas.onOffsetsLeadership = { partition in groupCoordinator.leadershipChanged(partition) }
+        groupCoordinator.start()
+        self.groupCoordinator = groupCoordinator
         let apis = BrokerApis(config: config, clusterId: clusterId, controller: controller, replicas: replicas,
-                              forwarding: forwarding, logger: logger)
+                              groups: groupCoordinator, forwarding: forwarding, logger: logger)
         let table = apis.clientTable(forwarding: forwarding)
         if let raft {
             let controllerTable = apis.controllerTable(quorum: raft)
@@ -206,6 +211,7 @@ public final class Broker: @unchecked Sendable {
         timers.append(loop.scheduleRepeatedTask(initialDelay: .milliseconds(retentionMs), delay: .milliseconds(retentionMs)) {
             [replicas] _ in replicas!.runRetention(nowMs: Clock.nowMs())
         })
+        if config.logCleanerEnable { timers.append(LogCleanerService(replicas: replicas!, config: config, logger: logger).schedule(on: loop)) }
         timers.append(loop.scheduleRepeatedTask(initialDelay: .seconds(1), delay: .seconds(1)) { [replicas] _ in
             replicas!.flushDue(nowMs: Clock.nowMs())
         })
@@ -235,6 +241,7 @@ public final class Broker: @unchecked Sendable {
         // Hand leadership to the other replicas before going away (a no-op on a single node).
         lifecycle?.controlledShutdown(timeoutMs: 5_000)
         for timer in timers { timer.cancel() }
+        groupCoordinator?.stop()
         for channel in channelsLock.withLock({ channels }) { try? channel.close().wait() }
         connections.closeAll(graceMs: 500)
         replicas?.shutdown()

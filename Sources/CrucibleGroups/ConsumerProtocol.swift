@@ -20,6 +20,10 @@ public enum ConsumerProtocol {
         public var userData: [UInt8]?
         /// v1+: what the member owns (cooperative rebalancing).
         public var ownedPartitions: [TopicPartitions] = []
+        /// v2+ (read, never written): the generation the owned partitions are from.
+        public var generationId: Int32 = -1
+        /// v3+ (read, never written): the member's `client.rack`.
+        public var rackId: String?
 
         public init(topics: [String], userData: [UInt8]? = nil, ownedPartitions: [TopicPartitions] = []) {
             self.topics = topics
@@ -35,7 +39,10 @@ public enum ConsumerProtocol {
             let userData = try buffer.readKafkaNullableBytes(compact: false).map { Array($0.readableBytesView) }
             var owned: [TopicPartitions] = []
             if version >= 1, buffer.readableBytes > 0 { owned = try readTopicPartitions(&buffer) }
-            return Subscription(topics: topics, userData: userData, ownedPartitions: owned)
+            var subscription = Subscription(topics: topics, userData: userData, ownedPartitions: owned)
+            if version >= 2, buffer.readableBytes > 0 { subscription.generationId = try buffer.readKafkaInt32() }
+            if version >= 3, buffer.readableBytes > 0 { subscription.rackId = try buffer.readKafkaNullableString(compact: false) }
+            return subscription
         }
 
         public func encode() -> [UInt8] {

@@ -23,6 +23,12 @@ public struct BrokerConfig: Sendable {
     /// before the periodic check moves it back.
     public var leaderImbalancePerBrokerPercentage = 10
     public var logRetentionCheckIntervalMs: Int64 = 300_000
+    /// `log.cleaner.enable`: run the cleaner that compacts logs whose cleanup.policy includes compact.
+    public var logCleanerEnable = true
+    /// `log.cleaner.backoff.ms`: the pause between cleaner passes over every compacted log.
+    public var logCleanerBackoffMs: Int64 = 15_000
+    /// `log.cleaner.dedupe.buffer.size`: the bound on one pass's offset map (Kafka's total for all threads).
+    public var logCleanerDedupeBufferSize = 134_217_728
     public var replicaLagTimeMaxMs: Int64 = 30_000
     public var socketRequestMaxBytes: Int = 104_857_600
     public var brokerSessionTimeoutMs: Int64 = 9_000
@@ -41,6 +47,8 @@ public struct BrokerConfig: Sendable {
     static let rackAwareSelector = "org.apache.kafka.common.replica.RackAwareReplicaSelector"
     static let leaderSelector = "org.apache.kafka.common.replica.LeaderSelector"
     public var rackAwareFetching: Bool { replicaSelectorClass == Self.rackAwareSelector }
+    /// The group coordinator's and `__consumer_offsets`' keys.
+    public var groups = GroupConfig()
     /// Every key the file set, as written (DescribeConfigs reports them as STATIC_BROKER_CONFIG).
     public private(set) var staticProperties: [String: String] = [:]
     /// Keys the file set that Crucible does not know (warned about at start).
@@ -105,6 +113,10 @@ public struct BrokerConfig: Sendable {
             ?? brokerHeartbeatIntervalMs
         numIoThreads = Int(try read.int("num.io.threads", range: 1...256) ?? 0)
         try readLogDefaults(read)
+        logCleanerEnable = try read.bool("log.cleaner.enable") ?? logCleanerEnable
+        logCleanerBackoffMs = try read.int("log.cleaner.backoff.ms", range: 0...Int64.max) ?? logCleanerBackoffMs
+        logCleanerDedupeBufferSize = Int(try read.int("log.cleaner.dedupe.buffer.size", range: 1 << 20...Int64(Int32.max) * 16)
+                                         ?? Int64(logCleanerDedupeBufferSize))
         messageTimestampType = read.string("log.message.timestamp.type") ?? messageTimestampType
         guard ["CreateTime", "LogAppendTime"].contains(messageTimestampType) else {
             throw ConfigError(key: "log.message.timestamp.type", "must be CreateTime or LogAppendTime")
@@ -115,8 +127,11 @@ public struct BrokerConfig: Sendable {
         if let selector = replicaSelectorClass, ![Self.rackAwareSelector, Self.leaderSelector].contains(selector) {
             throw ConfigError(key: "replica.selector.class", "\(selector) is not a known replica selector (\(Self.rackAwareSelector) or \(Self.leaderSelector))")
         }
+        groups = try GroupConfig(read)
         staticProperties = Dictionary(properties.entries.map { ($0.key, $0.value) }, uniquingKeysWith: { _, last in last })
-        unknownKeys = properties.keys.filter { !Self.knownKeys.contains($0) && !Self.acceptedKafkaKeys.contains($0) }
+        unknownKeys = properties.keys.filter {
+            !Self.knownKeys.contains($0) && !Self.acceptedKafkaKeys.contains($0) && !GroupConfig.keys.contains($0)
+        }
         try validate()
     }
 
@@ -136,7 +151,22 @@ public struct BrokerConfig: Sendable {
         log.flushMessages = try read.int("log.flush.interval.messages", range: 1...Int64.max) ?? log.flushMessages
         log.flushMs = try read.int("log.flush.interval.ms", range: 0...Int64.max) ?? log.flushMs
         log.maxMessageBytes = Int(try read.int("message.max.bytes", range: 0...Int64(Int32.max)) ?? Int64(log.maxMessageBytes))
-        log.cleanupPolicy = read.string("log.cleanup.policy") ?? log.cleanupPolicy
+        if let policy = read.string("log.cleanup.policy") {
+            let items = policy.split(separator: ",", omittingEmptySubsequences: false).map { $0.filter { $0 != " " } }
+            guard !items.isEmpty, items.allSatisfy({ $0 == "delete" || $0 == "compact" }) else {
+                throw ConfigError(key: "log.cleanup.policy", "'\(policy)' must be delete, compact or compact,delete")
+            }
+            log.cleanupPolicy = policy
+        }
+        if let ratio = read.string("log.cleaner.min.cleanable.ratio") {
+            guard let value = Double(ratio), value >= 0, value <= 1 else {
+                throw ConfigError(key: "log.cleaner.min.cleanable.ratio", "'\(ratio)' must be a number from 0 to 1")
+            }
+            log.minCleanableDirtyRatio = value
+        }
+        log.minCompactionLagMs = try read.int("log.cleaner.min.compaction.lag.ms", range: 0...Int64.max) ?? log.minCompactionLagMs
+        log.maxCompactionLagMs = try read.int("log.cleaner.max.compaction.lag.ms", range: 1...Int64.max) ?? log.maxCompactionLagMs
+        log.deleteRetentionMs = try read.int("log.cleaner.delete.retention.ms", range: 0...Int64.max) ?? log.deleteRetentionMs
     }
 
     private func validate() throws {
@@ -172,14 +202,17 @@ public struct BrokerConfig: Sendable {
         "log.flush.interval.ms", "replica.lag.time.max.ms", "message.max.bytes", "socket.request.max.bytes",
         "broker.session.timeout.ms", "broker.heartbeat.interval.ms", "num.io.threads", "log.message.timestamp.type",
         "compression.type", "log.cleanup.policy", "broker.rack", "replica.selector.class",
+        "log.cleaner.enable", "log.cleaner.backoff.ms", "log.cleaner.dedupe.buffer.size", "log.cleaner.min.cleanable.ratio",
+        "log.cleaner.min.compaction.lag.ms", "log.cleaner.max.compaction.lag.ms", "log.cleaner.delete.retention.ms",
     ]
 
     /// Kafka keys users commonly set that have no effect here; accepted without a warning.
     static let acceptedKafkaKeys: Set<String> = [
         "listener.security.protocol.map", "inter.broker.listener.name", "num.network.threads",
         "socket.send.buffer.bytes", "socket.receive.buffer.bytes", "num.recovery.threads.per.data.dir",
-        "offsets.topic.replication.factor", "transaction.state.log.replication.factor",
-        "transaction.state.log.min.isr", "group.initial.rebalance.delay.ms", "log.flush.scheduler.interval.ms",
-        "delete.topic.enable", "num.replica.fetchers", "zookeeper.connect", "broker.id",
+        "transaction.state.log.replication.factor",
+        "transaction.state.log.min.isr", "log.flush.scheduler.interval.ms",
+        "delete.topic.enable", "num.replica.fetchers", "zookeeper.connect", "broker.id", "log.cleaner.threads",
+        "log.cleaner.io.buffer.size", "log.cleaner.io.max.bytes.per.second",
     ]
 }

@@ -13,6 +13,7 @@ final class BrokerApis: @unchecked Sendable {
     let clusterId: String
     let controller: QuorumController
     let replicas: ReplicaManager
+    let groups: GroupCoordinator
     let producerIds: ProducerIdAllocator
     let validator: BatchValidator
     /// Set in a cluster: where decisions go when this node is not the active controller.
@@ -21,7 +22,8 @@ final class BrokerApis: @unchecked Sendable {
     let logger: Logger
 
     init(config: BrokerConfig, clusterId: String, controller: QuorumController, replicas: ReplicaManager,
-         forwarding: ControllerForwarding?, logger: Logger) {
+         groups: GroupCoordinator, forwarding: ControllerForwarding?, logger: Logger) {
+        self.groups = groups
         self.forwarding = forwarding
         self.config = config
         self.clusterId = clusterId
@@ -47,6 +49,16 @@ final class BrokerApis: @unchecked Sendable {
         table.serve(DescribeConfigsRequest.self, versions: 0...4, describeConfigs)
         serveControllerDecisions(in: &table, forwarding: nil)
         table.serve(FindCoordinatorRequest.self, versions: 0...4, findCoordinator)
+        table.serve(JoinGroupRequest.self, versions: 0...9, joinGroup)
+        table.serve(SyncGroupRequest.self, versions: 0...5, syncGroup)
+        table.serve(HeartbeatRequest.self, versions: 0...4, heartbeat)
+        table.serve(LeaveGroupRequest.self, versions: 0...5, leaveGroup)
+        table.serve(OffsetCommitRequest.self, versions: 0...9, offsetCommit)
+        table.serve(OffsetFetchRequest.self, versions: 0...9, offsetFetch)
+        table.serve(DescribeGroupsRequest.self, versions: 0...5, describeGroups)
+        table.serve(ListGroupsRequest.self, versions: 0...5, listGroups)
+        table.serve(DeleteGroupsRequest.self, versions: 0...2, deleteGroups)
+        table.serve(OffsetDeleteRequest.self, versions: 0...0, offsetDelete)
         table.serve(OffsetForLeaderEpochRequest.self, versions: 0...4, offsetForLeaderEpoch)
         table.serve(DeleteRecordsRequest.self, versions: 0...2, deleteRecords)
         table.serve(DescribeLogDirsRequest.self, versions: 0...4, describeLogDirs)

@@ -15,6 +15,7 @@ final class ConnectionHandler: ChannelInboundHandler {
     private var busy = false
     private var closed = false
     private var peer = "?"
+    private var clientHost = ""
 
     init(router: RequestRouter, logger: Logger) {
         self.router = router
@@ -23,6 +24,7 @@ final class ConnectionHandler: ChannelInboundHandler {
 
     func channelActive(context: ChannelHandlerContext) {
         peer = context.remoteAddress?.description ?? "?"
+        clientHost = "/" + (context.remoteAddress?.ipAddress ?? "")
         context.fireChannelActive()
     }
 
@@ -59,7 +61,7 @@ final class ConnectionHandler: ChannelInboundHandler {
             let pending: RequestRouter.Outcome
             do {
                 pending = try router.route(header: header, body: frame, eventLoop: context.eventLoop,
-                                           connectionClosed: context.channel.closeFuture)
+                                           connectionClosed: context.channel.closeFuture, clientHost: clientHost)
             } catch {
                 return errorCaught(context: context, error: RequestFailure(header: header, error: error))
             }

@@ -21,6 +21,8 @@ struct RequestContext {
     let eventLoop: EventLoop
     /// Completes when the client's connection closes (the controller notices a broker that died).
     var connectionClosed: EventLoopFuture<Void>?
+    /// The client's address as Kafka prints it ("/127.0.0.1"), for group members.
+    var clientHost = ""
     var version: Int16 { header.requestApiVersion }
     var nowMs: Int64 { Clock.nowMs() }
 }
@@ -92,11 +94,12 @@ final class RequestRouter {
     }
 
     func route(header: RequestHeader, body: ByteBuffer, eventLoop: EventLoop,
-               connectionClosed: EventLoopFuture<Void>? = nil) throws -> Outcome {
+               connectionClosed: EventLoopFuture<Void>? = nil, clientHost: String = "") throws -> Outcome {
         guard let api = header.apiKey, let supported = table.versions[api] else {
             throw UnsupportedRequest(description: "unknown api key \(header.requestApiKey)")
         }
-        let context = RequestContext(header: header, eventLoop: eventLoop, connectionClosed: connectionClosed)
+        let context = RequestContext(header: header, eventLoop: eventLoop, connectionClosed: connectionClosed,
+                                     clientHost: clientHost)
         guard supported.contains(header.requestApiVersion) else {
             if api == .apiVersions {
                 return .immediate(Self.encode(HandlerOutput(response: table.apiVersions(error: .unsupportedVersion)),

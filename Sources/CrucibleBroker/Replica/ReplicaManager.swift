@@ -28,6 +28,9 @@ public final class ReplicaManager: @unchecked Sendable {
     let followerQuota = ReplicationQuota()
     private let group: EventLoopGroup
     var controllerChannel: ControllerChannel?
+    /// Told of every role change of a hosted `__consumer_offsets` partition (the group coordinator loads or
+    /// unloads its groups).
+    var onOffsetsLeadership: ((Partition) -> Void)?
     private let logger: Logger
     private let highWatermarks: [String: Int64]
 
@@ -108,6 +111,7 @@ public final class ReplicaManager: @unchecked Sendable {
     }
 
     private func applyRole(_ change: Partition.RoleChange, _ partition: Partition) {
+        if change != .none, partition.topic == OffsetsTopicLog.topic { onOffsetsLeadership?(partition) }
         switch change {
         case .none:
             return
@@ -151,6 +155,7 @@ public final class ReplicaManager: @unchecked Sendable {
         }
         for partition in removed {
             stopFollowing(partition)
+            if partition.topic == OffsetsTopicLog.topic { onOffsetsLeadership?(partition) }
             do {
                 try logs.deleteLog(topic: partition.topic, partition: partition.index)
                 logger.info("deleted log \(partition.topic)-\(partition.index)")

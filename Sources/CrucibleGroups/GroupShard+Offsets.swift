@@ -1,0 +1,218 @@
+import CrucibleProtocol
+import NIOCore
+
+// Committed offsets: commits (answered once written), fetches, deletion and expiry.
+extension GroupShard {
+    /// OffsetCommit. A commit with generation -1 and no member id comes from outside group management and
+    /// is accepted while the group is empty or unknown; members must be of the current generation.
+    /// `knownTopic` says whether a topic exists (commits to unknown topics fail per partition).
+    public mutating func commitOffsets(_ request: OffsetCommitRequest, version: Int16, token: RequestToken, nowMs: Int64,
+                                       knownTopic: (String) -> Bool) -> [GroupEffect] {
+        var response = OffsetCommitResponse()
+        response.topics = request.topics.map { topic in
+            var result = OffsetCommitResponse.OffsetCommitResponseTopic()
+            result.name = topic.name
+            result.partitions = topic.partitions.map { partition in
+                var entry = OffsetCommitResponse.OffsetCommitResponsePartition()
+                entry.partitionIndex = partition.partitionIndex
+                return entry
+            }
+            return result
+        }
+        func refuseAll(_ code: ErrorCode) -> [GroupEffect] {
+            for t in response.topics.indices {
+                for p in response.topics[t].partitions.indices { response.topics[t].partitions[p].errorCode = code.rawValue }
+            }
+            return [.reply(token, .offsetCommit(response))]
+        }
+        guard !request.groupId.isEmpty else { return refuseAll(.invalidGroupId) }
+        var group: ClassicGroup
+        if let existing = groups[request.groupId] {
+            group = existing
+        } else {
+            guard request.generationIdOrMemberEpoch < 0 else { return refuseAll(.illegalGeneration) }
+            group = ClassicGroup(groupId: request.groupId, nowMs: nowMs)
+        }
+        if let error = commitError(group, request) { return refuseAll(error) }
+        if group.members[request.memberId] != nil {
+            group.members[request.memberId]!.sessionDeadlineMs = nowMs + Int64(group.members[request.memberId]!.sessionTimeoutMs)
+        }
+        groups[request.groupId] = group
+        // v2-v4 may ask for a retention of their own; later versions always use offsets.retention.minutes.
+        let expire = (2...4).contains(version) && request.retentionTimeMs >= 0 ? nowMs + request.retentionTimeMs : -1
+        var values: [TopicPartitionKey: OffsetCommitValue] = [:]
+        var records: [OffsetsTopicRecord] = []
+        for (t, topic) in request.topics.enumerated() {
+            for (p, partition) in topic.partitions.enumerated() {
+                let metadata = partition.committedMetadata ?? ""
+                if !knownTopic(topic.name) {
+                    response.topics[t].partitions[p].errorCode = ErrorCode.unknownTopicOrPartition.rawValue
+                } else if metadata.utf8.count > settings.offsetMetadataMaxBytes {
+                    response.topics[t].partitions[p].errorCode = ErrorCode.offsetMetadataTooLarge.rawValue
+                } else {
+                    let key = TopicPartitionKey(topic.name, partition.partitionIndex)
+                    let value = OffsetCommitValue(
+                        offset: partition.committedOffset, leaderEpoch: partition.committedLeaderEpoch, metadata: metadata,
+                        commitTimestamp: version == 1 && partition.commitTimestamp >= 0 ? partition.commitTimestamp : nowMs,
+                        expireTimestamp: expire)
+                    values[key] = value
+                    records.append(.offsetCommit(OffsetCommitKey(group: request.groupId, topic: key.topic,
+                                                                 partition: key.partition), value))
+                }
+            }
+        }
+        guard !records.isEmpty else { return [.reply(token, .offsetCommit(response))] }
+        return [append(records, .offsets(group: request.groupId, token: token, response: response, values: values))]
+    }
+
+    private func commitError(_ group: ClassicGroup, _ request: OffsetCommitRequest) -> ErrorCode? {
+        if settings.plantedBug == .acceptStaleCommits { return nil }
+        if group.state == .dead { return .coordinatorNotAvailable }
+        if let instance = request.groupInstanceId, let mapped = group.staticMembers[instance], mapped != request.memberId {
+            return .fencedInstanceId
+        }
+        if request.generationIdOrMemberEpoch < 0 && group.state == .empty { return nil }
+        if group.state == .completingRebalance { return .rebalanceInProgress }
+        if group.members[request.memberId] == nil { return .unknownMemberId }
+        if request.generationIdOrMemberEpoch != group.generation { return .illegalGeneration }
+        return nil
+    }
+
+    /// Committed offsets of `groupId` for `partitions` (nil: every partition with one).
+    public func committedOffsets(_ groupId: String, _ partitions: [TopicPartitionKey]?) -> [TopicPartitionKey: OffsetCommitValue] {
+        let offsets = groups[groupId]?.offsets ?? [:]
+        guard let partitions else { return offsets }
+        return offsets.filter { partitions.contains($0.key) }
+    }
+
+    public func describe(_ groupId: String) -> DescribeGroupsResponse.DescribedGroup {
+        var described = DescribeGroupsResponse.DescribedGroup()
+        described.groupId = groupId
+        guard let group = groups[groupId] else {
+            described.groupState = GroupState.dead.rawValue
+            return described
+        }
+        described.groupState = group.state.rawValue
+        described.protocolType = group.protocolType ?? ""
+        let stable = group.state == .stable
+        described.protocolData = stable ? group.protocolName ?? "" : ""
+        described.members = group.orderedMembers.map { member in
+            var entry = DescribeGroupsResponse.DescribedGroupMember()
+            entry.memberId = member.memberId
+            entry.groupInstanceId = member.instanceId
+            entry.clientId = member.clientId
+            entry.clientHost = member.clientHost
+            if stable {
+                entry.memberMetadata = ByteBuffer(bytes: member.metadata(for: group.protocolName))
+                entry.memberAssignment = ByteBuffer(bytes: member.assignment)
+            }
+            return entry
+        }
+        return described
+    }
+
+    public func listGroups(states: Set<String>) -> [ListGroupsResponse.ListedGroup] {
+        groups.values.sorted { $0.groupId < $1.groupId }.compactMap { group in
+            guard states.isEmpty || states.contains(group.state.rawValue.lowercased()) else { return nil }
+            var listed = ListGroupsResponse.ListedGroup()
+            listed.groupId = group.groupId
+            listed.protocolType = group.protocolType ?? ""
+            listed.groupState = group.state.rawValue
+            listed.groupType = "classic"
+            return listed
+        }
+    }
+
+    /// DeleteGroups for one group: only an empty group goes, its offsets and metadata tombstoned.
+    public mutating func deleteGroup(_ groupId: String, token: RequestToken) -> [GroupEffect] {
+        var result = DeleteGroupsResponse.DeletableGroupResult()
+        result.groupId = groupId
+        guard var group = groups[groupId], group.state != .dead else {
+            result.errorCode = ErrorCode.groupIdNotFound.rawValue
+            return [.reply(token, .deleteGroup(result))]
+        }
+        guard group.state == .empty else {
+            result.errorCode = ErrorCode.nonEmptyGroup.rawValue
+            return [.reply(token, .deleteGroup(result))]
+        }
+        let records = tombstones(group, group.offsets.keys.sorted()) + [.groupMetadata(group: groupId, nil)]
+        group.transition(to: .dead, nowMs: group.stateTimestampMs)
+        groups.removeValue(forKey: groupId)
+        return [append(records, .deleteGroup(group: groupId, token: token))]
+    }
+
+    /// OffsetDelete: partitions of topics the group's members still subscribe to are refused.
+    public mutating func deleteOffsets(_ request: OffsetDeleteRequest, token: RequestToken) -> [GroupEffect] {
+        var response = OffsetDeleteResponse()
+        guard let group = groups[request.groupId], group.state != .dead else {
+            response.errorCode = ErrorCode.groupIdNotFound.rawValue
+            return [.reply(token, .offsetDelete(response))]
+        }
+        if group.state != .empty && group.protocolType != "consumer" {
+            response.errorCode = ErrorCode.nonEmptyGroup.rawValue
+            return [.reply(token, .offsetDelete(response))]
+        }
+        let subscribed = group.state == .empty ? [] : group.subscribedTopics ?? []
+        var deleting: [TopicPartitionKey] = []
+        response.topics = request.topics.map { topic in
+            var result = OffsetDeleteResponse.OffsetDeleteResponseTopic()
+            result.name = topic.name
+            result.partitions = topic.partitions.map { partition in
+                var entry = OffsetDeleteResponse.OffsetDeleteResponsePartition()
+                entry.partitionIndex = partition.partitionIndex
+                if subscribed.contains(topic.name) {
+                    entry.errorCode = ErrorCode.groupSubscribedToTopic.rawValue
+                } else if group.offsets[TopicPartitionKey(topic.name, partition.partitionIndex)] != nil {
+                    deleting.append(TopicPartitionKey(topic.name, partition.partitionIndex))
+                }
+                return entry
+            }
+            return result
+        }
+        guard !deleting.isEmpty else { return [.reply(token, .offsetDelete(response))] }
+        return [append(tombstones(group, deleting), .offsetDelete(group: request.groupId, token: token, response: response))]
+    }
+
+    private func tombstones(_ group: ClassicGroup, _ keys: [TopicPartitionKey]) -> [OffsetsTopicRecord] {
+        keys.map { .offsetCommit(OffsetCommitKey(group: group.groupId, topic: $0.topic, partition: $0.partition), nil) }
+    }
+
+    /// Kafka's offset expiry (KIP-211): an empty consumer group's offsets go `offsets.retention.minutes` after it
+    /// became empty; a group outside group management loses each offset that long after its commit; an
+    /// explicit expiry (v1 records) wins; a group with members keeps the offsets of topics it subscribes to.
+    /// An empty group left with no offsets is deleted.
+    public mutating func expireOffsets(nowMs: Int64) -> [GroupEffect] {
+        var records: [OffsetsTopicRecord] = []
+        for groupId in groups.keys.sorted() {
+            var group = groups[groupId]!
+            guard group.state == .empty || group.state == .stable else { continue }
+            let subscribed = group.state == .stable ? group.subscribedTopics : []
+            guard let subscribed else { continue }
+            var expired: [TopicPartitionKey] = []
+            for (key, value) in group.offsets {
+                let base: Int64
+                if value.expireTimestamp >= 0 {
+                    if value.expireTimestamp <= nowMs { expired.append(key) }
+                    continue
+                } else if group.state == .empty && group.protocolType != nil {
+                    base = group.stateTimestampMs
+                } else if !subscribed.contains(key.topic) {
+                    base = value.commitTimestamp
+                } else {
+                    continue
+                }
+                if base + settings.offsetsRetentionMs <= nowMs { expired.append(key) }
+            }
+            expired.sort()
+            for key in expired { group.offsets.removeValue(forKey: key) }
+            records += tombstones(group, expired)
+            if group.state == .empty && group.offsets.isEmpty {
+                groups.removeValue(forKey: groupId)
+                records.append(.groupMetadata(group: groupId, nil))
+            } else {
+                groups[groupId] = group
+            }
+        }
+        return records.isEmpty ? [] : [append(records, .background)]
+    }
+}

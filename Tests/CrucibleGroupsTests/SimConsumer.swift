@@ -1,0 +1,214 @@
+import CrucibleGroups
+import CrucibleProtocol
+import NIOCore
+
+/// A consumer as Kafka's classic (eager) client behaves: one request in flight per connection, join then
+/// sync, the leader assigns with the range assignor, owned partitions are fetched, consumed and committed,
+/// a rebalance revokes everything after a last commit, errors send it back to rejoin. A pause keeps its
+/// stale ownership (a zombie after a long GC pause); a crash forgets everything but a static instance id.
+struct SimConsumer {
+    enum Phase { case idle, joining, syncing, fetching, stable }
+
+    let index: Int
+    let instanceId: String?
+    var incarnation = 0
+    var memberId = ""
+    var generation: Int32 = -1
+    var phase = Phase.idle
+    var inFlightSince: Int64?
+    var pausedUntil: Int64 = 0
+    var lastHeartbeat: Int64 = 0
+    /// Positions of owned partitions (nil until fetched).
+    var owned: [Int32: Int64] = [:]
+    var assigned: [Int32] = []
+    var lastCommitted: [Int32: Int64] = [:]
+    var rejoinAfterCommit = false
+    static let requestTimeoutMs: Int64 = 3_000
+
+    init(index: Int, instanceId: String?) {
+        self.index = index
+        self.instanceId = instanceId
+    }
+
+    mutating func crash(at nowMs: Int64, random: inout SplitMix) {
+        incarnation += 1
+        memberId = ""
+        generation = -1
+        phase = .idle
+        inFlightSince = nil
+        owned = [:]
+        assigned = []
+        rejoinAfterCommit = false
+        pausedUntil = nowMs + Int64(random.next(upTo: 5_000))
+    }
+
+    mutating func pause(until: Int64) { pausedUntil = max(pausedUntil, until) }
+
+    private mutating func rejoin(resetId: Bool = false) {
+        if resetId { memberId = "" }
+        phase = .idle
+        owned = [:]
+        assigned = []
+        rejoinAfterCommit = false
+    }
+
+    mutating func act(nowMs: Int64, random: inout SplitMix) -> GroupSimulation.Request? {
+        guard nowMs >= pausedUntil else { return nil }
+        if let since = inFlightSince {
+            guard nowMs - since > Self.requestTimeoutMs else { return nil }
+            inFlightSince = nil  // the request or its reply was lost: start over
+            if phase != .stable { rejoin() } else { return nil }
+        }
+        func send(_ request: GroupSimulation.Request) -> GroupSimulation.Request {
+            inFlightSince = nowMs
+            return request
+        }
+        switch phase {
+        case .idle:
+            phase = .joining
+            var join = JoinGroupRequest()
+            join.groupId = GroupSimulation.groupId
+            join.memberId = memberId
+            join.groupInstanceId = instanceId
+            join.sessionTimeoutMs = 6_000
+            join.rebalanceTimeoutMs = 10_000
+            join.protocolType = "consumer"
+            var proto = JoinGroupRequest.JoinGroupRequestProtocol()
+            proto.name = "range"
+            proto.metadata = ByteBuffer(bytes: ConsumerProtocol.Subscription(topics: [GroupSimulation.topic]).encode())
+            join.protocols = [proto]
+            return send(.join(join))
+        case .joining, .syncing:
+            return nil
+        case .fetching:
+            return send(.fetch)
+        case .stable:
+            let roll = random.next(upTo: 100)
+            if roll < 40 {
+                for p in owned.keys { owned[p]! += Int64(1 + random.next(upTo: 20)) }
+                return nil
+            }
+            if roll < 65, !owned.isEmpty { return send(commit()) }
+            if roll < 67, instanceId == nil {
+                var leave = LeaveGroupRequest()
+                leave.groupId = GroupSimulation.groupId
+                var me = LeaveGroupRequest.MemberIdentity()
+                me.memberId = memberId
+                leave.members = [me]
+                let request = send(.leave(leave))
+                rejoin(resetId: true)
+                phase = .joining  // waits for the LeaveGroup answer, then idles
+                return request
+            }
+            if nowMs - lastHeartbeat >= 1_000 {
+                lastHeartbeat = nowMs
+                var heartbeat = HeartbeatRequest()
+                heartbeat.groupId = GroupSimulation.groupId
+                heartbeat.memberId = memberId
+                heartbeat.groupInstanceId = instanceId
+                heartbeat.generationId = generation
+                return send(.heartbeat(heartbeat))
+            }
+            return nil
+        }
+    }
+
+    private mutating func commit() -> GroupSimulation.Request {
+        var request = OffsetCommitRequest()
+        request.groupId = GroupSimulation.groupId
+        request.memberId = memberId
+        request.groupInstanceId = instanceId
+        request.generationIdOrMemberEpoch = generation
+        var topic = OffsetCommitRequest.OffsetCommitRequestTopic()
+        topic.name = GroupSimulation.topic
+        topic.partitions = owned.keys.sorted().map { p in
+            var entry = OffsetCommitRequest.OffsetCommitRequestPartition()
+            entry.partitionIndex = p
+            entry.committedOffset = owned[p]!
+            return entry
+        }
+        lastCommitted = owned
+        request.topics = [topic]
+        return .commit(request)
+    }
+
+    mutating func fetched(_ offsets: [Int32: Int64], incarnation: Int) {
+        guard incarnation == self.incarnation, phase == .fetching else { return }
+        inFlightSince = nil
+        owned = Dictionary(uniqueKeysWithValues: assigned.map { ($0, offsets[$0] ?? 0) })
+        phase = .stable
+    }
+
+    /// Handles a reply; returns the request it sends next at once, if any.
+    mutating func receive(_ reply: GroupReply, incarnation: Int, nowMs: Int64,
+                          random: inout SplitMix) -> GroupSimulation.Request? {
+        guard incarnation == self.incarnation, inFlightSince != nil, nowMs >= pausedUntil else { return nil }
+        inFlightSince = nil
+        let code: ErrorCode
+        switch reply {
+        case .join(let response):
+            code = ErrorCode(rawValue: response.errorCode)
+            if code == .memberIdRequired {
+                memberId = response.memberId
+                phase = .idle
+                return act(nowMs: nowMs, random: &random)
+            }
+            guard code == .none else { rejoin(resetId: code == .unknownMemberId || code == .fencedInstanceId); return nil }
+            memberId = response.memberId
+            generation = response.generationId
+            var sync = SyncGroupRequest()
+            sync.groupId = GroupSimulation.groupId
+            sync.memberId = memberId
+            sync.groupInstanceId = instanceId
+            sync.generationId = generation
+            if response.leader == memberId && !response.skipAssignment {
+                var subscriptions: [String: ConsumerProtocol.Subscription] = [:]
+                for member in response.members {
+                    subscriptions[member.memberId] = try? ConsumerProtocol.Subscription.decode(Array(member.metadata.readableBytesView))
+                }
+                let assignments = ConsumerProtocol.rangeAssign(subscriptions: subscriptions,
+                                                               partitionCounts: [GroupSimulation.topic: GroupSimulation.partitions])
+                sync.assignments = assignments.keys.sorted().map { member in
+                    var entry = SyncGroupRequest.SyncGroupRequestAssignment()
+                    entry.memberId = member
+                    entry.assignment = ByteBuffer(bytes: assignments[member]!.encode())
+                    return entry
+                }
+            }
+            phase = .syncing
+            inFlightSince = nowMs
+            return .sync(sync)
+        case .sync(let response):
+            code = ErrorCode(rawValue: response.errorCode)
+            guard code == .none else { rejoin(resetId: code == .unknownMemberId || code == .fencedInstanceId); return nil }
+            let assignment = try? ConsumerProtocol.Assignment.decode(Array(response.assignment.readableBytesView))
+            assigned = assignment?.partitions.flatMap(\.partitions) ?? []
+            phase = .fetching
+            lastHeartbeat = nowMs
+            return act(nowMs: nowMs, random: &random)
+        case .heartbeat(let response):
+            code = ErrorCode(rawValue: response.errorCode)
+            if code == .rebalanceInProgress, !owned.isEmpty {
+                // Eager rebalancing: commit what was consumed, then give everything up and rejoin.
+                rejoinAfterCommit = true
+                inFlightSince = nowMs
+                return commit()
+            }
+            if code != .none { rejoin(resetId: code == .unknownMemberId || code == .fencedInstanceId) }
+            return nil
+        case .offsetCommit(let response):
+            code = ErrorCode(rawValue: response.topics.first?.partitions.first?.errorCode ?? 0)
+            if rejoinAfterCommit || code == .rebalanceInProgress || code == .illegalGeneration || code == .unknownMemberId
+                || code == .fencedInstanceId {
+                rejoin(resetId: code == .unknownMemberId || code == .fencedInstanceId)
+            }
+            return nil
+        case .leave:
+            phase = .idle
+            pausedUntil = nowMs + Int64(random.next(upTo: 3_000))
+            return nil
+        case .deleteGroup, .offsetDelete:
+            return nil
+        }
+    }
+}
