@@ -19,13 +19,15 @@ public struct BatchValidator: Sendable {
         public var bytes: Int
     }
 
-    public func validate(_ buffer: ByteBuffer) throws -> Summary {
+    /// `requireKeys`: a compacted topic refuses records without a key (Kafka's LogValidator), since the cleaner
+    /// could never tell which of them is the newest.
+    public func validate(_ buffer: ByteBuffer, requireKeys: Bool = false) throws -> Summary {
         let spans = try RecordBatch.spans(in: buffer, allowPartialTail: false)
         guard !spans.isEmpty else { throw BatchError.corrupt("no record batch in the request") }
         var count = 0
         var maxTimestamp = Int64.min
         for span in spans {
-            try validate(span, in: buffer)
+            try validate(span, in: buffer, requireKeys: requireKeys)
             count += Int(span.header.recordCount)
             maxTimestamp = max(maxTimestamp, span.header.maxTimestamp)
         }
@@ -33,7 +35,7 @@ public struct BatchValidator: Sendable {
                        bytes: buffer.readableBytes)
     }
 
-    func validate(_ span: BatchSpan, in buffer: ByteBuffer) throws {
+    func validate(_ span: BatchSpan, in buffer: ByteBuffer, requireKeys: Bool = false) throws {
         let header = span.header
         guard header.magic == 2 else { throw BatchError.unsupportedMagic(header.magic) }
         guard span.size <= maxBatchBytes else { throw BatchError.tooLarge(span.size) }
@@ -52,6 +54,9 @@ public struct BatchValidator: Sendable {
                 }
                 guard shape.offsetDelta == expectedDelta else {
                     throw BatchError.invalidRecord("offset delta \(shape.offsetDelta) where \(expectedDelta) was due")
+                }
+                if requireKeys && shape.key == nil {
+                    throw BatchError.invalidRecord("compacted topic cannot accept a record without a key (record \(expectedDelta))")
                 }
                 expectedDelta += 1
             }

@@ -16,8 +16,25 @@ public struct LogConfig: Equatable, Sendable {
     public var flushMs: Int64 = .max
     /// `max.message.bytes`: the largest batch accepted.
     public var maxMessageBytes = 1_048_588
-    /// `cleanup.policy` (delete or compact; compaction is not implemented yet, so compact logs keep everything).
+    /// `cleanup.policy`: `delete`, `compact` or both. Compacted logs are cleaned by `LogCleaner`; time and size
+    /// retention delete segments only when `delete` is among the policies.
     public var cleanupPolicy = "delete"
+    /// `min.cleanable.dirty.ratio` (broker: `log.cleaner.min.cleanable.ratio`): clean once the uncleaned part is
+    /// more than this share of the log.
+    public var minCleanableDirtyRatio = 0.5
+    /// `min.compaction.lag.ms` (broker: `log.cleaner.min.compaction.lag.ms`): records younger stay uncompacted.
+    public var minCompactionLagMs: Int64 = 0
+    /// `max.compaction.lag.ms` (broker: `log.cleaner.max.compaction.lag.ms`): records older are cleaned whatever
+    /// the dirty ratio, and the active segment rolls at this age so they can be.
+    public var maxCompactionLagMs: Int64 = .max
+    /// `delete.retention.ms` (broker: `log.cleaner.delete.retention.ms`): how long a tombstone outlives the
+    /// cleaning that first saw it.
+    public var deleteRetentionMs: Int64 = 86_400_000
+
+    public var compacts: Bool { policies.contains("compact") }
+    public var deletes: Bool { policies.contains("delete") }
+    /// The list items, blanks dropped ("compact, delete" is both); policy names hold no spaces.
+    private var policies: [String] { cleanupPolicy.split(separator: ",").map { String($0.filter { $0 != " " }) } }
 
     public init() {}
 }

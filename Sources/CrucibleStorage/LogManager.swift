@@ -10,6 +10,8 @@ public final class LogManager: @unchecked Sendable {
     public static let highWatermarkCheckpointFile = "replication-offset-checkpoint"
     /// Log starts moved by DeleteRecords, which no segment boundary records (Kafka's file of the same name).
     public static let logStartCheckpointFile = "log-start-offset-checkpoint"
+    /// Where each compacted log was cleaned up to (Kafka's file of the same name): the next pass's dirty start.
+    public static let cleanerCheckpointFile = "cleaner-offset-checkpoint"
 
     public let directory: String
     private let lock = NIOLock()
@@ -17,6 +19,7 @@ public final class LogManager: @unchecked Sendable {
     private let recoveryPoints: [String: Int64]
     /// Read at start, each used once: a log deleted and created again must not inherit its old start.
     private var logStarts: [String: Int64]
+    private var cleanerOffsets: [String: Int64]
     /// True when the previous run did not leave the clean-shutdown marker: every log recovers on open.
     public let recovering: Bool
     private let logger: Logger
@@ -30,6 +33,7 @@ public final class LogManager: @unchecked Sendable {
         try? FileSystem.remove(marker)
         recoveryPoints = (try? Self.readCheckpoint(directory + "/" + Self.recoveryCheckpointFile)) ?? [:]
         logStarts = (try? Self.readCheckpoint(directory + "/" + Self.logStartCheckpointFile)) ?? [:]
+        cleanerOffsets = (try? Self.readCheckpoint(directory + "/" + Self.cleanerCheckpointFile)) ?? [:]
         if recovering { logger.info("no clean shutdown marker in \(directory): recovering logs from their recovery points") }
     }
 
@@ -57,6 +61,7 @@ public final class LogManager: @unchecked Sendable {
         let log = try PartitionLog(directory: directory + "/" + name, topic: topic, partition: partition,
                                    config: config, recoveryPoint: recoveryPoint, nowMs: nowMs, logger: logger)
         if let start = lock.withLock({ logStarts.removeValue(forKey: name) }) { try log.advanceStartOffset(to: start) }
+        log.truncationObserver = { [weak self] offset in self?.cleanerCheckpointTruncated(name, to: offset) }
         return lock.withLock {
             if let raced = logs[name] { return raced }
             logs[name] = log
@@ -66,6 +71,7 @@ public final class LogManager: @unchecked Sendable {
 
     public func deleteLog(topic: String, partition: Int32) throws {
         let name = "\(topic)-\(partition)"
+        if lock.withLock({ cleanerOffsets.removeValue(forKey: name) }) != nil { try writeCleanerCheckpoint() }
         if let log = lock.withLock({ logs.removeValue(forKey: name) }) {
             try log.deleteFiles()
         } else if FileSystem.isDirectory(directory + "/" + name) {
@@ -90,6 +96,42 @@ public final class LogManager: @unchecked Sendable {
 
     public func checkpointedHighWatermarks() -> [String: Int64] {
         (try? Self.readCheckpoint(directory + "/" + Self.highWatermarkCheckpointFile)) ?? [:]
+    }
+
+    // MARK: Cleaner checkpoint
+
+    /// Cleans `log` if it is compacted and due, from where its last pass ended, and moves its checkpoint.
+    public func clean(_ log: PartitionLog, with cleaner: LogCleaner, upperBound: Int64, nowMs: Int64,
+                      tombstonesDue: Bool = false) throws -> CleanResult? {
+        let checkpoint = lock.withLock { cleanerOffsets[log.name] }
+        guard let result = try cleaner.clean(log, checkpoint: checkpoint, upperBound: upperBound, nowMs: nowMs,
+                                             tombstonesDue: tombstonesDue) else { return nil }
+        // Checked under this lock: a truncation that raced the pass lowers the checkpoint after taking it too.
+        let moved = lock.withLock { () -> Bool in
+            guard logs[log.name] === log, log.truncationCount == result.truncationsAtStart else { return false }
+            cleanerOffsets[log.name] = result.endOffset
+            return true
+        }
+        if moved { try writeCleanerCheckpoint() }
+        return result
+    }
+
+    public func cleanerCheckpoint(_ log: PartitionLog) -> Int64? { lock.withLock { cleanerOffsets[log.name] } }
+
+    /// A truncation below the checkpoint makes what is appended there dirty again (Kafka's
+    /// maybeTruncateCheckpoint); a checkpoint above the log end would let it pass as clean.
+    private func cleanerCheckpointTruncated(_ name: String, to offset: Int64) {
+        let lowered = lock.withLock { () -> Bool in
+            guard let current = cleanerOffsets[name], current > offset else { return false }
+            cleanerOffsets[name] = offset
+            return true
+        }
+        if lowered { try? writeCleanerCheckpoint() }
+    }
+
+    private func writeCleanerCheckpoint() throws {
+        // One writer at a time: the file is rewritten whole from the map.
+        try lock.withLock { try Self.writeCheckpoint(directory + "/" + Self.cleanerCheckpointFile, cleanerOffsets) }
     }
 
     /// Flushes and closes every log, then leaves the marker that lets the next start skip recovery.

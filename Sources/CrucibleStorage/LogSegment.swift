@@ -28,12 +28,16 @@ final class LogSegment {
         return String(repeating: "0", count: max(0, 20 - digits.count)) + digits + suffix
     }
 
-    init(directory: String, baseOffset: Int64, indexIntervalBytes: Int, nowMs: Int64) throws {
+    /// `suffix` names the files of a segment still being written by the cleaner (`.cleaned`), which become the
+    /// segment's own only through `SegmentSwap`.
+    init(directory: String, baseOffset: Int64, indexIntervalBytes: Int, nowMs: Int64, suffix: String = "") throws {
         self.baseOffset = baseOffset
         self.indexIntervalBytes = indexIntervalBytes
-        log = try DiskFile(path: directory + "/" + Self.fileName(baseOffset, ".log"), create: true)
-        offsetIndex = try OffsetIndex(path: directory + "/" + Self.fileName(baseOffset, ".index"), baseOffset: baseOffset)
-        timeIndex = try TimeIndex(path: directory + "/" + Self.fileName(baseOffset, ".timeindex"), baseOffset: baseOffset)
+        log = try DiskFile(path: directory + "/" + Self.fileName(baseOffset, ".log" + suffix), create: true)
+        offsetIndex = try OffsetIndex(path: directory + "/" + Self.fileName(baseOffset, ".index" + suffix),
+                                      baseOffset: baseOffset)
+        timeIndex = try TimeIndex(path: directory + "/" + Self.fileName(baseOffset, ".timeindex" + suffix),
+                                  baseOffset: baseOffset)
         createdMs = nowMs
         nextOffset = baseOffset
     }

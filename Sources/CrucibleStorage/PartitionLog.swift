@@ -21,10 +21,16 @@ public final class PartitionLog: @unchecked Sendable {
     public let topic: String
     public let partition: Int32
     public let directory: String
-    private let lock = NIOLock()
-    private var segments: [LogSegment] = []
+    // Internal, not private: the cleaner (Cleaner/) snapshots segments and producer state and swaps segments
+    // under this lock.
+    let lock = NIOLock()
+    var segments: [LogSegment] = []
     private var config: LogConfig
-    private var producerState = ProducerStateTable()
+    var producerState = ProducerStateTable()
+    /// Bumped by every truncation or reset: a cleaning pass begun before one must not swap or checkpoint.
+    var truncations = 0
+    /// Told (outside the lock) where the log was truncated to, so the cleaner checkpoint can follow it down.
+    var truncationObserver: (@Sendable (Int64) -> Void)?
     private var startOffset: Int64 = 0
     private var unflushedMessages: Int64 = 0
     private var lastFlushMs: Int64
@@ -106,6 +112,8 @@ public final class PartitionLog: @unchecked Sendable {
     // MARK: Opening
 
     private func loadSegments(recoveryPoint: Int64?, nowMs: Int64) throws {
+        // A cleaning interrupted by a crash is finished or undone first, so only whole segments are listed.
+        try SegmentSwap.finishInterrupted(in: directory, logger: logger)
         let baseOffsets = try FileSystem.list(directory).compactMap { name -> Int64? in
             guard name.hasSuffix(".log"), name.count == 24 else { return nil }
             return Int64(name.prefix(20))
@@ -249,7 +257,9 @@ public final class PartitionLog: @unchecked Sendable {
         let active = segments.last!
         guard !active.isEmpty else { return }
         let full = active.size + incomingBytes > config.segmentBytes
-        let old = nowMs - active.createdMs >= config.segmentMs
+        // A compacted log also rolls at max.compaction.lag.ms: the active segment is never cleaned.
+        let rollMs = config.compacts ? min(config.segmentMs, config.maxCompactionLagMs) : config.segmentMs
+        let old = nowMs - active.createdMs >= rollMs
         // Relative offsets in the index are 32-bit.
         let offsetsOverflow = lastOffset - active.baseOffset > Int64(Int32.max)
         guard full || old || offsetsOverflow else { return }
@@ -301,13 +311,15 @@ public final class PartitionLog: @unchecked Sendable {
     public func deleteRetainedSegments(nowMs: Int64, maxOffset: Int64) throws -> Int {
         try lock.withLock {
             try checkOpen()
-            guard config.cleanupPolicy.contains("delete") else { return 0 }
+            // `compact` alone keeps every segment: the cleaner, not retention, decides what goes.
+            guard config.deletes else { return 0 }
             var total = Int64(segments.reduce(0) { $0 + $1.size })
             var deleted = 0
             while segments.count > 1 {
                 let oldest = segments[0]
-                let expired = config.retentionMs >= 0 && oldest.maxTimestamp >= 0
-                    && nowMs - oldest.maxTimestamp > config.retentionMs
+                // A segment the cleaner emptied has no timestamp left; there is nothing in it to retain.
+                let expired = config.retentionMs >= 0 && (oldest.isEmpty || oldest.maxTimestamp >= 0
+                    && nowMs - oldest.maxTimestamp > config.retentionMs)
                 let oversize = config.retentionBytes >= 0 && total - Int64(oldest.size) >= config.retentionBytes
                 guard (expired || oversize) && segments[1].baseOffset <= maxOffset else { break }
                 try oldest.delete()
@@ -322,9 +334,10 @@ public final class PartitionLog: @unchecked Sendable {
 
     /// Removes everything at or after `offset` (follower divergence, KIP-101).
     public func truncate(to offset: Int64) throws {
-        try lock.withLock {
+        let truncated = try lock.withLock { () -> Bool in
             try checkOpen()
-            guard offset < logEndOffsetLocked else { return }
+            guard offset < logEndOffsetLocked else { return false }
+            truncations += 1
             while segments.count > 1 && segments.last!.baseOffset >= offset {
                 try segments.removeLast().delete()
             }
@@ -333,7 +346,9 @@ public final class PartitionLog: @unchecked Sendable {
             producerState.removeAll()
             try rebuildProducerState()
             epochStarts.removeAll { $0.startOffset >= offset }
+            return true
         }
+        if truncated { truncationObserver?(offset) }
     }
 
     /// Deletes the whole segments that end at or below `offset` (a snapshot covers them), never the active one.
@@ -371,6 +386,7 @@ public final class PartitionLog: @unchecked Sendable {
     /// its whole log).
     public func reset(to offset: Int64, nowMs: Int64) throws {
         try lock.withLock {
+            truncations += 1
             for segment in segments { try segment.delete() }
             segments = [try LogSegment(directory: directory, baseOffset: offset,
                                        indexIntervalBytes: config.indexIntervalBytes, nowMs: nowMs)]
@@ -379,6 +395,7 @@ public final class PartitionLog: @unchecked Sendable {
             unflushedMessages = 0
             producerState.removeAll()
         }
+        truncationObserver?(offset)
     }
 
     /// Flushes, writes the producer snapshot, and leaves the files ready for a recovery-free start.

@@ -7,6 +7,8 @@ public enum DynamicBrokerConfig {
         "log.segment.bytes", "log.roll.ms", "log.retention.ms", "log.retention.bytes", "log.index.interval.bytes",
         "log.flush.interval.messages", "log.flush.interval.ms", "message.max.bytes", "log.cleanup.policy",
         "log.message.timestamp.type", "compression.type", "min.insync.replicas", "unclean.leader.election.enable",
+        "log.cleaner.min.compaction.lag.ms", "log.cleaner.max.compaction.lag.ms", "log.cleaner.delete.retention.ms",
+        "log.cleaner.min.cleanable.ratio",
     ]
     /// Bytes per second; Kafka's default is unlimited (Long.MAX_VALUE).
     static let rates: Set<String> = [
@@ -17,9 +19,7 @@ public enum DynamicBrokerConfig {
     static let accepted: Set<String> = [
         "num.io.threads", "num.network.threads", "num.replica.fetchers", "num.recovery.threads.per.data.dir",
         "background.threads", "log.cleaner.threads", "log.cleaner.dedupe.buffer.size", "log.cleaner.io.buffer.size",
-        "log.cleaner.io.max.bytes.per.second", "log.cleaner.backoff.ms", "log.cleaner.min.compaction.lag.ms",
-        "log.cleaner.max.compaction.lag.ms", "log.cleaner.delete.retention.ms", "log.cleaner.min.cleanable.ratio",
-        "log.preallocate", "log.segment.delete.delay.ms", "max.connections", "max.connections.per.ip",
+        "log.cleaner.io.max.bytes.per.second", "log.cleaner.backoff.ms", "log.preallocate", "log.segment.delete.delay.ms", "max.connections", "max.connections.per.ip",
         "max.connection.creation.rate", "log.message.timestamp.before.max.ms", "log.message.timestamp.after.max.ms",
     ]
 
@@ -69,6 +69,10 @@ extension BrokerConfig {
             case "compression.type": merged.compressionType = parsed.compressionType
             case "min.insync.replicas": merged.minInsyncReplicas = parsed.minInsyncReplicas
             case "unclean.leader.election.enable": merged.uncleanLeaderElectionEnable = parsed.uncleanLeaderElectionEnable
+            case "log.cleaner.min.compaction.lag.ms": merged.log.minCompactionLagMs = parsed.log.minCompactionLagMs
+            case "log.cleaner.max.compaction.lag.ms": merged.log.maxCompactionLagMs = parsed.log.maxCompactionLagMs
+            case "log.cleaner.delete.retention.ms": merged.log.deleteRetentionMs = parsed.log.deleteRetentionMs
+            case "log.cleaner.min.cleanable.ratio": merged.log.minCleanableDirtyRatio = parsed.log.minCleanableDirtyRatio
             default: break
             }
         }

@@ -22,6 +22,10 @@ public struct TopicConfig: Equatable, Sendable {
         if let v = int("flush.ms") { log.flushMs = v }
         if let v = int("max.message.bytes") { log.maxMessageBytes = Int(v) }
         if let v = overrides["cleanup.policy"] { log.cleanupPolicy = v }
+        if let v = overrides["min.cleanable.dirty.ratio"].flatMap({ Double($0) }) { log.minCleanableDirtyRatio = v }
+        if let v = int("min.compaction.lag.ms") { log.minCompactionLagMs = v }
+        if let v = int("max.compaction.lag.ms") { log.maxCompactionLagMs = v }
+        if let v = int("delete.retention.ms") { log.deleteRetentionMs = v }
         return log
     }
 

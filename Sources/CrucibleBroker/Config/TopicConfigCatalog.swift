@@ -118,7 +118,7 @@ public enum TopicConfigCatalog {
         def("compression.lz4.level", .int, "9", ["compression.lz4.level"], .between(1, 17)),
         def("compression.type", .string, "producer", ["compression.type"], .oneOf(codecs), honoured: true),
         def("compression.zstd.level", .int, "3", ["compression.zstd.level"], .between(-131_072, 22)),
-        def("delete.retention.ms", .long, "86400000", ["log.cleaner.delete.retention.ms"], .atLeast(0)),
+        def("delete.retention.ms", .long, "86400000", ["log.cleaner.delete.retention.ms"], .atLeast(0), honoured: true),
         def("file.delete.delay.ms", .long, "60000", ["log.segment.delete.delay.ms"], .atLeast(0)),
         def("flush.messages", .long, longMax, ["log.flush.interval.messages"], .atLeast(1), honoured: true),
         def("flush.ms", .long, longMax, ["log.flush.interval.ms", "log.flush.scheduler.interval.ms"], .atLeast(0),
@@ -130,7 +130,8 @@ public enum TopicConfigCatalog {
         // -2 means "use retention.bytes / retention.ms"; only meaningful with tiered storage.
         def("local.retention.bytes", .long, "-2", ["log.local.retention.bytes"], .atLeast(-2)),
         def("local.retention.ms", .long, "-2", ["log.local.retention.ms"], .atLeast(-2)),
-        def("max.compaction.lag.ms", .long, longMax, ["log.cleaner.max.compaction.lag.ms"], .atLeast(1)),
+        def("max.compaction.lag.ms", .long, longMax, ["log.cleaner.max.compaction.lag.ms"], .atLeast(1),
+            honoured: true),
         // 1 MiB plus the 12-byte log overhead (offset + size) of a batch.
         def("max.message.bytes", .int, "1048588", ["message.max.bytes"], .atLeast(0), honoured: true),
         // Not @Deprecated in 3.9, but down-conversion serves only pre-v2 consumers; 4.0 makes the key a no-op.
@@ -146,8 +147,9 @@ public enum TopicConfigCatalog {
             .atLeast(0), deprecated: true),
         def("message.timestamp.type", .string, "CreateTime", ["log.message.timestamp.type"],
             .oneOf(["CreateTime", "LogAppendTime"]), honoured: true),
-        def("min.cleanable.dirty.ratio", .double, "0.5", ["log.cleaner.min.cleanable.ratio"], .between(0, 1)),
-        def("min.compaction.lag.ms", .long, "0", ["log.cleaner.min.compaction.lag.ms"], .atLeast(0)),
+        def("min.cleanable.dirty.ratio", .double, "0.5", ["log.cleaner.min.cleanable.ratio"], .between(0, 1),
+            honoured: true),
+        def("min.compaction.lag.ms", .long, "0", ["log.cleaner.min.compaction.lag.ms"], .atLeast(0), honoured: true),
         def("min.insync.replicas", .int, "1", ["min.insync.replicas"], .atLeast(1), honoured: true),
         def("preallocate", .boolean, "false", ["log.preallocate"], .any),
         def("remote.log.copy.disable", .boolean, "false", [], .any),

@@ -53,7 +53,8 @@ extension BrokerApis {
         }
         let span: BatchSpan
         do {
-            let summary = try validator.validate(batch)
+            // Compacted topics refuse records without a key (Kafka's LogValidator: INVALID_RECORD).
+            let summary = try validator.validate(batch, requireKeys: partition.log.currentConfig.compacts)
             guard summary.spans.count == 1 else {
                 return fail(.invalidRecord, "produce requests carry exactly one record batch per partition")
             }
