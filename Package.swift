@@ -99,5 +99,7 @@ let package = Package(
         .testTarget(name: "CrucibleBrokerTests", dependencies: ["CrucibleBroker", "CrucibleClient"]),
         .testTarget(name: "CrucibleVerifyTests", dependencies: ["CrucibleVerify"]),
         .testTarget(name: "CrucibleGroupsTests", dependencies: ["CrucibleGroups"]),
+        // The command-line tools' pure parts (plans, parsing, Kafka's table formats).
+        .testTarget(name: "CrucibleToolTests", dependencies: ["crucible", "CrucibleClient", "CrucibleGroups", "CrucibleRecords"]),
     ]
 )

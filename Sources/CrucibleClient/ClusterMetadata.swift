@@ -20,6 +20,12 @@ public struct BrokerAddress: Hashable, Sendable {
     public var nodeId: Int32
     public var host: String
     public var port: Int
+
+    public init(nodeId: Int32, host: String, port: Int) {
+        self.nodeId = nodeId
+        self.host = host
+        self.port = port
+    }
 }
 
 public struct PartitionMetadata: Sendable {

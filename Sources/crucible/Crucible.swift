@@ -35,5 +35,6 @@ struct Root: ParsableCommand {
         subcommands: [BrokerCommand.self, StorageCommand.self, ClusterCommand.self, CheckCommand.self, TopicsCommand.self,
                       ConfigsCommand.self, ConsoleProducerCommand.self, ConsoleConsumerCommand.self,
                       DumpLogCommand.self, MetadataQuorumCommand.self, DeleteRecordsCommand.self, LogDirsCommand.self,
-                      LeaderElectionCommand.self, ReassignPartitionsCommand.self, ApiConformanceCommand.self])
+                      LeaderElectionCommand.self, ReassignPartitionsCommand.self, ApiConformanceCommand.self,
+                      ConsumerGroupsCommand.self])
 }

@@ -12,14 +12,17 @@ struct DumpLogCommand: ParsableCommand {
     @Option(name: .long, help: "Comma-separated .log segment files.") var files: String
     @Flag(name: .long, help: "Print every record with its key and payload.") var printDataLog = false
     @Flag(name: .long, help: "Print every record (without contents unless --print-data-log).") var deepIteration = false
+    @Flag(name: .long, help: "Decode __consumer_offsets records (offset commits and group metadata) as JSON.")
+    var offsetsDecoder = false
 
     func run() throws {
         for path in files.split(separator: ",").map(String.init) {
             guard path.hasSuffix(".log") else { throw UsageError("--files \(path): only .log segment files can be dumped") }
             guard let data = FileManager.default.contents(atPath: path) else { throw UsageError("--files \(path): cannot read it") }
             var output = ""
-            SegmentDump(path: path, bytes: ByteBuffer(bytes: data), printRecords: printDataLog || deepIteration,
-                        printContents: printDataLog).write(to: &output)
+            // A decoder implies printing every record's contents, as in Kafka.
+            SegmentDump(path: path, bytes: ByteBuffer(bytes: data), printRecords: printDataLog || deepIteration || offsetsDecoder,
+                        printContents: printDataLog || offsetsDecoder, decodeOffsets: offsetsDecoder).write(to: &output)
             FileHandle.standardOutput.write(Data(output.utf8))
         }
     }
@@ -31,6 +34,7 @@ struct SegmentDump {
     let bytes: ByteBuffer
     let printRecords: Bool
     let printContents: Bool
+    var decodeOffsets = false
 
     var fileName: String { URL(fileURLWithPath: path).lastPathComponent }
 
@@ -87,6 +91,10 @@ struct SegmentDump {
                 + "headerKeys: [\(record.headers.map(\.key).joined(separator: ","))]"
             if h.isControl {
                 out += Self.controlMarker(record)
+            } else if decodeOffsets {
+                let (key, payload) = OffsetsDecoder.format(record)
+                out += " key: \(key)"
+                if let payload { out += " payload: \(payload)" }
             } else if printContents {
                 if let key = record.key { out += " key: \(String(decoding: key, as: UTF8.self))" }
                 if let value = record.value { out += " payload: \(String(decoding: value, as: UTF8.self))" }
