@@ -21,8 +21,9 @@ enum SegmentSwap {
     }
 
     /// Renames the cleaned files of segment `baseOffset` into place (six renames; `crashAfterStep` n stops
-    /// after the n-th). Called under the log's lock, after the cleaned files were flushed.
+    /// after the n-th, 0 before the first). Called under the log's lock, after the cleaned files were flushed.
     static func commit(_ directory: String, _ baseOffset: Int64, crashAfterStep: Int? = nil) throws {
+        if crashAfterStep == 0 { throw SimulatedCrash(step: 0) }  // only the `.cleaned` files exist
         var step = 0
         func move(_ kind: String, _ from: String, _ to: String) throws {
             try FileSystem.rename(path(directory, baseOffset, kind, from), path(directory, baseOffset, kind, to))
