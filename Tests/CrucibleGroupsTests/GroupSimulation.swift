@@ -28,18 +28,19 @@ struct GroupSimulation {
     /// `__consumer_offsets`: records appended, in order, and the writes not yet complete.
     var log: [OffsetsTopicRecord] = []
     var inflightWrites: [(writeId: UInt64, records: [OffsetsTopicRecord], due: Int64)] = []
-    var waiting: [RequestToken: Int] = [:]
+    /// Requests the coordinator holds: who sent them, and the offsets a commit carries.
+    var waiting: [RequestToken: (client: Int, incarnation: Int, requestId: Int, commit: [Int32: Int64])] = [:]
     var nextToken: RequestToken = 1
     var idCounter = 0
     /// Invariant bookkeeping.
-    var owners: [Int32: [Int32: String]] = [:]  // generation -> partition -> member
+    var owners: [Int32: [Int32: String]] = [:]  // generation -> partition -> instance or member id
     var highestAcked: [Int32: Int64] = [:]
     var lastSeen: [Int32: Int64] = [:]
     var trace: [String] = []
 
     enum Message {
-        case request(client: Int, incarnation: Int, Request)
-        case reply(client: Int, incarnation: Int, RequestToken, GroupReply)
+        case request(client: Int, incarnation: Int, requestId: Int, Request)
+        case reply(client: Int, incarnation: Int, requestId: Int, commit: [Int32: Int64], GroupReply)
     }
 
     enum Request {
@@ -77,6 +78,7 @@ struct GroupSimulation {
             let roll = random.next(upTo: 100)
             let error: ErrorCode = roll < 90 ? .none : roll < 95 ? .notEnoughReplicas : .requestTimedOut
             if error == .none { log += write.records }
+            trace.append("\(nowMs) write \(write.writeId) \(error.name): \(write.records.map { r -> String in if case .offsetCommit(let k, let v) = r { return "\(k.partition)=\(v?.offset ?? -1)" } else { return "group" } })")
             apply(shard.writeCompleted(write.writeId, error: error, nowMs: nowMs))
             try check("write \(write.writeId) \(error.name)")
         }
@@ -95,27 +97,32 @@ struct GroupSimulation {
             clients[c].pause(until: nowMs + Int64(random.next(upTo: 20_000)))
             trace.append("\(nowMs) client \(c) pauses")
         } else {
-            for c in clients.indices { if let request = clients[c].act(nowMs: nowMs, random: &random) { send(c, request) } }
+            for c in clients.indices where clients[c].act(nowMs: nowMs, random: &random) != nil { send(c, clients[c].outgoing!) }
         }
         try check("step")
     }
 
-    mutating func send(_ c: Int, _ request: Request) {
+    mutating func send(_ c: Int, _ request: (id: Int, request: Request)) {
         let delay = Int64(random.next(upTo: 200))
         if random.next(upTo: 100) < 2 {
             trace.append("\(nowMs) request from \(c) lost")
             return  // the client times the request out and goes on
         }
         seq += 1
-        network.append((nowMs + delay, seq, .request(client: c, incarnation: clients[c].incarnation, request)))
+        network.append((nowMs + delay, seq, .request(client: c, incarnation: clients[c].incarnation, requestId: request.id,
+                                                     request.request)))
     }
 
     mutating func deliver(_ message: Message) throws {
         switch message {
-        case .request(let c, let incarnation, let request):
+        case .request(let c, let incarnation, let requestId, let request):
             let token = nextToken
             nextToken += 1
-            waiting[token] = c
+            var commit: [Int32: Int64] = [:]
+            if case .commit(let r) = request {
+                for p in r.topics.flatMap(\.partitions) { commit[p.partitionIndex] = p.committedOffset }
+            }
+            waiting[token] = (c, incarnation, requestId, commit)
             var effects: [GroupEffect]
             switch request {
             case .join(let r): effects = shard.join(r, version: 9, clientId: "c\(c)", clientHost: "/sim", token: token, nowMs: nowMs)
@@ -127,24 +134,30 @@ struct GroupSimulation {
                 let keys = (0..<Self.partitions).map { TopicPartitionKey(Self.topic, $0) }
                 let offsets = shard.committedOffsets(Self.groupId, keys)
                 let byPartition = Dictionary(offsets.map { ($0.key.partition, $0.value.offset) }, uniquingKeysWith: { a, _ in a })
-                clients[c].fetched(byPartition, incarnation: incarnation)
+                clients[c].fetched(byPartition, incarnation: incarnation, requestId: requestId)
                 effects = []
                 waiting.removeValue(forKey: token)
             }
-            _ = incarnation
             apply(effects)
-        case .reply(let c, let incarnation, _, let reply):
-            if case .sync(let response) = reply, response.errorCode == 0, clients[c].incarnation == incarnation {
+        case .reply(let c, let incarnation, let requestId, let commit, let reply):
+            let current = clients[c].incarnation == incarnation && clients[c].inFlightId == requestId
+            if case .sync(let response) = reply, response.errorCode == 0, current {
                 try recordOwnership(c, response)
             }
+            if case .offsetCommit(let response) = reply {
+                trace.append("\(nowMs) client \(c) (\(clients[c].memberId) gen \(clients[c].generation))  commit \(commit.sorted { $0.key < $1.key }) -> \(response.topics.first?.partitions.first?.errorCode ?? -1)")
+            }
+            if case .sync(let response) = reply, current {
+                trace.append("\(nowMs) client \(c) (\(clients[c].memberId) gen \(clients[c].generation)) sync -> \(response.errorCode) \((try? ConsumerProtocol.Assignment.decode(Array(response.assignment.readableBytesView)))?.partitions.flatMap(\.partitions) ?? [])")
+            }
             if case .offsetCommit(let response) = reply, response.topics.first?.partitions.first?.errorCode == 0 {
-                for p in response.topics.flatMap(\.partitions) {
-                    if let offset = clients[c].lastCommitted[p.partitionIndex] {
+                for p in response.topics.flatMap(\.partitions) where p.errorCode == 0 {
+                    if let offset = commit[p.partitionIndex] {
                         highestAcked[p.partitionIndex] = max(highestAcked[p.partitionIndex] ?? -1, offset)
                     }
                 }
             }
-            if let next = clients[c].receive(reply, incarnation: incarnation, nowMs: nowMs, random: &random) { send(c, next) }
+            if current, clients[c].receive(reply, nowMs: nowMs, random: &random) != nil { send(c, clients[c].outgoing!) }
         }
         try check("deliver")
     }
@@ -153,11 +166,12 @@ struct GroupSimulation {
         for effect in effects {
             switch effect {
             case .reply(let token, let reply):
-                guard let c = waiting.removeValue(forKey: token) else { continue }
+                guard let origin = waiting.removeValue(forKey: token) else { continue }
                 if random.next(upTo: 100) < 2 { continue }  // the reply is lost
                 seq += 1
                 network.append((nowMs + Int64(random.next(upTo: 200)), seq,
-                                .reply(client: c, incarnation: clients[c].incarnation, token, reply)))
+                                .reply(client: origin.client, incarnation: origin.incarnation, requestId: origin.requestId,
+                                       commit: origin.commit, reply)))
             case .append(let writeId, let records):
                 inflightWrites.append((writeId, records, nowMs + Int64(random.next(upTo: 400))))
             }
@@ -180,11 +194,13 @@ struct GroupSimulation {
     mutating func recordOwnership(_ c: Int, _ response: SyncGroupResponse) throws {
         let assignment = try ConsumerProtocol.Assignment.decode(Array(response.assignment.readableBytesView))
         let generation = clients[c].generation
+        // A static member's new incarnation inherits the old one's assignment in the same generation.
+        let identity = clients[c].instanceId ?? clients[c].memberId
         for partition in assignment.partitions.flatMap(\.partitions) {
-            if let owner = owners[generation]?[partition], owner != clients[c].memberId {
-                throw Violation(description: "generation \(generation): partition \(partition) handed to \(owner) and \(clients[c].memberId)")
+            if let owner = owners[generation]?[partition], owner != identity {
+                throw Violation(description: "generation \(generation): partition \(partition) handed to \(owner) and \(identity)")
             }
-            owners[generation, default: [:]][partition] = clients[c].memberId
+            owners[generation, default: [:]][partition] = identity
         }
     }
 

@@ -2,13 +2,15 @@ import CrucibleGroups
 import Foundation
 import XCTest
 
-/// The coordinator under the seeded simulation (`GroupSimulation`). `CRUCIBLE_GROUP_SEED=N` replays one seed.
+/// The coordinator under the seeded simulation (`GroupSimulation`). `CRUCIBLE_GROUP_SEED=N` replays one seed;
+/// `CRUCIBLE_GROUP_SEEDS=N` runs seeds 1...N (longer soaks outside the suite).
 final class GroupSimulationTests: XCTestCase {
     static let steps = 3_000
 
     private var seeds: [UInt64] {
         if let text = ProcessInfo.processInfo.environment["CRUCIBLE_GROUP_SEED"], let seed = UInt64(text) { return [seed] }
-        return Array(1...120)
+        let count = ProcessInfo.processInfo.environment["CRUCIBLE_GROUP_SEEDS"].flatMap { UInt64($0) } ?? 120
+        return Array(1...max(1, count))
     }
 
     private func settings() -> GroupSettings {
@@ -24,7 +26,7 @@ final class GroupSimulationTests: XCTestCase {
             do {
                 try simulation.run(steps: Self.steps)
             } catch {
-                XCTFail("seed \(seed): \(error)\n" + simulation.trace.suffix(15).joined(separator: "\n"))
+                XCTFail("seed \(seed): \(error)\n" + simulation.trace.suffix(40).joined(separator: "\n"))
                 return
             }
             generations += simulation.shard.groups[GroupSimulation.groupId]?.generation ?? 0

@@ -16,14 +16,29 @@ struct SimConsumer {
     var generation: Int32 = -1
     var phase = Phase.idle
     var inFlightSince: Int64?
+    var inFlightTimeoutMs: Int64 = 0
+    var inFlightId: Int?
+    var requestSeq = 0
+    /// The request just issued, with its id (replies to any other request are stale and ignored).
+    var outgoing: (id: Int, request: GroupSimulation.Request)?
     var pausedUntil: Int64 = 0
     var lastHeartbeat: Int64 = 0
     /// Positions of owned partitions (nil until fetched).
     var owned: [Int32: Int64] = [:]
     var assigned: [Int32] = []
-    var lastCommitted: [Int32: Int64] = [:]
     var rejoinAfterCommit = false
     static let requestTimeoutMs: Int64 = 3_000
+    /// A JoinGroup may wait a whole rebalance: clients allow it the rebalance timeout and more.
+    static let joinTimeoutMs: Int64 = 15_000
+
+    private mutating func issue(_ request: GroupSimulation.Request, nowMs: Int64) -> GroupSimulation.Request {
+        requestSeq += 1
+        inFlightId = requestSeq
+        inFlightSince = nowMs
+        if case .join = request { inFlightTimeoutMs = Self.joinTimeoutMs } else { inFlightTimeoutMs = Self.requestTimeoutMs }
+        outgoing = (requestSeq, request)
+        return request
+    }
 
     init(index: Int, instanceId: String?) {
         self.index = index
@@ -36,6 +51,7 @@ struct SimConsumer {
         generation = -1
         phase = .idle
         inFlightSince = nil
+        inFlightId = nil
         owned = [:]
         assigned = []
         rejoinAfterCommit = false
@@ -55,13 +71,10 @@ struct SimConsumer {
     mutating func act(nowMs: Int64, random: inout SplitMix) -> GroupSimulation.Request? {
         guard nowMs >= pausedUntil else { return nil }
         if let since = inFlightSince {
-            guard nowMs - since > Self.requestTimeoutMs else { return nil }
+            guard nowMs - since > inFlightTimeoutMs else { return nil }
             inFlightSince = nil  // the request or its reply was lost: start over
+            inFlightId = nil
             if phase != .stable { rejoin() } else { return nil }
-        }
-        func send(_ request: GroupSimulation.Request) -> GroupSimulation.Request {
-            inFlightSince = nowMs
-            return request
         }
         switch phase {
         case .idle:
@@ -77,25 +90,25 @@ struct SimConsumer {
             proto.name = "range"
             proto.metadata = ByteBuffer(bytes: ConsumerProtocol.Subscription(topics: [GroupSimulation.topic]).encode())
             join.protocols = [proto]
-            return send(.join(join))
+            return issue(.join(join), nowMs: nowMs)
         case .joining, .syncing:
             return nil
         case .fetching:
-            return send(.fetch)
+            return issue(.fetch, nowMs: nowMs)
         case .stable:
             let roll = random.next(upTo: 100)
             if roll < 40 {
                 for p in owned.keys { owned[p]! += Int64(1 + random.next(upTo: 20)) }
                 return nil
             }
-            if roll < 65, !owned.isEmpty { return send(commit()) }
+            if roll < 65, !owned.isEmpty { return issue(commit(), nowMs: nowMs) }
             if roll < 67, instanceId == nil {
                 var leave = LeaveGroupRequest()
                 leave.groupId = GroupSimulation.groupId
                 var me = LeaveGroupRequest.MemberIdentity()
                 me.memberId = memberId
                 leave.members = [me]
-                let request = send(.leave(leave))
+                let request = issue(.leave(leave), nowMs: nowMs)
                 rejoin(resetId: true)
                 phase = .joining  // waits for the LeaveGroup answer, then idles
                 return request
@@ -107,7 +120,7 @@ struct SimConsumer {
                 heartbeat.memberId = memberId
                 heartbeat.groupInstanceId = instanceId
                 heartbeat.generationId = generation
-                return send(.heartbeat(heartbeat))
+                return issue(.heartbeat(heartbeat), nowMs: nowMs)
             }
             return nil
         }
@@ -127,23 +140,23 @@ struct SimConsumer {
             entry.committedOffset = owned[p]!
             return entry
         }
-        lastCommitted = owned
         request.topics = [topic]
         return .commit(request)
     }
 
-    mutating func fetched(_ offsets: [Int32: Int64], incarnation: Int) {
-        guard incarnation == self.incarnation, phase == .fetching else { return }
+    mutating func fetched(_ offsets: [Int32: Int64], incarnation: Int, requestId: Int) {
+        guard incarnation == self.incarnation, requestId == inFlightId, phase == .fetching else { return }
         inFlightSince = nil
+        inFlightId = nil
         owned = Dictionary(uniqueKeysWithValues: assigned.map { ($0, offsets[$0] ?? 0) })
         phase = .stable
     }
 
-    /// Handles a reply; returns the request it sends next at once, if any.
-    mutating func receive(_ reply: GroupReply, incarnation: Int, nowMs: Int64,
-                          random: inout SplitMix) -> GroupSimulation.Request? {
-        guard incarnation == self.incarnation, inFlightSince != nil, nowMs >= pausedUntil else { return nil }
+    /// Handles the reply to the request in flight; returns the request it sends next at once, if any.
+    mutating func receive(_ reply: GroupReply, nowMs: Int64, random: inout SplitMix) -> GroupSimulation.Request? {
+        guard inFlightSince != nil, nowMs >= pausedUntil else { return nil }
         inFlightSince = nil
+        inFlightId = nil
         let code: ErrorCode
         switch reply {
         case .join(let response):
@@ -176,8 +189,7 @@ struct SimConsumer {
                 }
             }
             phase = .syncing
-            inFlightSince = nowMs
-            return .sync(sync)
+            return issue(.sync(sync), nowMs: nowMs)
         case .sync(let response):
             code = ErrorCode(rawValue: response.errorCode)
             guard code == .none else { rejoin(resetId: code == .unknownMemberId || code == .fencedInstanceId); return nil }
@@ -191,8 +203,7 @@ struct SimConsumer {
             if code == .rebalanceInProgress, !owned.isEmpty {
                 // Eager rebalancing: commit what was consumed, then give everything up and rejoin.
                 rejoinAfterCommit = true
-                inFlightSince = nowMs
-                return commit()
+                return issue(commit(), nowMs: nowMs)
             }
             if code != .none { rejoin(resetId: code == .unknownMemberId || code == .fencedInstanceId) }
             return nil
