@@ -87,15 +87,16 @@ final class ConsumerGroupsOutputTests: XCTestCase {
             (["--list", "--members"], "--members"),
         ]
         for (arguments, named) in cases {
-            XCTAssertThrowsError(try ConsumerGroupsCommand.parse(b + arguments), "\(arguments)") { error in
-                let message = ConsumerGroupsCommand.message(for: error)
-                XCTAssertTrue(message.contains(named), "\(arguments): \(message)")
+            let command = try ConsumerGroupsCommand.parse(b + arguments)
+            XCTAssertThrowsError(try command.checkArguments(), "\(arguments)") { error in
+                XCTAssertTrue(error is UsageError && "\(error)".contains(named), "\(arguments): \(error)")
             }
         }
         let datetime = try ConsumerGroupsCommand.parse(b + ["--reset-offsets", "--group", "g", "--all-topics",
                                                             "--to-datetime", "2024-01-01"])
         XCTAssertThrowsError(try datetime.resetSpec()) { XCTAssertTrue("\($0)".contains("--to-datetime")) }
         let shift = try ConsumerGroupsCommand.parse(b + ["--reset-offsets", "--group", "g", "--all-topics", "--shift-by", "-3"])
+        XCTAssertNoThrow(try shift.checkArguments())
         XCTAssertEqual(try shift.resetSpec(), .shiftBy(-3))
     }
 

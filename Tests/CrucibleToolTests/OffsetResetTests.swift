@@ -38,6 +38,9 @@ final class OffsetResetTests: XCTestCase {
         let result = try OffsetResetPlan.compute(.timestamp(1), partitions: [p0, p1], offsets: offsets) { warnings.append($0) }
         XCTAssertEqual(result, [p0: 42, p1: 5])
         XCTAssertEqual(warnings, ["\nWarn: Partition 1 from topic t is empty. Falling back to latest known offset."])
+        var below = offsets
+        below.byTimestamp[p0] = 3  // a deleted record's offset
+        XCTAssertEqual(try OffsetResetPlan.compute(.timestamp(1), partitions: [p0], offsets: below), [p0: 10])
     }
 
     func testAPartitionWithoutOffsetsIsAnError() {

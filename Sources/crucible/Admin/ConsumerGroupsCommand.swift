@@ -40,6 +40,7 @@ struct ConsumerGroupsCommand: ParsableCommand {
     @Option(name: .long, help: "Reset to the first offset at or after now minus PnDTnHnMnS.") var byDuration: String?
 
     func run() throws {
+        try checkArguments()
         let spec = try resetSpec()
         let client = try server.connect(clientId: "crucible-consumer-groups")
         defer { client.close() }
@@ -71,8 +72,9 @@ struct ConsumerGroupsCommand: ParsableCommand {
         if !succeeded { throw ExitCode(1) }
     }
 
-    /// Kafka's argument checks, each naming the flags at fault (ArgumentParser runs this before `run`).
-    func validate() throws {
+    /// Kafka's argument checks, each naming the flags at fault. (Not ArgumentParser's `validate`, whose errors
+    /// would not exit 2.)
+    func checkArguments() throws {
         let actions = [("--list", list), ("--describe", describe), ("--delete", delete), ("--reset-offsets", resetOffsets),
                        ("--delete-offsets", deleteOffsets)]
         guard actions.filter(\.1).count == 1 else {

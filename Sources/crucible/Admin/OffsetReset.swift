@@ -58,7 +58,8 @@ enum OffsetResetPlan {
                     warn("\nWarn: Partition \(partition.partition) from topic \(partition.topic) is empty. "
                          + "Falling back to latest known offset.")
                 }
-                plan[partition] = found < 0 ? end : found
+                // Kafka's brokers never answer below the log start; clamping keeps the plan right with one that does.
+                plan[partition] = found < 0 ? end : min(max(found, start), end)
             }
         }
         return plan
