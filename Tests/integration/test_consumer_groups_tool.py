@@ -4,6 +4,7 @@ where Kafka's would (offsets worked out here from the produced records and their
 group is active, --delete and --delete-offsets, consumers that continue where the last one stopped, and
 `dump-log --offsets-decoder` on the broker's __consumer_offsets segments."""
 import json
+import signal
 import subprocess
 import tempfile
 import time
@@ -244,6 +245,24 @@ def test_console_consumer_group_continues_where_it_stopped(broker):
     assert committed(broker, quiet, topic, 3) == {0: -1001, 1: -1001, 2: -1001}
     late = console(broker, topic, "--group", unique_topic("g-late"), "--timeout-ms", "2000")
     assert late.returncode == 0 and late.stdout == ""
+
+
+def test_console_consumer_commits_and_leaves_on_sigterm(broker):
+    topic, group = unique_topic("term"), unique_topic("g-term")
+    create_topic(broker, topic, 1)
+    produce(broker, topic, [(0, b"t%d" % i, None) for i in range(12)])
+    process = subprocess.Popen([crucible_binary(), "console-consumer", "--bootstrap-server", broker.bootstrap,
+                                "--topic", topic, "--group", group, "--from-beginning"],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    first = process.stdout.readline()  # it has joined and is printing
+    assert first.strip() == "t0"
+    time.sleep(1)
+    process.send_signal(signal.SIGTERM)
+    out, err = process.communicate(timeout=30)
+    assert process.returncode == 0 and "Processed a total of 12 messages" in err, err
+    assert committed(broker, group, topic) == {0: 12}
+    # It left: the group is empty at once, not after its 45 s session.
+    assert "has no active members" in groups(broker, "--describe", "--group", group).stderr
 
 
 def test_two_console_consumers_share_the_partitions(broker):
