@@ -220,6 +220,28 @@ def test_delete_offsets_then_the_group(broker):
     assert gone.returncode == 1 and "GROUP_ID_NOT_FOUND" in gone.stdout
 
 
+def test_json_output(broker):
+    topic, group = unique_topic("json"), unique_topic("g-json")
+    create_topic(broker, topic, 2)
+    produce(broker, topic, [(0, b"j%d" % i, None) for i in range(5)])
+    commit(broker, group, topic, {0: 2})
+    described = json.loads(ok(groups(broker, "--describe", "--group", group, "--json")))
+    assert described == {"groups": [{"group": group, "state": "Empty", "partitions": [
+        {"topic": topic, "partition": 0, "currentOffset": 2, "logEndOffset": 5, "lag": 3, "consumerId": None,
+         "host": None, "clientId": None}]}]}
+    state = json.loads(ok(groups(broker, "--describe", "--group", group, "--state", "--json")))["groups"][0]
+    assert (state["state"], state["members"], state["coordinator"]["id"]) == ("Empty", 0, 1)
+    plan = json.loads(ok(groups(broker, "--reset-offsets", "--group", group, "--topic", topic, "--to-latest",
+                                "--dry-run", "--json")))
+    assert plan == {"groups": [{"group": group, "partitions": [{"topic": topic, "partition": 0, "newOffset": 5},
+                                                               {"topic": topic, "partition": 1, "newOffset": 0}]}]}
+    listed = json.loads(ok(groups(broker, "--list", "--json")))
+    assert {"group": group, "state": "Empty", "protocolType": ""} in listed
+    missing = groups(broker, "--describe", "--group", "no-such-group", "--json")
+    assert missing.returncode == 1 and json.loads(missing.stdout)["groups"][0]["state"] == "Dead"
+    assert "does not exist" in missing.stderr
+
+
 def console(broker, topic: str, *args: str, timeout: float = 60) -> subprocess.CompletedProcess:
     return tool("console-consumer", "--bootstrap-server", broker.bootstrap, "--topic", topic, *args, timeout=timeout)
 

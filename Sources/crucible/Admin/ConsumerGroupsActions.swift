@@ -19,11 +19,22 @@ enum ResetScope {
 /// `Error:` lines on stdout, notes about group states on stderr. Each action answers whether it succeeded.
 struct GroupsTool {
     let client: KafkaClient
+    /// Print one JSON document instead of tables; Kafka's error and warning lines then go to stderr.
+    var json = false
 
-    private func printError(_ message: String) { print("\nError: \(message)") }
+    func printError(_ message: String) { note("\nError: \(message)") }
+
+    /// A line Kafka prints among its tables (stdout), kept off stdout when that carries JSON.
+    func note(_ line: String) {
+        if json { Tool.printError(line) } else { print(line) }
+    }
 
     func list(showStates: Bool, filter: [String]) throws -> Bool {
         let groups = try client.listGroups(states: filter)
+        if json {
+            print(ConsumerGroupsJSON.text(ConsumerGroupsJSON.listing(groups)))
+            return true
+        }
         guard showStates else {
             groups.forEach { print($0.groupId) }
             return true
@@ -39,6 +50,7 @@ struct GroupsTool {
 
     func describe(_ groups: [String], mode: DescribeMode) throws -> Bool {
         var succeeded = true
+        var documents: [[String: Any]] = []
         for group in groups.sorted() {
             let description = try client.describeGroup(group)
             let exists = noteState(of: description)
@@ -46,17 +58,30 @@ struct GroupsTool {
             switch mode {
             case .offsets:
                 let rows = try offsetRows(description)
-                if exists && !rows.isEmpty { print(ConsumerGroupsOutput.offsets(rows), terminator: "") }
+                if json {
+                    documents.append(ConsumerGroupsJSON.offsets(description, rows))
+                } else if exists && !rows.isEmpty {
+                    print(ConsumerGroupsOutput.offsets(rows), terminator: "")
+                }
             case .members(let verbose):
-                // Kafka prints the members' header even for a group it just reported missing or empty.
-                print(ConsumerGroupsOutput.members(memberRows(description), verbose: verbose), terminator: "")
+                if json {
+                    documents.append(ConsumerGroupsJSON.members(description, memberRows(description)))
+                } else {
+                    // Kafka prints the members' header even for a group it just reported missing or empty.
+                    print(ConsumerGroupsOutput.members(memberRows(description), verbose: verbose), terminator: "")
+                }
             case .state:
-                guard exists else { continue }
-                print(ConsumerGroupsOutput.state(GroupStateRow(
-                    group: group, coordinator: description.coordinator, assignmentStrategy: description.protocolName,
-                    state: description.state, members: description.members.count)), terminator: "")
+                let row = GroupStateRow(group: group, coordinator: description.coordinator,
+                                        assignmentStrategy: description.protocolName, state: description.state,
+                                        members: description.members.count)
+                if json {
+                    documents.append(ConsumerGroupsJSON.state(row))
+                } else if exists {
+                    print(ConsumerGroupsOutput.state(row), terminator: "")
+                }
             }
         }
+        if json { print(ConsumerGroupsJSON.text(["groups": documents])) }
         return succeeded
     }
 

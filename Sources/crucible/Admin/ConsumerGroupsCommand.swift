@@ -38,13 +38,15 @@ struct ConsumerGroupsCommand: ParsableCommand {
     @Option(name: .long, help: "Reset to the first offset at or after YYYY-MM-DDTHH:mm:SS.sss (UTC unless a zone is given).")
     var toDatetime: String?
     @Option(name: .long, help: "Reset to the first offset at or after now minus PnDTnHnMnS.") var byDuration: String?
+    @Flag(name: .long, help: "With --list, --describe or --reset-offsets: print JSON instead of Kafka's tables.")
+    var json = false
 
     func run() throws {
         try checkArguments()
         let spec = try resetSpec()
         let client = try server.connect(clientId: "crucible-consumer-groups")
         defer { client.close() }
-        let groups = GroupsTool(client: client)
+        let groups = GroupsTool(client: client, json: json)
         let succeeded: Bool
         do {
             let targets = allGroups ? try client.listGroups().map(\.groupId) : group
@@ -89,6 +91,7 @@ struct ConsumerGroupsCommand: ParsableCommand {
             throw UsageError("\(flag) can only be used with --describe")
         }
         if state && !(describe || list) { throw UsageError("--state can only be used with --describe or --list") }
+        if json && (delete || deleteOffsets) { throw UsageError("--json can only be used with --list, --describe or --reset-offsets") }
         if !stateFilter.isEmpty && !(list && state) {
             throw UsageError("unexpected argument '\(stateFilter[0])' (only --list --state takes a value)")
         }

@@ -10,7 +10,7 @@ extension GroupsTool {
         for group in groups {
             let state = try client.describeGroup(group).state
             guard state == "Empty" || state == "Dead" else {
-                print("\nError: Assignments can only be reset if the group '\(group)' is inactive, but the current state is \(state).")
+                printError("Assignments can only be reset if the group '\(group)' is inactive, but the current state is \(state).")
                 plans.append((group, [:]))
                 succeeded = false
                 continue
@@ -18,17 +18,21 @@ extension GroupsTool {
             let partitions = try partitionsToReset(group: group, scope: scope)
             let plan = try OffsetResetPlan.compute(spec, partitions: partitions,
                                                    offsets: try offsetsForPlan(group: group, partitions, spec),
-                                                   warn: { print($0) })
+                                                   warn: note)
             if execute {
                 let failed = try client.commitOffsets(group: group, plan).filter { $0.value != .none }
                 for (partition, code) in failed.sorted(by: { $0.key < $1.key }) {
-                    print("\nError: committing offset of \(partition) for group '\(group)': \(KafkaErrorText.describe(code))")
+                    printError("committing offset of \(partition) for group '\(group)': \(KafkaErrorText.describe(code))")
                 }
                 succeeded = succeeded && failed.isEmpty
             }
             plans.append((group, plan))
         }
-        print(ConsumerGroupsOutput.resetPlan(plans), terminator: "")
+        if json {
+            print(ConsumerGroupsJSON.text(ConsumerGroupsJSON.resetPlan(plans)))
+        } else {
+            print(ConsumerGroupsOutput.resetPlan(plans), terminator: "")
+        }
         return succeeded
     }
 
