@@ -122,7 +122,7 @@ def test_topics_partition_defaults_come_from_the_broker(make_broker):
     ["configs", "--bootstrap-server", "{b}", "--entity-type", "topics", "--entity-name", "x", "--alter"],
     ["configs", "--bootstrap-server", "{b}", "--entity-type", "topics", "--entity-name", "x", "--alter",
      "--add-config", "novalue"],
-    ["console-consumer", "--bootstrap-server", "{b}", "--topic", "x", "--group", "g"],
+    ["console-consumer", "--bootstrap-server", "{b}", "--topic", "x", "--group", "g", "--partition", "0"],
     ["console-consumer", "--bootstrap-server", "{b}", "--topic", "x", "--offset", "3"],
     ["console-producer", "--bootstrap-server", "{b}", "--topic", "x", "--producer-property", "acks=2"],
     ["console-producer", "--bootstrap-server", "{b}", "--topic", "x", "--producer-property", "compression.type=brotli"],
