@@ -76,9 +76,10 @@ final class ConsumerGroupSession {
         }
     }
 
-    /// At exit: commit what was printed (when auto-committing) and leave, so the group rebalances at once.
+    /// At exit: commit what was printed (when auto-committing) and leave, so the group rebalances at once. A
+    /// rebalance under way does not stop the commit: the coordinator takes it while the generation is current.
     func close(_ positions: [TopicPartition: Int64]) {
-        if autoCommit && !member.needsRejoin { commitQuietly(positions) }
+        if autoCommit { commitQuietly(positions) }
         member.leave()
     }
 }
