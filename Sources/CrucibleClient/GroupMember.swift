@@ -36,6 +36,8 @@ public final class GroupMember: @unchecked Sendable {
     private var rejoinNeeded = true
     private var heartbeatTask: RepeatedTask?
     public private(set) var assignment: [TopicPartition] = []
+    /// As leader: the partition counts the last assignment was computed from (nil when not the leader).
+    private var assignedPartitionCounts: [String: Int32]?
 
     public init(client: KafkaClient, group: String, topics: [String], config: Config = Config()) {
         self.client = client
@@ -143,10 +145,11 @@ public final class GroupMember: @unchecked Sendable {
         (request.memberId, request.protocolName) = lock.withLock { (memberId, protocolName) }
         request.groupInstanceId = config.groupInstanceId
         request.protocolType = "consumer"
+        assignedPartitionCounts = nil
         if let members = joined.leaderMembers {
             let wanted = Array(Set(members.values.flatMap(\.topics))).sorted()
-            let metadata = try client.refreshMetadata(topics: wanted)
-            let counts = metadata.topics.compactMapValues { $0.error == .none ? Int32($0.partitions.count) : nil }
+            let counts = try partitionCounts(wanted)
+            assignedPartitionCounts = counts
             let assignments = ConsumerProtocol.rangeAssign(subscriptions: members, partitionCounts: counts)
             request.assignments = assignments.sorted { $0.key < $1.key }.map { member, assignment in
                 var entry = SyncGroupRequest.SyncGroupRequestAssignment()
@@ -160,6 +163,21 @@ public final class GroupMember: @unchecked Sendable {
         let assignment = try ConsumerProtocol.Assignment.decode(Array(response.assignment.readableBytesView))
         return assignment.partitions.filter { topics.contains($0.topic) }
             .flatMap { entry in entry.partitions.map { TopicPartition(entry.topic, $0) } }.sorted()
+    }
+
+    private func partitionCounts(_ topics: [String]) throws -> [String: Int32] {
+        let metadata = try client.refreshMetadata(topics: topics)
+        return metadata.topics.filter { topics.contains($0.key) }
+            .compactMapValues { $0.error == .none ? Int32($0.partitions.count) : nil }
+    }
+
+    /// As leader, whether the subscribed topics gained partitions (or appeared) since the last assignment; the
+    /// group then rebalances, as Kafka's leader does on a metadata change. Asks for fresh metadata.
+    public func checkAssignedMetadata() throws {
+        guard let assigned = assignedPartitionCounts else { return }
+        let current = try partitionCounts(Array(Set(assigned.keys).union(topics)).sorted())
+        // A topic missing from this answer (no leader for a moment) is no reason to rebalance.
+        if current.contains(where: { assigned[$0.key] != $0.value }) { lock.withLock { rejoinNeeded = true } }
     }
 
     /// Commits `offsets` as this member of the current generation. A stale generation or an unknown member

@@ -12,6 +12,7 @@ final class ConsumerGroupSession {
     let autoCommit: Bool
     let autoCommitIntervalMs: Int
     private var lastCommitAt = ContinuousClock.now
+    private var lastMetadataCheckAt = ContinuousClock.now
     /// What the group last heard from us, to skip commits that would change nothing.
     private var committed: [TopicPartition: Int64] = [:]
 
@@ -52,8 +53,13 @@ final class ConsumerGroupSession {
         return found.merging(reset) { committed, _ in committed }
     }
 
-    /// Between fetches: rejoin after a rebalance (committing first), or commit when the interval is up.
+    /// Between fetches: rejoin after a rebalance (committing first), or commit when the interval is up. Every
+    /// few seconds the leader looks for new partitions (or the topic appearing), which need a new assignment.
     func maintain(_ positions: inout [TopicPartition: Int64]) throws {
+        if Tool.elapsedMs(since: lastMetadataCheckAt) >= 5_000 {
+            lastMetadataCheckAt = .now
+            try member.checkAssignedMetadata()
+        }
         if member.needsRejoin {
             if autoCommit { commitQuietly(positions) }
             positions = try self.positions(for: try member.join())

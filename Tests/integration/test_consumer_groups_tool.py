@@ -287,6 +287,22 @@ def test_console_consumer_commits_and_leaves_on_sigterm(broker):
     assert "has no active members" in groups(broker, "--describe", "--group", group).stderr
 
 
+def test_console_consumer_group_picks_up_new_partitions(broker):
+    topic, group = unique_topic("grow"), unique_topic("g-grow")
+    create_topic(broker, topic, 1)
+    process = subprocess.Popen([crucible_binary(), "console-consumer", "--bootstrap-server", broker.bootstrap,
+                                "--topic", topic, "--group", group, "--max-messages", "2"],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and not table(groups(broker, "--describe", "--group", group, "--members").stdout):
+        time.sleep(0.3)
+    ok(tool("topics", "--bootstrap-server", broker.bootstrap, "--alter", "--topic", topic, "--partitions", "2"))
+    time.sleep(8)  # the leader notices within its 5 s metadata check and the group rebalances
+    produce(broker, topic, [(0, b"old", None), (1, b"new", None)])
+    out, err = process.communicate(timeout=60)
+    assert sorted(out.split()) == ["new", "old"], (out, err)
+
+
 def test_two_console_consumers_share_the_partitions(broker):
     topic, group = unique_topic("share"), unique_topic("g-share")
     create_topic(broker, topic, 3)
