@@ -231,7 +231,10 @@ public final class PartitionLog: @unchecked Sendable {
                 spans.removeSubrange(bad...)
             }
             guard let first = spans.first else { return logEndOffsetLocked }
-            guard first.header.baseOffset == logEndOffsetLocked else {
+            // A compacted leader has gaps where the cleaner dropped whole batches, so the first batch may start
+            // past the log end (as in Kafka); never before it, and offsets only grow.
+            guard first.header.baseOffset >= logEndOffsetLocked,
+                  zip(spans, spans.dropFirst()).allSatisfy({ $1.header.baseOffset > $0.header.lastOffset }) else {
                 throw StorageError("\(name): follower append at \(first.header.baseOffset), log ends at \(logEndOffsetLocked)")
             }
             let end = spans.last!.start + spans.last!.size

@@ -136,6 +136,21 @@ final class LogCleanerTests: CleanerTestCase {
         XCTAssertEqual(try open(compactConfig(), recoveryPoint: 0).activeProducers.first?.lastSequence, 3)
     }
 
+    func testAFollowerCopiesACompactedLogWithItsGaps() throws {
+        let leader = try open(compactConfig())
+        try fill(leader, updates: 150, keys: 4, perBatch: 1)
+        XCTAssertNotNil(try cleaner.clean(leader, checkpoint: nil, upperBound: leader.logEndOffset, nowMs: 5000))
+        let follower = try PartitionLog(directory: root + "/f-0", topic: "f", partition: 0, config: compactConfig(),
+                                        recoveryPoint: nil, nowMs: 0)
+        while follower.logEndOffset < leader.logEndOffset {
+            let bytes = try leader.readBytes(from: follower.logEndOffset, maxBytes: 300, endOffset: leader.logEndOffset)
+            _ = try follower.appendAsFollower(bytes, nowMs: 0)
+        }
+        XCTAssertEqual(try follower.batchHeaders(), try leader.batchHeaders())
+        XCTAssertGreaterThan(try XCTUnwrap(leader.batchHeaders().first).baseOffset, 0, "the log starts with a gap")
+        XCTAssertEqual(try entries(follower), try entries(leader))
+    }
+
     func testCheckpointFollowsPassesAndTruncation() throws {
         let manager = try LogManager(directory: root)
         let log = try manager.openLog(topic: "t", partition: 0, config: compactConfig(), nowMs: 0)
