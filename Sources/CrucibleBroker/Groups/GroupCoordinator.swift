@@ -83,7 +83,7 @@ final class GroupCoordinator: @unchecked Sendable {
         let shard = GroupShard.loaded(from: records, settings: config.coordinator, nowMs: Clock.nowMs(),
                                       makeId: { prefix in "\(prefix)-\(UUID().uuidString.lowercased())" })
         slots[partition.index] = .loaded(shard, epoch: epoch)
-        logger.info("\(OffsetsTopicLog.topic)-\(partition.index): loaded \(shard.groups.count) groups from \(records.count) records in epoch \(epoch) (\(Clock.nowMs() - started) ms)")
+        logger.log(level: records.isEmpty ? .debug : .info, "\(OffsetsTopicLog.topic)-\(partition.index): loaded \(shard.groups.count) groups from \(records.count) records in epoch \(epoch) (\(Clock.nowMs() - started) ms)")
     }
 
     private func unload(_ index: Int32) {

@@ -9,6 +9,9 @@ import NIOCore
 enum OffsetsTopicLog {
     static let topic = "__consumer_offsets"
 
+    /// Topics the brokers write themselves: reported as internal, and closed to producers.
+    static func isInternal(_ name: String) -> Bool { name == topic }
+
     /// Kafka's `Utils.abs(groupId.hashCode()) % partitions`, with Java's `String.hashCode` over UTF-16 units, so
     /// a group lands on the partition Kafka's tools and clients expect.
     static func partition(for groupId: String, partitions: Int32) -> Int32 {

@@ -44,6 +44,10 @@ extension BrokerApis {
             return (result, nil)
         }
         guard acks == 0 || acks == 1 || acks == -1 else { return fail(.invalidRequiredAcks) }
+        // Kafka lets only its own admin client append to internal topics.
+        if OffsetsTopicLog.isInternal(topic) && context.header.clientId != "__admin_client" {
+            return fail(.invalidTopicException, "Cannot append to internal topic \(topic)")
+        }
         guard let partition = replicas.partition(topic, data.index) else {
             return fail(controller.currentImage.topic(named: topic) == nil ? .unknownTopicOrPartition : .notLeaderOrFollower)
         }
