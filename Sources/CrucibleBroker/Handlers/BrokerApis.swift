@@ -48,7 +48,7 @@ final class BrokerApis: @unchecked Sendable {
         table.serve(MetadataRequest.self, versions: 0...12, metadata)
         table.serve(DescribeConfigsRequest.self, versions: 0...4, describeConfigs)
         serveControllerDecisions(in: &table, forwarding: nil)
-        table.serve(FindCoordinatorRequest.self, versions: 0...4, findCoordinator)
+        table.serve(FindCoordinatorRequest.self, versions: 0...6, findCoordinator)
         table.serve(JoinGroupRequest.self, versions: 0...9, joinGroup)
         table.serve(SyncGroupRequest.self, versions: 0...5, syncGroup)
         table.serve(HeartbeatRequest.self, versions: 0...4, heartbeat)
