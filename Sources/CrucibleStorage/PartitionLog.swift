@@ -459,14 +459,15 @@ public final class PartitionLog: @unchecked Sendable {
 
     /// The first offset whose record timestamp is >= `timestamp`, with that record's timestamp (ListOffsets).
     public func offset(forTimestamp timestamp: Int64) throws -> (offset: Int64, timestamp: Int64)? {
-        let candidates = lock.withLock { segments }
+        // Records below the log start (after DeleteRecords) are gone to readers, so never an answer.
+        let (candidates, start) = lock.withLock { (segments, startOffset) }
         for segment in candidates where segment.maxTimestamp >= timestamp {
             var position = try segment.locate(segment.timeIndex.floorOffset(for: timestamp))?.position ?? 0
             while let header = try segment.header(at: position) {
                 if header.maxTimestamp >= timestamp {
                     let bytes = try segment.log.read(at: position, count: header.totalSize)
                     let span = BatchSpan(header: header, start: bytes.readerIndex)
-                    if let hit = try RecordBatch.records(span, in: bytes).first(where: { $0.timestamp >= timestamp }) {
+                    if let hit = try RecordBatch.records(span, in: bytes).first(where: { $0.timestamp >= timestamp && $0.offset >= start }) {
                         return (hit.offset, hit.timestamp)
                     }
                 }

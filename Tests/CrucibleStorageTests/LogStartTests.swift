@@ -18,6 +18,7 @@ extension PartitionLogTests {
         XCTAssertTrue(log.segmentBaseOffsets.first! <= 6)
         XCTAssertThrowsError(try log.read(from: 5, maxBytes: 1 << 20, endOffset: log.logEndOffset))
         XCTAssertEqual(try values(log, from: 6).first, "value-6-" + String(repeating: "x", count: 60))
+        XCTAssertEqual(try log.offset(forTimestamp: 0)?.offset, 6, "a timestamp lookup never answers below the start")
         XCTAssertTrue(try log.advanceStartOffset(to: 99))
         XCTAssertEqual(log.logStartOffset, 10, "never past the log end")
     }
