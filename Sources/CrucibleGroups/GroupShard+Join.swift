@@ -138,6 +138,7 @@ extension GroupShard {
             effects.append(.reply(stale, .sync(Self.syncError(.fencedInstanceId))))
         }
         group.replaceMemberId(oldId, with: replacement.memberId)
+        effects.append(.note("Static member with group.instance.id \(replacement.instanceId ?? "") rejoined group \(group.groupId) as \(replacement.memberId), replacing \(oldId)"))
         var member = group.members[replacement.memberId]!
         member.protocols = replacement.protocols
         member.rebalanceTimeoutMs = replacement.rebalanceTimeoutMs
@@ -189,6 +190,7 @@ extension GroupShard {
         }
         group.syncDeadlineMs = nil
         let initial = group.state == .empty
+        effects.append(.note("Preparing to rebalance group \(group.groupId) in state \(group.state.rawValue) with old generation \(group.generation)"))
         group.transition(to: .preparingRebalance, nowMs: nowMs)
         if initial {
             // A new group waits for more members before its first generation.
@@ -240,12 +242,13 @@ extension GroupShard {
             group.protocolName = nil
             group.leaderId = nil
             group.transition(to: .empty, nowMs: nowMs)
+            let note = GroupEffect.note("Group \(group.groupId) with generation \(group.generation) is now empty")
             let record = OffsetsTopicRecord.groupMetadata(group: group.groupId, group.metadataValue(nowMs: nowMs))
-            return [append([record], .background)]
+            return [note, append([record], .background)]
         }
         group.protocolName = group.selectProtocol()
         group.transition(to: .completingRebalance, nowMs: nowMs)
-        var effects: [GroupEffect] = []
+        var effects: [GroupEffect] = [.note("Stabilized group \(group.groupId) generation \(group.generation) (\(group.protocolName ?? "-")) with \(group.members.count) members")]
         for id in group.joinOrder {
             var member = group.members[id]!
             if let waiter = member.awaitingJoin {

@@ -165,6 +165,7 @@ extension GroupShard {
             for member in group.orderedMembers where member.sessionDeadlineMs <= nowMs {
                 let waiting = member.awaitingJoin != nil || member.awaitingSync != nil
                 guard member.isNew || !waiting else { continue }
+                effects.append(.note("Member \(member.memberId) in group \(groupId) has failed (no heartbeat within \(member.sessionTimeoutMs) ms), removing it"))
                 effects += removeMember(&group, member.memberId)
                 effects += afterRemoval(&group, nowMs: nowMs)
             }
@@ -182,6 +183,7 @@ extension GroupShard {
                 group.syncDeadlineMs = nil
                 if group.state == .completingRebalance || group.state == .stable, !group.pendingSync.isEmpty {
                     // Members that never sent SyncGroup are gone; the rest rebalance without them.
+                    effects.append(.note("Members \(group.pendingSync.sorted()) of group \(groupId) did not sync in generation \(group.generation), removing them"))
                     for id in group.pendingSync.sorted() { effects += removeMember(&group, id) }
                     effects += prepareRebalanceOrCompleteJoin(&group, nowMs: nowMs)
                 }

@@ -5,6 +5,8 @@ import CrucibleProtocol
 public enum GroupEffect: Sendable {
     case reply(RequestToken, GroupReply)
     case append(writeId: UInt64, records: [OffsetsTopicRecord])
+    /// Something an operator wants in the log (rebalances, members dropped), worded as Kafka logs it.
+    case note(String)
 }
 
 public enum GroupReply: Sendable {

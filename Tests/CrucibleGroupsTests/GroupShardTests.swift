@@ -47,6 +47,7 @@ final class GroupShardTests: XCTestCase {
             for effect in effects {
                 switch effect {
                 case .reply(let t, let reply): if t == mine { replies.append(reply) } else { pending.append((t, reply)) }
+                case .note: break
                 case .append(let id, let records):
                     writes[id] = records
                     next += shard.writeCompleted(id, error: .none, nowMs: now)

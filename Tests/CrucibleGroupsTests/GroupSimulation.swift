@@ -172,6 +172,8 @@ struct GroupSimulation {
                 network.append((nowMs + Int64(random.next(upTo: 200)), seq,
                                 .reply(client: origin.client, incarnation: origin.incarnation, requestId: origin.requestId,
                                        commit: origin.commit, reply)))
+            case .note:
+                continue
             case .append(let writeId, let records):
                 inflightWrites.append((writeId, records, nowMs + Int64(random.next(upTo: 400))))
             }

@@ -180,6 +180,8 @@ final class GroupCoordinator: @unchecked Sendable {
                 waiters.removeValue(forKey: token)?(reply)
             case .append(let writeId, let records):
                 write(records, writeId: writeId, shard: index, epoch: epoch)
+            case .note(let text):
+                logger.info("\(text)")
             }
         }
     }
