@@ -32,6 +32,8 @@ public struct GroupSettings: Sendable, Equatable {
         case acceptStaleCommits
         /// A leaving leader is not replaced.
         case keepLeaderAfterLeave
+        /// Answering a SyncGroup does not start the member's session again.
+        case noSessionAfterSync
     }
 
     public init() {}
@@ -106,6 +108,8 @@ public struct ClassicGroup: Sendable {
     public internal(set) var offsets: [TopicPartitionKey: OffsetCommitValue] = [:]
     /// The write that last set each offset: completions applied out of order never move it back.
     var offsetWrites: [TopicPartitionKey: UInt64] = [:]
+    /// Commits written but not yet acknowledged: expiry leaves such a group alone.
+    var pendingCommits = 0
 
     init(groupId: String, nowMs: Int64) {
         self.groupId = groupId

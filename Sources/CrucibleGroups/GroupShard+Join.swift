@@ -21,7 +21,6 @@ extension GroupShard {
             guard request.memberId.isEmpty else { return refuse(.unknownMemberId) }
             group = ClassicGroup(groupId: request.groupId, nowMs: nowMs)
         }
-        defer { groups[request.groupId] = group }
         let isUnknown = request.memberId.isEmpty
         guard group.state != .dead else { return refuse(.coordinatorNotAvailable) }
         if isUnknown || group.pendingMembers[request.memberId] != nil, group.members.count >= settings.maxSize {
@@ -30,6 +29,8 @@ extension GroupShard {
         guard group.supports(protocolType: request.protocolType, protocols: request.protocols.map(\.name)) else {
             return refuse(.inconsistentGroupProtocol)
         }
+        // Past the refusals: a group created for this join exists from here on.
+        defer { groups[request.groupId] = group }
         let protocols = request.protocols.map { (name: $0.name, metadata: Array($0.metadata.readableBytesView)) }
         let rebalanceTimeoutMs = version == 0 ? request.sessionTimeoutMs : request.rebalanceTimeoutMs
         var newcomer = GroupMember(memberId: "", instanceId: request.groupInstanceId, clientId: clientId,
@@ -60,6 +61,9 @@ extension GroupShard {
             return refuse(error)
         }
         let member = group.members[request.memberId]!
+        // A member that talks to us is alive, whichever answer it gets (Kafka renews only on some paths).
+        group.members[request.memberId]!.sessionDeadlineMs = max(member.sessionDeadlineMs,
+                                                                  nowMs + Int64(member.sessionTimeoutMs))
         switch group.state {
         case .preparingRebalance:
             return updateMember(&group, request.memberId, newcomer, nowMs: nowMs)
@@ -106,6 +110,9 @@ extension GroupShard {
 
     private mutating func addMember(_ group: inout ClassicGroup, _ member: GroupMember, nowMs: Int64) -> [GroupEffect] {
         if group.state == .preparingRebalance, group.initialDelay != nil { group.initialDelay!.newMemberAdded = true }
+        var member = member
+        // Until its first generation it expires on the new-member timeout, even while its JoinGroup waits.
+        member.isNew = true
         group.add(member)
         return prepareRebalanceOrCompleteJoin(&group, nowMs: nowMs)
     }
@@ -137,6 +144,7 @@ extension GroupShard {
         if let stale = old.awaitingSync {
             effects.append(.reply(stale, .sync(Self.syncError(.fencedInstanceId))))
         }
+        let previousLeader = group.leaderId
         group.replaceMemberId(oldId, with: replacement.memberId)
         effects.append(.note("Static member with group.instance.id \(replacement.instanceId ?? "") rejoined group \(group.groupId) as \(replacement.memberId), replacing \(oldId)"))
         var member = group.members[replacement.memberId]!
@@ -153,7 +161,8 @@ extension GroupShard {
         case .stable where group.selectProtocol() == group.protocolName:
             let record = OffsetsTopicRecord.groupMetadata(group: group.groupId, group.metadataValue(nowMs: nowMs))
             effects.append(append([record], .staticRejoin(group: group.groupId, token: token, version: version,
-                                                          newMemberId: replacement.memberId, oldMemberId: oldId)))
+                                                          newMemberId: replacement.memberId, previous: old,
+                                                          previousLeader: previousLeader)))
             return effects
         default:
             group.members[replacement.memberId]!.awaitingJoin = replacement.awaitingJoin
@@ -162,11 +171,15 @@ extension GroupShard {
         }
     }
 
-    func staticRejoinResponse(_ group: ClassicGroup, memberId: String, version: Int16) -> JoinGroupResponse {
+    /// v9+ tells a rejoining static leader it leads but must not assign (KIP-814); older clients are told the
+    /// leader was its previous id, so they do not run an assignment a stable group will never send out.
+    func staticRejoinResponse(_ group: ClassicGroup, memberId: String, version: Int16,
+                              previousLeader: String?) -> JoinGroupResponse {
         let isLeader = group.leaderId == memberId
         if version >= 9 { return joinResponse(group, for: memberId, skipAssignment: isLeader) }
         var response = joinResponse(group, for: memberId)
         response.members = []
+        response.leader = previousLeader ?? ""
         return response
     }
 
@@ -186,7 +199,7 @@ extension GroupShard {
     mutating func prepareRebalance(_ group: inout ClassicGroup, nowMs: Int64) -> [GroupEffect] {
         var effects: [GroupEffect] = []
         if group.state == .completingRebalance {
-            effects += resetAndPropagateAssignment(&group, error: .rebalanceInProgress)
+            effects += resetAndPropagateAssignment(&group, error: .rebalanceInProgress, nowMs: nowMs)
         }
         group.syncDeadlineMs = nil
         let initial = group.state == .empty
@@ -205,12 +218,14 @@ extension GroupShard {
         return effects
     }
 
-    mutating func resetAndPropagateAssignment(_ group: inout ClassicGroup, error: ErrorCode) -> [GroupEffect] {
+    mutating func resetAndPropagateAssignment(_ group: inout ClassicGroup, error: ErrorCode,
+                                              nowMs: Int64) -> [GroupEffect] {
         var effects: [GroupEffect] = []
         for id in group.joinOrder {
             group.members[id]!.assignment = []
             if let token = group.members[id]!.awaitingSync {
                 group.members[id]!.awaitingSync = nil
+                if settings.plantedBug != .noSessionAfterSync { group.members[id]!.sessionDeadlineMs = nowMs + Int64(group.members[id]!.sessionTimeoutMs) }
                 effects.append(.reply(token, .sync(Self.syncError(error))))
             }
         }

@@ -92,7 +92,7 @@ extension GroupShard {
             return [.reply(token, .leave(response))]
         }
         var effects: [GroupEffect] = []
-        var removedAny = false
+        var removedAny = false, pendingLeft = false
         for identity in identities {
             var result = LeaveGroupResponse.MemberResponse()
             result.memberId = identity.memberId
@@ -104,6 +104,7 @@ extension GroupShard {
                 if leaving == nil { result.errorCode = ErrorCode.unknownMemberId.rawValue }
             } else if group.pendingMembers.removeValue(forKey: identity.memberId) != nil {
                 leaving = nil
+                pendingLeft = true
             } else if let error = group.validate(memberId: identity.memberId, instanceId: identity.groupInstanceId) {
                 result.errorCode = error.rawValue
             } else {
@@ -115,7 +116,11 @@ extension GroupShard {
             }
             response.members.append(result)
         }
-        if removedAny { effects += afterRemoval(&group, nowMs: nowMs) }
+        if removedAny {
+            effects += afterRemoval(&group, nowMs: nowMs)
+        } else if pendingLeft, group.state == .preparingRebalance, group.previousState != .empty, group.hasAllMembersJoined {
+            effects += completeJoin(&group, nowMs: nowMs)
+        }
         groups[request.groupId] = group
         if version < 3 {
             response.errorCode = response.members.first?.errorCode ?? 0

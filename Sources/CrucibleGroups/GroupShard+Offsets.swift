@@ -30,7 +30,9 @@ extension GroupShard {
         if let existing = groups[request.groupId] {
             group = existing
         } else {
-            guard request.generationIdOrMemberEpoch < 0 else { return refuseAll(.illegalGeneration) }
+            guard request.generationIdOrMemberEpoch < 0 else {
+                return refuseAll(version >= 9 ? .groupIdNotFound : .illegalGeneration)
+            }
             group = ClassicGroup(groupId: request.groupId, nowMs: nowMs)
         }
         if let error = commitError(group, request) { return refuseAll(error) }
@@ -62,19 +64,19 @@ extension GroupShard {
             }
         }
         guard !records.isEmpty else { return [.reply(token, .offsetCommit(response))] }
+        groups[request.groupId]!.pendingCommits += 1
         return [append(records, .offsets(group: request.groupId, token: token, response: response, values: values))]
     }
 
+    /// Kafka's order (ClassicGroup.validateOffsetCommit): member, then generation, then a rebalance in its sync
+    /// phase, so a removed member learns it is lost rather than asked to retry.
     private func commitError(_ group: ClassicGroup, _ request: OffsetCommitRequest) -> ErrorCode? {
         if settings.plantedBug == .acceptStaleCommits { return nil }
         if group.state == .dead { return .coordinatorNotAvailable }
-        if let instance = request.groupInstanceId, let mapped = group.staticMembers[instance], mapped != request.memberId {
-            return .fencedInstanceId
-        }
         if request.generationIdOrMemberEpoch < 0 && group.state == .empty { return nil }
-        if group.state == .completingRebalance { return .rebalanceInProgress }
-        if group.members[request.memberId] == nil { return .unknownMemberId }
+        if let error = group.validate(memberId: request.memberId, instanceId: request.groupInstanceId) { return error }
         if request.generationIdOrMemberEpoch != group.generation { return .illegalGeneration }
+        if group.state == .completingRebalance { return .rebalanceInProgress }
         return nil
     }
 
@@ -136,8 +138,10 @@ extension GroupShard {
             return [.reply(token, .deleteGroup(result))]
         }
         let records = tombstones(group, group.offsets.keys.sorted()) + [.groupMetadata(group: groupId, nil)]
+        // Dead until the tombstones are written (joins meanwhile get COORDINATOR_NOT_AVAILABLE); back to Empty
+        // if they cannot be.
         group.transition(to: .dead, nowMs: group.stateTimestampMs)
-        groups.removeValue(forKey: groupId)
+        groups[groupId] = group
         return [append(records, .deleteGroup(group: groupId, token: token))]
     }
 
@@ -152,7 +156,8 @@ extension GroupShard {
             response.errorCode = ErrorCode.nonEmptyGroup.rawValue
             return [.reply(token, .offsetDelete(response))]
         }
-        let subscribed = group.state == .empty ? [] : group.subscribedTopics ?? []
+        // Subscriptions that cannot be read (mid-rebalance, foreign metadata) count as covering every topic.
+        let subscribed: Set<String>? = group.state == .empty ? [] : group.subscribedTopics
         var deleting: [TopicPartitionKey] = []
         response.topics = request.topics.map { topic in
             var result = OffsetDeleteResponse.OffsetDeleteResponseTopic()
@@ -160,7 +165,7 @@ extension GroupShard {
             result.partitions = topic.partitions.map { partition in
                 var entry = OffsetDeleteResponse.OffsetDeleteResponsePartition()
                 entry.partitionIndex = partition.partitionIndex
-                if subscribed.contains(topic.name) {
+                if subscribed?.contains(topic.name) ?? true {
                     entry.errorCode = ErrorCode.groupSubscribedToTopic.rawValue
                 } else if group.offsets[TopicPartitionKey(topic.name, partition.partitionIndex)] != nil {
                     deleting.append(TopicPartitionKey(topic.name, partition.partitionIndex))
@@ -185,7 +190,9 @@ extension GroupShard {
         var records: [OffsetsTopicRecord] = []
         for groupId in groups.keys.sorted() {
             var group = groups[groupId]!
-            guard group.state == .empty || group.state == .stable else { continue }
+            // A group with commits in flight or members being admitted is left for the next round.
+            guard group.state == .empty || group.state == .stable, group.pendingCommits == 0,
+                  group.pendingMembers.isEmpty else { continue }
             let subscribed = group.state == .stable ? group.subscribedTopics : []
             guard let subscribed else { continue }
             var expired: [TopicPartitionKey] = []

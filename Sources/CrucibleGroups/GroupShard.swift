@@ -35,7 +35,8 @@ public struct GroupShard: Sendable {
         case offsets(group: String, token: RequestToken, response: OffsetCommitResponse,
                      values: [TopicPartitionKey: OffsetCommitValue])
         case assignment(group: String, generation: Int32, assignments: [String: [UInt8]])
-        case staticRejoin(group: String, token: RequestToken, version: Int16, newMemberId: String, oldMemberId: String)
+        case staticRejoin(group: String, token: RequestToken, version: Int16, newMemberId: String, previous: GroupMember,
+                          previousLeader: String?)
         case deleteGroup(group: String, token: RequestToken)
         case offsetDelete(group: String, token: RequestToken, response: OffsetDeleteResponse)
         case background
@@ -71,6 +72,8 @@ public struct GroupShard: Sendable {
     public mutating func unload() -> [GroupEffect] {
         var effects: [GroupEffect] = []
         for (_, pending) in pendingWrites.sorted(by: { $0.key < $1.key }) {
+            // Only answers: the groups go with this shard, so nothing here may change state or write.
+            if case .assignment = pending { continue }
             effects += failed(pending, .notCoordinator)
         }
         pendingWrites.removeAll()
@@ -94,13 +97,14 @@ public struct GroupShard: Sendable {
         guard error == .none else { return failed(pending, error, nowMs: nowMs) }
         switch pending {
         case .offsets(let groupId, let token, let response, let values):
-            if var group = groups[groupId] {
-                for (key, value) in values where (group.offsetWrites[key] ?? 0) < writeId {
-                    group.offsets[key] = value
-                    group.offsetWrites[key] = writeId
-                }
-                groups[groupId] = group
+            // The log has the commit now, so memory must too, even if the group went meanwhile.
+            var group = groups[groupId] ?? ClassicGroup(groupId: groupId, nowMs: nowMs)
+            group.pendingCommits -= 1
+            for (key, value) in values where (group.offsetWrites[key] ?? 0) < writeId {
+                group.offsets[key] = value
+                group.offsetWrites[key] = writeId
             }
+            groups[groupId] = group
             return [.reply(token, .offsetCommit(response))]
         case .assignment(let groupId, let generation, let assignments):
             guard var group = groups[groupId], group.state == .completingRebalance, group.generation == generation else {
@@ -111,6 +115,8 @@ public struct GroupShard: Sendable {
                 group.members[id]!.assignment = assignments[id] ?? []
                 if let token = group.members[id]!.awaitingSync {
                     group.members[id]!.awaitingSync = nil
+                    // Clients do not heartbeat while waiting for SyncGroup: the session starts again now.
+                    if settings.plantedBug != .noSessionAfterSync { group.members[id]!.sessionDeadlineMs = nowMs + Int64(group.members[id]!.sessionTimeoutMs) }
                     effects.append(.reply(token, .sync(syncResponse(group, assignment: assignments[id] ?? []))))
                 }
             }
@@ -118,12 +124,17 @@ public struct GroupShard: Sendable {
             group.transition(to: .stable, nowMs: nowMs)
             groups[groupId] = group
             return effects
-        case .staticRejoin(let groupId, let token, let version, let newMemberId, _):
-            guard let group = groups[groupId], group.members[newMemberId] != nil else {
+        case .staticRejoin(let groupId, let token, let version, let newMemberId, _, let previousLeader):
+            guard var group = groups[groupId], let member = group.members[newMemberId] else {
                 return [.reply(token, .join(Self.joinError(.unknownMemberId, memberId: newMemberId)))]
             }
-            return [.reply(token, .join(staticRejoinResponse(group, memberId: newMemberId, version: version)))]
+            // Its session runs from this answer, as after any JoinGroup answer.
+            group.members[newMemberId]!.sessionDeadlineMs = nowMs + Int64(member.sessionTimeoutMs)
+            groups[groupId] = group
+            return [.reply(token, .join(staticRejoinResponse(group, memberId: newMemberId, version: version,
+                                                             previousLeader: previousLeader)))]
         case .deleteGroup(let groupId, let token):
+            if groups[groupId]?.state == .dead { groups.removeValue(forKey: groupId) }
             var result = DeleteGroupsResponse.DeletableGroupResult()
             result.groupId = groupId
             return [.reply(token, .deleteGroup(result))]
@@ -146,7 +157,8 @@ public struct GroupShard: Sendable {
 
     private mutating func failed(_ pending: PendingWrite, _ appendError: ErrorCode, nowMs: Int64 = 0) -> [GroupEffect] {
         switch pending {
-        case .offsets(_, let token, var response, _):
+        case .offsets(let groupId, let token, var response, _):
+            groups[groupId]?.pendingCommits -= 1
             let code = Self.coordinatorError(for: appendError, offsets: true).rawValue
             for t in response.topics.indices {
                 for p in response.topics[t].partitions.indices where response.topics[t].partitions[p].errorCode == 0 {
@@ -158,18 +170,24 @@ public struct GroupShard: Sendable {
             guard var group = groups[groupId], group.state == .completingRebalance, group.generation == generation else {
                 return []
             }
-            var effects = resetAndPropagateAssignment(&group, error: Self.coordinatorError(for: appendError, offsets: false))
+            var effects = resetAndPropagateAssignment(&group, error: Self.coordinatorError(for: appendError, offsets: false),
+                                                      nowMs: nowMs)
             effects += prepareRebalanceOrCompleteJoin(&group, nowMs: nowMs)
             groups[groupId] = group
             return effects
-        case .staticRejoin(let groupId, let token, _, let newMemberId, let oldMemberId):
+        case .staticRejoin(let groupId, let token, _, let newMemberId, let previous, _):
             if var group = groups[groupId], group.members[newMemberId] != nil {
-                group.replaceMemberId(newMemberId, with: oldMemberId)
+                // The new id was never stored: the old incarnation stays the member, as it was.
+                group.replaceMemberId(newMemberId, with: previous.memberId)
+                let assignment = group.members[previous.memberId]!.assignment
+                group.members[previous.memberId] = previous
+                group.members[previous.memberId]!.assignment = assignment
                 groups[groupId] = group
             }
             let code = Self.coordinatorError(for: appendError, offsets: false)
             return [.reply(token, .join(Self.joinError(code, memberId: "")))]
         case .deleteGroup(let groupId, let token):
+            if groups[groupId]?.state == .dead { groups[groupId]!.transition(to: .empty, nowMs: nowMs) }
             var result = DeleteGroupsResponse.DeletableGroupResult()
             result.groupId = groupId
             result.errorCode = Self.coordinatorError(for: appendError, offsets: false).rawValue
@@ -196,7 +214,7 @@ public struct GroupShard: Sendable {
                 group.offsets[TopicPartitionKey(key.topic, key.partition)] = value
                 shard.groups[key.group] = group
             case .groupMetadata(let groupId, nil):
-                shard.groups[groupId]?.resetMembership()
+                shard.groups[groupId]?.forgetManagement(nowMs: nowMs)
                 if shard.groups[groupId]?.offsets.isEmpty == true { shard.groups.removeValue(forKey: groupId) }
             case .groupMetadata(let groupId, let value?):
                 var group = shard.groups[groupId] ?? ClassicGroup(groupId: groupId, nowMs: nowMs)
@@ -212,6 +230,14 @@ public struct GroupShard: Sendable {
 }
 
 extension ClassicGroup {
+    /// A group tombstone replayed: what stays (offsets committed after it) belongs to no managed group.
+    mutating func forgetManagement(nowMs: Int64) {
+        resetMembership()
+        protocolType = nil
+        generation = 0
+        stateTimestampMs = nowMs
+    }
+
     mutating func resetMembership() {
         members = [:]
         joinOrder = []

@@ -272,4 +272,41 @@ final class GroupShardTests: XCTestCase {
         XCTAssertEqual(heartbeat(member, generation: generation, now: 100), .none)
         XCTAssertEqual(shard.committedOffsets("g", nil)[TopicPartitionKey("t", 0)]?.offset, 11)
     }
+
+    func testStaticLeaderRejoiningBelowV9IsToldThePreviousLeader() {
+        XCTAssertNil(join(joinRequest(instance: "i1"), version: 5))
+        tick(1)
+        let first = lastPendingJoin()!
+        XCTAssertEqual(sync(first.memberId, generation: first.generationId, assignments: [first.memberId: [0]])?.errorCode, 0)
+        let rejoined = join(joinRequest(instance: "i1"), version: 5)!
+        XCTAssertEqual(rejoined.leader, first.memberId, "an old client must not think it leads and reassign")
+        XCTAssertTrue(rejoined.members.isEmpty)
+        XCTAssertFalse(rejoined.skipAssignment)
+    }
+
+    func testCommitChecksRunInKafkasOrder() {
+        XCTAssertEqual(commitVersion9ToUnknownGroup(), .groupIdNotFound)
+        let (member, generation) = stableSingleMember()
+        let newcomer = join(joinRequest())!.memberId
+        _ = join(joinRequest(newcomer))
+        _ = join(joinRequest(member))  // both rejoined: the group is completing its rebalance
+        XCTAssertEqual(shard.groups["g"]?.state, .completingRebalance)
+        XCTAssertEqual(commit("gone", generation: generation + 1, offset: 1), .unknownMemberId, "not REBALANCE_IN_PROGRESS")
+        XCTAssertEqual(commit(member, generation: generation, offset: 1), .illegalGeneration)
+        XCTAssertEqual(commit(member, generation: generation + 1, offset: 1), .rebalanceInProgress)
+    }
+
+    private func commitVersion9ToUnknownGroup() -> ErrorCode {
+        var request = OffsetCommitRequest()
+        request.groupId = "nobody"
+        request.generationIdOrMemberEpoch = 3
+        var t = OffsetCommitRequest.OffsetCommitRequestTopic()
+        t.name = "t"
+        t.partitions = [OffsetCommitRequest.OffsetCommitRequestPartition()]
+        request.topics = [t]
+        for reply in drive({ $0.commitOffsets(request, version: 9, token: $1, nowMs: 0, knownTopic: { _ in true }) }) {
+            if case .offsetCommit(let r) = reply { return ErrorCode(rawValue: r.topics[0].partitions[0].errorCode) }
+        }
+        return .unknownServerError
+    }
 }

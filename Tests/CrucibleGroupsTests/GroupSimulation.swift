@@ -29,7 +29,7 @@ struct GroupSimulation {
     var log: [OffsetsTopicRecord] = []
     var inflightWrites: [(writeId: UInt64, records: [OffsetsTopicRecord], due: Int64)] = []
     /// Requests the coordinator holds: who sent them, and the offsets a commit carries.
-    var waiting: [RequestToken: (client: Int, incarnation: Int, requestId: Int, commit: [Int32: Int64])] = [:]
+    var waiting: [RequestToken: (client: Int, incarnation: Int, requestId: Int, commit: [Int32: Int64], at: Int64)] = [:]
     var nextToken: RequestToken = 1
     var idCounter = 0
     /// Invariant bookkeeping.
@@ -37,6 +37,8 @@ struct GroupSimulation {
     var highestAcked: [Int32: Int64] = [:]
     var lastSeen: [Int32: Int64] = [:]
     var trace: [String] = []
+    /// When the coordinator last heard from each client or answered it (what a session is measured from).
+    var lastContact: [Int: Int64] = [:]
 
     enum Message {
         case request(client: Int, incarnation: Int, requestId: Int, Request)
@@ -46,7 +48,8 @@ struct GroupSimulation {
     enum Request {
         case join(JoinGroupRequest), sync(SyncGroupRequest), heartbeat(HeartbeatRequest)
         case commit(OffsetCommitRequest), fetch, leave(LeaveGroupRequest)
-    }
+
+        }
 
     init(seed: UInt64, consumers: Int = 4, settings: GroupSettings) {
         random = SplitMix(seed: seed)
@@ -54,13 +57,31 @@ struct GroupSimulation {
         let counter = Counter()
         shard = GroupShard(settings: settings, makeId: { prefix in "\(prefix)-\(counter.next())" })
         for index in 0..<consumers {
-            clients.append(SimConsumer(index: index, instanceId: index % 2 == 0 ? "static-\(index)" : nil))
+            // JoinGroup versions as clients send them: v9 (librdkafka, Java), v5 (kafka-python), v3 (before KIP-394).
+            clients.append(SimConsumer(index: index, instanceId: index % 2 == 0 ? "static-\(index)" : nil,
+                                       joinVersion: [9, 5, 3][index % 3]))
         }
     }
 
-    mutating func run(steps: Int) throws {
+    /// Faults stop: nothing lost, no write fails, nobody crashes, pauses or leaves.
+    var quiet = false
+
+    /// `steps` of faults, then a quiet minute after which the group must have settled: one stable generation
+    /// holding every consumer, unchanged over the last half of the quiet time (a coordinator that drops members
+    /// for no reason keeps rebalancing and fails here, though it breaks no safety rule).
+    mutating func run(steps: Int, quietSteps: Int = 800) throws {
         for _ in 0..<steps {
             try step()
+        }
+        quiet = true
+        for _ in 0..<quietSteps / 2 { try step() }
+        let settled = shard.groups[Self.groupId]?.generation
+        for _ in 0..<quietSteps / 2 { try step() }
+        guard let group = shard.groups[Self.groupId], group.state == .stable, group.generation == settled,
+              group.members.count == clients.count,
+              clients.allSatisfy({ $0.phase == .stable && $0.generation == group.generation }) else {
+            let state = shard.groups[Self.groupId].map { "\($0.state) generation \($0.generation) with \($0.members.count) members" }
+            throw Violation(description: "not settled after a quiet minute: \(state ?? "no group"), settled at \(settled ?? -1); clients \(clients.map { "\($0.phase) gen \($0.generation)" })")
         }
     }
 
@@ -76,18 +97,20 @@ struct GroupSimulation {
         while let write = inflightWrites.first, write.due <= nowMs {
             inflightWrites.removeFirst()
             let roll = random.next(upTo: 100)
-            let error: ErrorCode = roll < 90 ? .none : roll < 95 ? .notEnoughReplicas : .requestTimedOut
+            let error: ErrorCode = quiet || roll < 90 ? .none : roll < 95 ? .notEnoughReplicas : .requestTimedOut
             if error == .none { log += write.records }
             trace.append("\(nowMs) write \(write.writeId) \(error.name): \(write.records.map { r -> String in if case .offsetCommit(let k, let v) = r { return "\(k.partition)=\(v?.offset ?? -1)" } else { return "group" } })")
             apply(shard.writeCompleted(write.writeId, error: error, nowMs: nowMs))
             try check("write \(write.writeId) \(error.name)")
         }
-        apply(shard.tick(nowMs: nowMs))
+        let ticked = shard.tick(nowMs: nowMs)
+        try checkExpiries(ticked)
+        apply(ticked)
         try check("tick")
         // Something happens.
-        let roll = random.next(upTo: 1000)
+        let roll = quiet ? 1000 : random.next(upTo: 1000)
         if roll < 8 {
-            failover()
+            try failover()
         } else if roll < 20 {
             let c = random.next(upTo: clients.count)
             clients[c].crash(at: nowMs, random: &random)
@@ -97,14 +120,21 @@ struct GroupSimulation {
             clients[c].pause(until: nowMs + Int64(random.next(upTo: 20_000)))
             trace.append("\(nowMs) client \(c) pauses")
         } else {
-            for c in clients.indices where clients[c].act(nowMs: nowMs, random: &random) != nil { send(c, clients[c].outgoing!) }
+            for c in clients.indices where clients[c].act(nowMs: nowMs, quiet: quiet, random: &random) != nil {
+                send(c, clients[c].outgoing!)
+            }
         }
         try check("step")
     }
 
     mutating func send(_ c: Int, _ request: (id: Int, request: Request)) {
-        let delay = Int64(random.next(upTo: 200))
-        if random.next(upTo: 100) < 2 {
+        var delay = Int64(random.next(upTo: 200))
+        // A leader may think long over its assignment (within its session), its followers waiting in
+        // SyncGroup without heartbeats meanwhile: not a fault, so quiet times have it too.
+        if case .sync(let sync) = request.request, !sync.assignments.isEmpty, random.next(upTo: 100) < 20 {
+            delay += Int64(random.next(upTo: 5_000))
+        }
+        if !quiet && random.next(upTo: 100) < 2 {
             trace.append("\(nowMs) request from \(c) lost")
             return  // the client times the request out and goes on
         }
@@ -122,10 +152,10 @@ struct GroupSimulation {
             if case .commit(let r) = request {
                 for p in r.topics.flatMap(\.partitions) { commit[p.partitionIndex] = p.committedOffset }
             }
-            waiting[token] = (c, incarnation, requestId, commit)
+            waiting[token] = (c, incarnation, requestId, commit, nowMs)
             var effects: [GroupEffect]
             switch request {
-            case .join(let r): effects = shard.join(r, version: 9, clientId: "c\(c)", clientHost: "/sim", token: token, nowMs: nowMs)
+            case .join(let r): effects = shard.join(r, version: clients[c].joinVersion, clientId: "c\(c)", clientHost: "/sim", token: token, nowMs: nowMs)
             case .sync(let r): effects = shard.sync(r, token: token, nowMs: nowMs)
             case .heartbeat(let r): effects = [.reply(token, .heartbeat(shard.heartbeat(r, nowMs: nowMs)))]
             case .commit(let r): effects = shard.commitOffsets(r, version: 8, token: token, nowMs: nowMs, knownTopic: { _ in true })
@@ -167,23 +197,35 @@ struct GroupSimulation {
             switch effect {
             case .reply(let token, let reply):
                 guard let origin = waiting.removeValue(forKey: token) else { continue }
-                if random.next(upTo: 100) < 2 { continue }  // the reply is lost
+                // Answering a JoinGroup or SyncGroup starts the member's session again; other answers do not.
+                if origin.incarnation == clients[origin.client].incarnation,
+                   let since = reply.sessionRenewal(requestAt: origin.at, answeredAt: nowMs) {
+                    lastContact[origin.client] = max(lastContact[origin.client] ?? 0, since)
+                    trace.append("\(nowMs) contact \(origin.client) since \(since) by \(reply)".prefix(160).description)
+                }
+                if !quiet && random.next(upTo: 100) < 2 { continue }  // the reply is lost
                 seq += 1
                 network.append((nowMs + Int64(random.next(upTo: 200)), seq,
                                 .reply(client: origin.client, incarnation: origin.incarnation, requestId: origin.requestId,
                                        commit: origin.commit, reply)))
-            case .note:
-                continue
+            case .note(let text):
+                trace.append("\(nowMs) \(text)")
             case .append(let writeId, let records):
-                inflightWrites.append((writeId, records, nowMs + Int64(random.next(upTo: 400))))
+                // Mostly quick; sometimes as slow as a struggling ISR (below the clients' request timeout).
+                let slow = random.next(upTo: 100) < 5
+                inflightWrites.append((writeId, records, nowMs + Int64(random.next(upTo: slow ? 2_500 : 400))))
             }
         }
     }
 
     /// The partition's leader moves: the old coordinator answers everything waiting with NOT_COORDINATOR; the
     /// new one loads the log, which holds every committed write and perhaps some of those in flight.
-    mutating func failover() {
-        apply(shard.unload())
+    mutating func failover() throws {
+        let answers = shard.unload()
+        if answers.contains(where: { if case .append = $0 { true } else { false } }) {
+            throw Violation(description: "an unloading coordinator asked to write")
+        }
+        apply(answers)
         let kept = random.next(upTo: inflightWrites.count + 1)
         for write in inflightWrites.prefix(kept) { log += write.records }
         inflightWrites.removeAll()
@@ -191,6 +233,18 @@ struct GroupSimulation {
         shard = GroupShard.loaded(from: log, settings: settings, nowMs: nowMs,
                                   makeId: { prefix in "\(prefix)-\(counter.next())" })
         trace.append("\(nowMs) coordinator failover, \(kept) in-flight writes kept")
+    }
+
+    /// A member dropped for silence must really have been silent: no request from it, and no answer to it, for
+    /// its whole session.
+    func checkExpiries(_ effects: [GroupEffect]) throws {
+        for case .note(let text) in effects where text.contains("has failed") {
+            for (c, client) in clients.enumerated() where !client.memberId.isEmpty && text.hasPrefix("Member \(client.memberId) ") {
+                if let heard = lastContact[c], nowMs - heard < 6_000 {
+                    throw Violation(description: "at \(nowMs): \(text), but the coordinator heard from or answered it at \(heard)")
+                }
+            }
+        }
     }
 
     mutating func recordOwnership(_ c: Int, _ response: SyncGroupResponse) throws {
@@ -252,4 +306,22 @@ struct SplitMix {
         return z ^ (z >> 31)
     }
     mutating func next(upTo bound: Int) -> Int { bound <= 0 ? 0 : Int(nextRaw() % UInt64(bound)) }
+}
+
+extension GroupReply {
+    /// When Kafka's coordinator restarted the member's session for this exchange, if it did: accepted
+    /// heartbeats and commits at their arrival; JoinGroup and SyncGroup when answered (a SyncGroup that waited
+    /// was accepted, whatever the answer).
+    func sessionRenewal(requestAt: Int64, answeredAt: Int64) -> Int64? {
+        switch self {
+        case .join(let r): return r.errorCode == 0 ? answeredAt : nil
+        case .sync(let r): return r.errorCode == 0 || answeredAt > requestAt ? answeredAt : nil
+        case .heartbeat(let r):
+            return [ErrorCode.none, .rebalanceInProgress].contains(ErrorCode(rawValue: r.errorCode)) ? requestAt : nil
+        case .offsetCommit(let r):
+            let code = ErrorCode(rawValue: r.topics.first?.partitions.first?.errorCode ?? 0)
+            return [ErrorCode.none, .coordinatorNotAvailable, .notCoordinator].contains(code) ? requestAt : nil
+        default: return nil
+        }
+    }
 }

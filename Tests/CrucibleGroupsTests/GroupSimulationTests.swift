@@ -3,7 +3,8 @@ import Foundation
 import XCTest
 
 /// The coordinator under the seeded simulation (`GroupSimulation`). `CRUCIBLE_GROUP_SEED=N` replays one seed;
-/// `CRUCIBLE_GROUP_SEEDS=N` runs seeds 1...N (longer soaks outside the suite).
+/// `CRUCIBLE_GROUP_SEEDS=N` runs seeds 1...N (longer soaks outside the suite); `CRUCIBLE_GROUP_TRACE=FILE` writes
+/// a failing run's whole trace.
 final class GroupSimulationTests: XCTestCase {
     static let steps = 3_000
 
@@ -26,6 +27,9 @@ final class GroupSimulationTests: XCTestCase {
             do {
                 try simulation.run(steps: Self.steps)
             } catch {
+                if let path = ProcessInfo.processInfo.environment["CRUCIBLE_GROUP_TRACE"] {
+                    try? simulation.trace.joined(separator: "\n").write(toFile: path, atomically: true, encoding: .utf8)
+                }
                 XCTFail("seed \(seed): \(error)\n" + simulation.trace.suffix(40).joined(separator: "\n"))
                 return
             }
@@ -47,6 +51,12 @@ final class GroupSimulationTests: XCTestCase {
         var settings = settings()
         settings.plantedBug = .keepLeaderAfterLeave
         XCTAssertTrue(anySeedFails(settings), "a leader outside the group went unnoticed")
+    }
+
+    func testPlantedSessionBugIsCaught() {
+        var settings = settings()
+        settings.plantedBug = .noSessionAfterSync
+        XCTAssertTrue(anySeedFails(settings), "members dropped right after their SyncGroup answer went unnoticed")
     }
 
     private func anySeedFails(_ settings: GroupSettings) -> Bool {

@@ -11,6 +11,7 @@ struct SimConsumer {
 
     let index: Int
     let instanceId: String?
+    let joinVersion: Int16
     var incarnation = 0
     var memberId = ""
     var generation: Int32 = -1
@@ -28,20 +29,25 @@ struct SimConsumer {
     var assigned: [Int32] = []
     var rejoinAfterCommit = false
     static let requestTimeoutMs: Int64 = 3_000
-    /// A JoinGroup may wait a whole rebalance: clients allow it the rebalance timeout and more.
+    /// A JoinGroup (or a SyncGroup waiting for a slow leader) may take a whole rebalance: clients allow it the
+    /// rebalance timeout and more.
     static let joinTimeoutMs: Int64 = 15_000
 
     private mutating func issue(_ request: GroupSimulation.Request, nowMs: Int64) -> GroupSimulation.Request {
         requestSeq += 1
         inFlightId = requestSeq
         inFlightSince = nowMs
-        if case .join = request { inFlightTimeoutMs = Self.joinTimeoutMs } else { inFlightTimeoutMs = Self.requestTimeoutMs }
+        switch request {
+        case .join, .sync: inFlightTimeoutMs = Self.joinTimeoutMs
+        default: inFlightTimeoutMs = Self.requestTimeoutMs
+        }
         outgoing = (requestSeq, request)
         return request
     }
 
-    init(index: Int, instanceId: String?) {
+    init(index: Int, instanceId: String?, joinVersion: Int16) {
         self.index = index
+        self.joinVersion = joinVersion
         self.instanceId = instanceId
     }
 
@@ -68,7 +74,7 @@ struct SimConsumer {
         rejoinAfterCommit = false
     }
 
-    mutating func act(nowMs: Int64, random: inout SplitMix) -> GroupSimulation.Request? {
+    mutating func act(nowMs: Int64, quiet: Bool = false, random: inout SplitMix) -> GroupSimulation.Request? {
         guard nowMs >= pausedUntil else { return nil }
         if let since = inFlightSince {
             guard nowMs - since > inFlightTimeoutMs else { return nil }
@@ -102,7 +108,7 @@ struct SimConsumer {
                 return nil
             }
             if roll < 65, !owned.isEmpty { return issue(commit(), nowMs: nowMs) }
-            if roll < 67, instanceId == nil {
+            if roll < 67, instanceId == nil, !quiet {
                 var leave = LeaveGroupRequest()
                 leave.groupId = GroupSimulation.groupId
                 var me = LeaveGroupRequest.MemberIdentity()

@@ -67,19 +67,30 @@ final class GroupCoordinator: @unchecked Sendable {
         }
     }
 
+    /// Reads the partition off the loop (requests meanwhile get COORDINATOR_LOAD_IN_PROGRESS), then installs the
+    /// shard if the partition is still ours in the same epoch.
     private func load(_ partition: Partition, epoch: Int32) {
         let started = Clock.nowMs()
-        let records: [OffsetsTopicRecord]
-        do {
-            records = try OffsetsTopicLog.load(partition.log) { why in
-                self.logger.warning("\(OffsetsTopicLog.topic)-\(partition.index): skipping a record: \(why)")
+        DispatchQueue.global().async {
+            let records: [OffsetsTopicRecord]?
+            do {
+                records = try OffsetsTopicLog.load(partition.log) { why in
+                    self.logger.warning("\(OffsetsTopicLog.topic)-\(partition.index): skipping a record: \(why)")
+                }
+            } catch {
+                self.logger.error("\(OffsetsTopicLog.topic)-\(partition.index): cannot load groups: \(error)")
+                records = nil
             }
-        } catch {
-            logger.error("\(OffsetsTopicLog.topic)-\(partition.index): cannot load groups: \(error)")
+            self.loop.execute { self.install(records, partition: partition, epoch: epoch, started: started) }
+        }
+    }
+
+    private func install(_ records: [OffsetsTopicRecord]?, partition: Partition, epoch: Int32, started: Int64) {
+        guard case .loading(let current)? = slots[partition.index], current == epoch else { return }
+        guard let records else {
             slots.removeValue(forKey: partition.index)
             return
         }
-        guard case .loading(let current)? = slots[partition.index], current == epoch else { return }
         let shard = GroupShard.loaded(from: records, settings: config.coordinator, nowMs: Clock.nowMs(),
                                       makeId: { prefix in "\(prefix)-\(UUID().uuidString.lowercased())" })
         slots[partition.index] = .loaded(shard, epoch: epoch)
@@ -161,6 +172,8 @@ final class GroupCoordinator: @unchecked Sendable {
         case nil: throw Unavailable.notCoordinator
         case .loading?: throw Unavailable.loading
         case .loaded(var shard, let epoch)?:
+            // Out of the table while it changes, so the change does not copy every group (copy-on-write).
+            slots[index] = .loading(epoch: epoch)
             let effects = body(&shard)
             slots[index] = .loaded(shard, epoch: epoch)
             deliver(effects, shard: index, epoch: epoch)
@@ -193,7 +206,7 @@ final class GroupCoordinator: @unchecked Sendable {
     private func write(_ records: [OffsetsTopicRecord], writeId: UInt64, shard index: Int32, epoch: Int32) {
         let outcome: EventLoopFuture<ErrorCode>
         if let partition = replicas.partition(OffsetsTopicLog.topic, index), partition.isLeader, partition.leaderEpoch == epoch {
-            outcome = append(records, to: partition)
+            outcome = append(records, to: partition, epoch: epoch)
         } else {
             outcome = loop.makeSucceededFuture(.notLeaderOrFollower)
         }
@@ -208,7 +221,7 @@ final class GroupCoordinator: @unchecked Sendable {
         }
     }
 
-    private func append(_ records: [OffsetsTopicRecord], to partition: Partition) -> EventLoopFuture<ErrorCode> {
+    private func append(_ records: [OffsetsTopicRecord], to partition: Partition, epoch: Int32) -> EventLoopFuture<ErrorCode> {
         guard Int32(partition.effectiveIsr.count) >= partition.minInsyncReplicas else {
             return loop.makeSucceededFuture(.notEnoughReplicas)
         }
@@ -221,7 +234,7 @@ final class GroupCoordinator: @unchecked Sendable {
             guard span.size <= partition.log.currentConfig.maxMessageBytes else {
                 return loop.makeSucceededFuture(.recordListTooLarge)
             }
-            let appended = try partition.log.appendAsLeader(&batch, span: span, leaderEpoch: partition.leaderEpoch, nowMs: nowMs)
+            let appended = try partition.log.appendAsLeader(&batch, span: span, leaderEpoch: epoch, nowMs: nowMs)
             replicas.appended(partition)
             guard partition.highWatermark <= appended.lastOffset else { return loop.makeSucceededFuture(.none) }
             return replicas.producePurgatory.wait(for: partition, requiredOffset: appended.lastOffset + 1,
