@@ -236,3 +236,34 @@ def test_aiokafka_group_consumer_commits_and_resumes(cluster):
     second = asyncio.run(consume(35))
     assert set(first).isdisjoint(second)
     assert len(set(first) | set(second)) == 60
+
+
+def test_group_requests_need_the_coordinator_and_bad_ones_close_only_their_connection(cluster):
+    """Heartbeat v0 straight to each node: the coordinator answers UNKNOWN_MEMBER_ID for a member it does not
+    know, every other node NOT_COORDINATOR; a truncated request closes that connection and nothing else."""
+    import struct
+
+    from kafka_wire import Connection, request, string
+
+    group = f"wire-{time.monotonic_ns()}"
+    admin = AdminClient({"bootstrap.servers": cluster.bootstrap})
+    coordinator = wait_for(lambda: admin.describe_consumer_groups([group])[group].result(10).coordinator.id, 30,
+                           "a coordinator for the group")
+    body = string(group) + struct.pack(">i", 1) + string("nobody")
+    answers = {}
+    for node in (1, 2, 3):
+        connection = Connection(cluster.port(node))
+        connection.send(request(12, 0, 7, body))
+        correlation, response = connection.receive()
+        connection.close()
+        assert correlation == 7
+        answers[node] = struct.unpack(">h", response[:2])[0]
+    assert answers == {n: (25 if n == coordinator else 16) for n in (1, 2, 3)}, answers
+
+    broken = Connection(cluster.port(coordinator))
+    broken.send(request(12, 0, 8, body[:-3]))
+    assert broken.closed_by_peer()
+    again = Connection(cluster.port(coordinator))
+    again.send(request(12, 0, 9, body))
+    assert again.receive()[0] == 9
+    again.close()
