@@ -28,9 +28,9 @@ def set_dirty_ratio(bootstrap, topic, ratio):
     future.result(15)
 
 
-def produce(bootstrap, topic, pairs, batch=50):
+def produce(bootstrap, topic, pairs, batch=50, **settings):
     """Sends (key, value) pairs in order; returns {key: (offset, value)} of the last write of each key."""
-    producer = Producer({"bootstrap.servers": bootstrap, "linger.ms": 5, "acks": "all"})
+    producer = Producer({"bootstrap.servers": bootstrap, "linger.ms": 5, "acks": "all", **settings})
     newest, errors = {}, []
 
     def delivered(err, msg):
@@ -162,3 +162,53 @@ def test_sigkill_while_cleaning_loses_nothing_the_newest_per_key_rule_keeps(make
     records = read_all(broker.bootstrap, topic)
     assert {key: (offset, value) for offset, key, value in records} == newest
     assert len(records) == len(newest)
+
+
+def test_compaction_on_a_three_node_cluster_keeps_the_newest_value_per_key_on_every_replica(tmp_path):
+    """Every replica cleans its own copy (Kafka's cleaner runs on followers too): after cleaning on all three nodes,
+    the leader, and then a new leader after the old one is killed, serve exactly the newest value per key at its
+    original offset."""
+    from cluster import Cluster, wait_for
+
+    cluster = Cluster(tmp_path / "cluster", overrides={"log.cleaner.backoff.ms": "50",
+                                                       "broker.session.timeout.ms": "3000",
+                                                       "broker.heartbeat.interval.ms": "500"})
+    bootstrap = cluster.up()
+    try:
+        topic = unique_topic("cc")
+        settings = {"cleanup.policy": "compact", "segment.bytes": "4096", "min.cleanable.dirty.ratio": "0.01",
+                    "segment.ms": "200", "min.insync.replicas": "2"}
+        admin = AdminClient({"bootstrap.servers": bootstrap})
+        admin.create_topics([NewTopic(topic, 1, 3, config=settings)])[topic].result(15)
+        wait_for(lambda: len(cluster.partition(topic)[2]) == 3, 30, "all replicas in sync")
+        # Small batches, so the log has many segments to clean (acks=all over three nodes would otherwise gather
+        # everything into a batch or two larger than a segment).
+        newest = produce(bootstrap, topic, [(f"k{i % 40}".encode(), f"v{i}".encode()) for i in range(3000)],
+                         **{"batch.size": 512})
+        end = max(offset for offset, _ in newest.values()) + 1
+
+        class Node:
+            def __init__(self, node_id):
+                self.directory = cluster.directory / f"node-{node_id}"
+        # Past most of the log on every replica (the active segment is never cleaned).
+        for node_id in (1, 2, 3):
+            wait_until(lambda: cleaned_up_to(Node(node_id), topic) >= end - 200, f"node {node_id} cleaned")
+
+        expected = sorted((offset, key, value) for key, (offset, value) in newest.items())
+
+        def newest_per_key(records):
+            latest = {}
+            for offset, key, value in records:
+                latest[key] = (offset, key, value)
+            return sorted(latest.values())
+
+        first = read_all(bootstrap, topic)
+        assert newest_per_key(first) == expected
+        assert len(first) < 3000 / 2, "the cleaned log is much shorter than what was written"
+
+        leader = cluster.partition(topic)[0]
+        cluster.node("kill", leader)
+        wait_for(lambda: cluster.partition(topic)[0] not in (leader, -1), 30, "a new leader")
+        assert newest_per_key(read_all(cluster.live_bootstrap(), topic)) == expected
+    finally:
+        cluster.down()
