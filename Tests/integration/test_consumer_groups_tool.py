@@ -105,7 +105,20 @@ def join(broker, group: str, topic: str) -> Consumer:
     return c
 
 
-def test_describe_shows_lag_members_and_state(broker):
+@pytest.fixture
+def three_nodes(tmp_path):
+    """A 3-node cluster standing in for `broker` (only `.bootstrap` is used): groups live on different nodes."""
+    from cluster import Cluster
+
+    cluster = Cluster(tmp_path / "cluster", overrides={"group.initial.rebalance.delay.ms": "0"})
+    cluster.up()
+    yield cluster
+    cluster.down()
+
+
+@pytest.mark.parametrize("where", ["broker", "three_nodes"])
+def test_describe_shows_lag_members_and_state(request, where):
+    broker = request.getfixturevalue(where)
     topic, group = unique_topic("lag"), unique_topic("g-lag")
     create_topic(broker, topic, 2)
     produce(broker, topic, [(0, b"a%d" % i, None) for i in range(10)] + [(1, b"b%d" % i, None) for i in range(6)])
