@@ -136,7 +136,8 @@ public struct ClassicGroup: Sendable {
         for member in all {
             if let vote = member.protocols.first(where: { candidates.contains($0.name) }) { votes[vote.name, default: 0] += 1 }
         }
-        return candidates.max { votes[$0, default: 0] < votes[$1, default: 0] || (votes[$0, default: 0] == votes[$1, default: 0] && candidates.firstIndex(of: $0)! > candidates.firstIndex(of: $1)!) }
+        let most = candidates.map { votes[$0, default: 0] }.max()!
+        return candidates.first { votes[$0, default: 0] == most }
     }
 
     /// A joining member's protocols can live with the group's: same type and at least one protocol in common.
@@ -184,7 +185,12 @@ public struct ClassicGroup: Sendable {
         return topics
     }
 
-    func metadataValue(nowMs: Int64) -> GroupMetadataValue {
+    /// The group as `__consumer_offsets` stores it.
+    var metadataRecord: OffsetsTopicRecord {
+        .groupMetadata(group: groupId, metadataValue)
+    }
+
+    private var metadataValue: GroupMetadataValue {
         GroupMetadataValue(
             protocolType: protocolType ?? "", generation: generation, protocolName: protocolName, leader: leaderId,
             currentStateTimestamp: stateTimestampMs,

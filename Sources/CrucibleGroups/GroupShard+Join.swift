@@ -159,7 +159,7 @@ extension GroupShard {
         group.members[replacement.memberId] = member
         switch group.state {
         case .stable where group.selectProtocol() == group.protocolName:
-            let record = OffsetsTopicRecord.groupMetadata(group: group.groupId, group.metadataValue(nowMs: nowMs))
+            let record = group.metadataRecord
             effects.append(append([record], .staticRejoin(group: group.groupId, token: token, version: version,
                                                           newMemberId: replacement.memberId, previous: old,
                                                           previousLeader: previousLeader)))
@@ -258,7 +258,7 @@ extension GroupShard {
             group.leaderId = nil
             group.transition(to: .empty, nowMs: nowMs)
             let note = GroupEffect.note("Group \(group.groupId) with generation \(group.generation) is now empty")
-            let record = OffsetsTopicRecord.groupMetadata(group: group.groupId, group.metadataValue(nowMs: nowMs))
+            let record = group.metadataRecord
             return [note, append([record], .background)]
         }
         group.protocolName = group.selectProtocol()

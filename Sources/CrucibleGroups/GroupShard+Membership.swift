@@ -31,7 +31,7 @@ extension GroupShard {
             }
             var stored = group
             for id in stored.joinOrder { stored.members[id]!.assignment = assignments[id] ?? [] }
-            let record = OffsetsTopicRecord.groupMetadata(group: group.groupId, stored.metadataValue(nowMs: nowMs))
+            let record = stored.metadataRecord
             return effects + [append([record], .assignment(group: group.groupId, generation: group.generation,
                                                             assignments: assignments))]
         case .stable:

@@ -31,7 +31,6 @@ struct GroupSimulation {
     /// Requests the coordinator holds: who sent them, and the offsets a commit carries.
     var waiting: [RequestToken: (client: Int, incarnation: Int, requestId: Int, commit: [Int32: Int64], at: Int64)] = [:]
     var nextToken: RequestToken = 1
-    var idCounter = 0
     /// Invariant bookkeeping.
     var owners: [Int32: [Int32: String]] = [:]  // generation -> partition -> instance or member id
     var highestAcked: [Int32: Int64] = [:]
