@@ -24,6 +24,11 @@ def main() -> None:
         out.flush()
         if not messages:
             continue
+        # What this commit will store, printed before it is sent: a kill can land after the coordinator wrote it
+        # but before the acknowledgement arrives, and the test must tell that apart from a lost or invented commit.
+        positions = consumer.position(consumer.assignment())
+        out.write(json.dumps({"committing": {str(tp.partition): tp.offset for tp in positions if tp.offset >= 0}}) + "\n")
+        out.flush()
         try:
             committed = consumer.commit(asynchronous=False)
         except KafkaException as error:
