@@ -3,7 +3,8 @@ import PackageDescription
 
 // Layers, lowest first. A target may depend only on targets above it in this list:
 //   C shims -> CrucibleProtocol -> CrucibleRecords -> CrucibleGroups -> CrucibleStorage -> CrucibleRaft -> CrucibleClient
-//   -> CrucibleController -> CrucibleBroker -> CrucibleWorkload / CrucibleVerify -> CrucibleReport -> crucible (CLI)
+//   -> CrucibleController -> CrucibleBroker -> CrucibleWorkload -> CrucibleBench / CrucibleVerify -> CrucibleReport
+//   -> crucible (CLI)
 // (The client sits below the controller because the metadata quorum's peers talk to each other with it.)
 let swiftSettings: [SwiftSetting] = [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]
 
@@ -18,6 +19,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-atomics.git", from: "1.3.0"),
+        .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
+        .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift.git", from: "0.2.0"),
     ],
     targets: [
         // System libraries from Debian packages.
@@ -29,6 +32,9 @@ let package = Package(
                        providers: [.apt(["libzstd-dev"])]),
         .systemLibrary(name: "CSnappy", path: "Sources/CSystem/CSnappy", pkgConfig: "snappy",
                        providers: [.apt(["libsnappy-dev"])]),
+        // librdkafka, the client the benchmark drives load with (the one users run).
+        .systemLibrary(name: "CRdKafka", path: "Sources/CSystem/CRdKafka", pkgConfig: "rdkafka",
+                       providers: [.apt(["librdkafka-dev"])]),
         // CRC-32C with SSE4.2 when the CPU has it.
         .target(name: "CCRC32C", path: "Sources/CSystem/CCRC32C"),
 
@@ -78,11 +84,26 @@ let package = Package(
                                .product(name: "NIOCore", package: "swift-nio"),
                                .product(name: "NIOPosix", package: "swift-nio")],
                 swiftSettings: swiftSettings),
+        // Benchmark definitions and measurement, pure: OMB workload and driver files, payloads and keys, the open-loop
+        // send schedule, the maximum-rate search, latency histograms, HdrHistogram interval logs, OMB's result JSON.
+        .target(name: "CrucibleWorkload",
+                dependencies: ["CZlib", "CrucibleRaft", .product(name: "Yams", package: "Yams"),
+                               .product(name: "Histogram", package: "hdrhistogram-swift")],
+                swiftSettings: swiftSettings),
+        // Benchmark runs: load on librdkafka, topics and log sizes through the admin client, calibration of this
+        // machine, failover, results written.
+        .target(name: "CrucibleBench",
+                dependencies: ["CrucibleWorkload", "CrucibleClient", "CrucibleProtocol", "CRdKafka",
+                               .product(name: "NIOCore", package: "swift-nio"),
+                               .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                               .product(name: "Histogram", package: "hdrhistogram-swift")],
+                swiftSettings: swiftSettings),
         // Checkers on histories alone: Kafka queue analysis, linearizability.
         .target(name: "CrucibleVerify", dependencies: [], swiftSettings: swiftSettings),
         // The front door.
         .executableTarget(name: "crucible",
                           dependencies: ["CrucibleBroker", "CrucibleClient", "CrucibleVerify", "CrucibleStorage", "CrucibleGroups",
+                                         "CrucibleBench", "CrucibleWorkload",
                                          .product(name: "ArgumentParser", package: "swift-argument-parser"),
                                          .product(name: "Logging", package: "swift-log")],
                           swiftSettings: swiftSettings),
@@ -99,6 +120,8 @@ let package = Package(
         .testTarget(name: "CrucibleBrokerTests", dependencies: ["CrucibleBroker", "CrucibleClient"]),
         .testTarget(name: "CrucibleVerifyTests", dependencies: ["CrucibleVerify"]),
         .testTarget(name: "CrucibleGroupsTests", dependencies: ["CrucibleGroups"]),
+        .testTarget(name: "CrucibleWorkloadTests", dependencies: ["CrucibleWorkload", "CrucibleBench",
+                                                                  .product(name: "Histogram", package: "hdrhistogram-swift")]),
         // The command-line tools' pure parts (plans, parsing, Kafka's table formats).
         .testTarget(name: "CrucibleToolTests", dependencies: ["crucible", "CrucibleClient", "CrucibleGroups", "CrucibleRecords"]),
     ]

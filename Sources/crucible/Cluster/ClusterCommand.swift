@@ -38,32 +38,8 @@ struct ClusterCommand: ParsableCommand {
                 }
                 perNode[id, default: []].append(String(entry[entry.index(after: colon)...]))
             }
-            if FileManager.default.fileExists(atPath: ClusterLayout.path(dir)) {
-                let existing = try ClusterLayout.load(dir)
-                if existing.nodes.contains(where: { NodeProcess.isAlive($0.pid) }) {
-                    throw UsageError("a cluster is already running in \(dir) (`crucible cluster down --dir \(dir)` first)")
-                }
-            }
-            let root = URL(fileURLWithPath: dir).standardizedFileURL.path
-            var layout = ClusterLayout(clusterId: ClusterId.random(), nodes: (1...nodes).map { i in
-                ClusterLayout.Node(id: Int32(i), port: basePort + i - 1, controllerPort: basePort + 100 + i - 1,
-                                   directory: "\(root)/node-\(i)", pid: nil)
-            })
-            for node in layout.nodes {
-                try FileManager.default.createDirectory(atPath: node.directory, withIntermediateDirectories: true)
-                let path = node.directory + "/server.properties"
-                try layout.properties(for: node, overrides: override + perNode[node.id, default: []]).write(toFile: path, atomically: true, encoding: .utf8)
-                let config = try loadBrokerConfig(path: path, overrides: [])
-                try Broker.format(config, clusterId: layout.clusterId)
-            }
-            for index in layout.nodes.indices {
-                layout.nodes[index].pid = try NodeProcess.start(layout.nodes[index])
-                FileHandle.standardError.write(Data("started node \(layout.nodes[index].id) (pid \(layout.nodes[index].pid!))\n".utf8))
-            }
-            try layout.save(dir)
-            for node in layout.nodes where !NodeProcess.waitUntilServing(port: node.port, brokers: nodes, timeout: timeout) {
-                throw ClusterFailure("node \(node.id) did not serve metadata with \(nodes) brokers within \(Int(timeout)) s (see \(node.directory)/broker.log)")
-            }
+            let layout = try ClusterLayout.up(dir: dir, nodes: nodes, basePort: basePort, overrides: override,
+                                              nodeOverrides: perNode, timeout: timeout)
             print(layout.bootstrapServers)
         }
     }
@@ -74,12 +50,7 @@ struct ClusterCommand: ParsableCommand {
 
         func run() throws {
             var layout = try ClusterLayout.load(dir)
-            for node in layout.nodes { NodeProcess.signal(node.pid, SIGTERM) }
-            for node in layout.nodes where !NodeProcess.waitForExit(node.pid, timeout: 30) {
-                NodeProcess.signal(node.pid, SIGKILL)
-                _ = NodeProcess.waitForExit(node.pid, timeout: 10)
-            }
-            for index in layout.nodes.indices { layout.nodes[index].pid = nil }
+            layout.down()
             try layout.save(dir)
         }
     }

@@ -51,6 +51,20 @@ enum NodeProcess {
         return Int(UInt16(bigEndian: address.sin_port))
     }
 
+    /// Whether nothing listens on the loopback port now (a bind to it succeeds).
+    static func isFree(port: Int) -> Bool {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { return false }
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = UInt16(port).bigEndian
+        return withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0 }
+        }
+    }
+
     static func signal(_ pid: Int32?, _ sig: Int32) {
         guard let pid, isAlive(pid) else { return }
         kill(pid, sig)

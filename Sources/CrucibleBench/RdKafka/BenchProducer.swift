@@ -1,0 +1,260 @@
+import CRdKafka
+import CrucibleWorkload
+import Foundation
+import Histogram
+import NIOConcurrencyHelpers
+
+/// One OMB producer: a librdkafka producer on its own thread, sending on an open-loop schedule. Every message has
+/// an intended send time fixed by the rate alone (message k of a schedule at origin + k / rate); when the client
+/// or the cluster falls behind, messages go late but their intended times stay put, so the delay shows in
+/// `publishDelayLatency` and in the intended-time latency instead of disappearing (coordinated omission).
+final class BenchProducer: @unchecked Sendable {
+    /// The header carrying the intended and actual send times (big-endian microseconds since the epoch, 16 bytes).
+    static let timesHeader = "crucible.send.us"
+    /// A probe message's header: counted by consumers to know every subscription receives, never measured.
+    static let probeHeader = "crucible.probe"
+    /// What the times header adds to each record (name and value), counted as bytes handed to the producer.
+    static let headerBytes = timesHeader.utf8.count + 16
+
+    let id: Int
+    let topic: String
+    let stats = StatsBox<ProducerPeriod> { ProducerPeriod() }
+    private let handle: OpaquePointer
+    private var topicHandle: OpaquePointer?
+    /// What librdkafka's callback finds the producer through (the handle's opaque is set before the producer exists).
+    private let relay = DeliveryRelay()
+    private let timesHeaderName = strdup(BenchProducer.timesHeader)!
+    private let probeHeaderName = strdup(BenchProducer.probeHeader)!
+    private let payloads: PayloadPool
+    private var keys: KeyDistributor
+    /// Per in-flight message: intended and actual send times, indexed by the opaque pointer librdkafka hands back.
+    private var slots: [(intended: Int64, sent: Int64)]
+    private var nextSlot = 0
+    private let schedule = NIOLockedValueBox(Schedule(rate: 0, origin: 0, generation: 0))
+    private let running = NIOLockedValueBox(true)
+    private var thread: Thread?
+    /// Acknowledgement times of messages sent after a moment of interest (failover), per partition.
+    let watch = NIOLockedValueBox<AckWatch?>(nil)
+
+    struct Schedule { var rate: Double; var origin: Int64; var generation: Int }
+
+    /// Watches one partition from a moment on (a failover): the first acknowledgement of a message sent at or
+    /// after `since`, and the intended-time latency of every acknowledgement on the partition meanwhile.
+    struct AckWatch {
+        var partition: Int32
+        var since: Int64
+        var firstAck: Int64?
+        var spike: Histogram<UInt64>
+    }
+
+    init(id: Int, topic: String, bootstrap: String, driver: Driver, payloads: PayloadPool, keys: KeyDistributorKind,
+         warnings: inout [String]) throws {
+        self.id = id
+        self.topic = topic
+        self.payloads = payloads
+        self.keys = KeyDistributor(keys, seed: UInt64(id) &+ 1)
+        let mapped = ClientProperties.map(driver, role: .producer)
+        let conf = try RdKafkaConfig.make(mapped.properties, source: "\(driver.name) producerConfig", warnings: &warnings)
+        try RdKafkaConfig.set(conf, "bootstrap.servers", bootstrap)
+        try RdKafkaConfig.set(conf, "client.id", "crucible-bench-producer-\(id)")
+        // In flight at most what librdkafka's queue admits; one slot per queued message, with room to spare.
+        var size = 512
+        var value = [CChar](repeating: 0, count: 64)
+        if rd_kafka_conf_get(conf, "queue.buffering.max.messages", &value, &size) == RD_KAFKA_CONF_OK {
+            slots = Array(repeating: (0, 0), count: 2 * max(1_024, Int(String(cString: value)) ?? 100_000) + 1)
+        } else {
+            slots = Array(repeating: (0, 0), count: 200_001)
+        }
+        rd_kafka_conf_set_dr_msg_cb(conf, deliveryReport)
+        rd_kafka_conf_set_opaque(conf, Unmanaged.passUnretained(relay).toOpaque())
+        var error = [CChar](repeating: 0, count: 512)
+        guard let handle = rd_kafka_new(RD_KAFKA_PRODUCER, conf, &error, error.count) else {
+            rd_kafka_conf_destroy(conf)
+            throw ClientConfigError(description: "librdkafka producer: \(String(cString: error))")
+        }
+        self.handle = handle
+        topicHandle = rd_kafka_topic_new(handle, topic, nil)
+        relay.producer = self
+    }
+
+    deinit {
+        free(timesHeaderName)
+        free(probeHeaderName)
+    }
+
+    func start() {
+        let thread = Thread { [self] in run() }
+        thread.name = "bench-producer-\(id)"
+        thread.start()
+        self.thread = thread
+    }
+
+    /// Changes the rate from now on; 0 stops sending. The schedule restarts at `now`, so intended times are never
+    /// in the past when a new phase begins (a search probe must not inherit the previous one's debt).
+    func setRate(_ rate: Double) {
+        let now = nowMicros()
+        schedule.withLockedValue { $0 = Schedule(rate: rate, origin: now, generation: $0.generation + 1) }
+    }
+
+    /// Sends one probe message now (outside the schedule and the statistics).
+    func sendProbe() {
+        probePending.withLockedValue { $0 += 1 }
+    }
+    private let probePending = NIOLockedValueBox(0)
+
+    func stop(flushSeconds: Double) {
+        setRate(0)
+        running.withLockedValue { $0 = false }
+        while thread != nil && !finished.withLockedValue({ $0 }) { usleep(5_000) }
+        _ = rd_kafka_flush(handle, Int32(flushSeconds * 1_000))
+        if let topicHandle { rd_kafka_topic_destroy(topicHandle) }
+        rd_kafka_destroy(handle)
+        relay.producer = nil
+    }
+    private let finished = NIOLockedValueBox(false)
+
+    /// Messages handed to librdkafka and not yet acknowledged or failed.
+    var outstanding: Int { let t = stats.snapshot; return t.sent - t.acknowledged - t.failed }
+
+    private func run() {
+        var current = schedule.withLockedValue { $0 }
+        var sentInSchedule = 0
+        var sinceLastPoll = 0
+        while running.withLockedValue({ $0 }) {
+            let latest = schedule.withLockedValue { $0 }
+            if latest.generation != current.generation { current = latest; sentInSchedule = 0 }
+            if probePending.withLockedValue({ let n = $0; $0 = 0; return n }) > 0 { send(intended: nowMicros(), probe: true) }
+            guard current.rate > 0 else {
+                rd_kafka_poll(handle, 10)
+                continue
+            }
+            let intended = current.origin + Int64(Double(sentInSchedule) * 1_000_000 / current.rate)
+            let now = nowMicros()
+            if intended > now {
+                // Early: serve delivery reports while waiting, then sleep the rest.
+                rd_kafka_poll(handle, 0)
+                sinceLastPoll = 0
+                sleep(untilMicros: min(intended, nowMicros() + 10_000))
+                continue
+            }
+            send(intended: intended, probe: false)
+            sentInSchedule += 1
+            sinceLastPoll += 1
+            if sinceLastPoll >= 64 { rd_kafka_poll(handle, 0); sinceLastPoll = 0 }
+        }
+        finished.withLockedValue { $0 = true }
+    }
+
+    /// Hands one message to librdkafka, waiting (and serving delivery reports) while its queue is full; the time
+    /// it finally goes in is the actual send time.
+    private func send(intended: Int64, probe: Bool) {
+        let n = nextSlot
+        let payload = payloads.payload(n)
+        let key = probe ? nil : keys.nextKey()
+        let slot = n % slots.count
+        nextSlot += 1
+        while true {
+            let sent = nowMicros()
+            slots[slot] = (probe ? -1 : intended, sent)
+            var times = (intended.bigEndian, sent.bigEndian)
+            let error = withUnsafeBytes(of: &times) { header in
+                produce(value: payload, key: key, header: header, probe: probe, slot: slot)
+            }
+            guard let error else {
+                stats.record { period, totals in
+                    totals.sent += 1
+                    totals.handedBytes += payload.count + (key?.count ?? 0) + Self.headerBytes
+                    if !probe {
+                        period.sent += 1
+                        period.sentBytes += payload.count
+                        period.publishDelay.recordClamped(sent - intended)
+                    }
+                }
+                return
+            }
+            let code = rd_kafka_error_code(error)
+            rd_kafka_error_destroy(error)
+            if code == RD_KAFKA_RESP_ERR__QUEUE_FULL {
+                rd_kafka_poll(handle, 1)
+                continue
+            }
+            stats.record { period, totals in
+                totals.failed += 1
+                period.errors += 1
+                period.errorsByCode[String(cString: rd_kafka_err2name(code)), default: 0] += 1
+            }
+            return
+        }
+    }
+
+    private func produce(value: [UInt8], key: [UInt8]?, header: UnsafeRawBufferPointer, probe: Bool, slot: Int) -> OpaquePointer? {
+        withUnsafeTemporaryAllocation(of: rd_kafka_vu_t.self, capacity: 6) { parts in
+            for i in 0..<6 { parts[i] = rd_kafka_vu_t() }
+            parts[0].vtype = RD_KAFKA_VTYPE_RKT
+            parts[0].u.rkt = topicHandle
+            parts[1].vtype = RD_KAFKA_VTYPE_MSGFLAGS
+            parts[1].u.i = 0  // neither copied nor freed: payloads and keys outlive the producer's messages
+            parts[2].vtype = RD_KAFKA_VTYPE_OPAQUE
+            parts[2].u.ptr = UnsafeMutableRawPointer(bitPattern: slot + 1)
+            parts[3].vtype = RD_KAFKA_VTYPE_HEADER
+            parts[3].u.header.name = UnsafePointer(probe ? probeHeaderName : timesHeaderName)
+            parts[3].u.header.val = header.baseAddress
+            parts[3].u.header.size = header.count
+            return value.withUnsafeBytes { valueBytes in
+                parts[4].vtype = RD_KAFKA_VTYPE_VALUE
+                parts[4].u.mem.ptr = UnsafeMutableRawPointer(mutating: valueBytes.baseAddress)
+                parts[4].u.mem.size = valueBytes.count
+                guard let key else { return rd_kafka_produceva(handle, parts.baseAddress, 5) }
+                return key.withUnsafeBytes { keyBytes in
+                    parts[5].vtype = RD_KAFKA_VTYPE_KEY
+                    parts[5].u.mem.ptr = UnsafeMutableRawPointer(mutating: keyBytes.baseAddress)
+                    parts[5].u.mem.size = keyBytes.count
+                    return rd_kafka_produceva(handle, parts.baseAddress, 6)
+                }
+            }
+        }
+    }
+
+    /// Called by librdkafka on this producer's thread, inside `rd_kafka_poll`.
+    fileprivate func delivered(_ message: UnsafePointer<rd_kafka_message_t>) {
+        let now = nowMicros()
+        let slot = Int(bitPattern: message.pointee._private) - 1
+        guard slot >= 0 && slot < slots.count else { return }
+        let (intended, sent) = slots[slot]
+        let error = message.pointee.err
+        let length = message.pointee.len
+        stats.record { period, totals in
+            guard error == RD_KAFKA_RESP_ERR_NO_ERROR else {
+                totals.failed += 1
+                period.errors += 1
+                period.errorsByCode[String(cString: rd_kafka_err2name(error)), default: 0] += 1
+                return
+            }
+            totals.acknowledged += 1
+            guard intended >= 0 else { return }  // a probe
+            period.acknowledged += 1
+            period.acknowledgedBytes += length
+            period.publish.recordClamped(now - sent)
+            period.publishIntended.recordClamped(now - intended)
+        }
+        if error == RD_KAFKA_RESP_ERR_NO_ERROR && intended >= 0 {
+            let partition = message.pointee.partition
+            watch.withLockedValue { watch in
+                guard watch != nil, watch!.partition == partition else { return }
+                watch!.spike.recordClamped(now - intended)
+                if watch!.firstAck == nil && sent >= watch!.since { watch!.firstAck = now }
+            }
+        }
+    }
+}
+
+/// librdkafka's delivery-report callback: finds the producer through the handle's opaque.
+private let deliveryReport: @convention(c) (OpaquePointer?, UnsafePointer<rd_kafka_message_t>?, UnsafeMutableRawPointer?) -> Void = {
+    _, message, opaque in
+    guard let message, let opaque else { return }
+    Unmanaged<DeliveryRelay>.fromOpaque(opaque).takeUnretainedValue().producer?.delivered(message)
+}
+
+private final class DeliveryRelay {
+    var producer: BenchProducer?
+}
