@@ -32,7 +32,7 @@ final class BenchConsumer: @unchecked Sendable {
         var error = [CChar](repeating: 0, count: 512)
         guard let handle = rd_kafka_new(RD_KAFKA_CONSUMER, conf, &error, error.count) else {
             rd_kafka_conf_destroy(conf)
-            throw ClientConfigError(description: "librdkafka consumer: \(String(cString: error))")
+            throw ClientConfigError(description: "librdkafka consumer: \(message(error))")
         }
         self.handle = handle
         rd_kafka_poll_set_consumer(handle)

@@ -58,10 +58,10 @@ final class BenchProducer: @unchecked Sendable {
         try RdKafkaConfig.set(conf, "bootstrap.servers", bootstrap)
         try RdKafkaConfig.set(conf, "client.id", "crucible-bench-producer-\(id)")
         // In flight at most what librdkafka's queue admits; one slot per queued message, with room to spare.
-        var size = 512
         var value = [CChar](repeating: 0, count: 64)
+        var size = value.count
         if rd_kafka_conf_get(conf, "queue.buffering.max.messages", &value, &size) == RD_KAFKA_CONF_OK {
-            slots = Array(repeating: (0, 0), count: 2 * max(1_024, Int(String(cString: value)) ?? 100_000) + 1)
+            slots = Array(repeating: (0, 0), count: 2 * max(1_024, Int(message(value)) ?? 100_000) + 1)
         } else {
             slots = Array(repeating: (0, 0), count: 200_001)
         }
@@ -70,7 +70,7 @@ final class BenchProducer: @unchecked Sendable {
         var error = [CChar](repeating: 0, count: 512)
         guard let handle = rd_kafka_new(RD_KAFKA_PRODUCER, conf, &error, error.count) else {
             rd_kafka_conf_destroy(conf)
-            throw ClientConfigError(description: "librdkafka producer: \(String(cString: error))")
+            throw ClientConfigError(description: "librdkafka producer: \(message(error))")
         }
         self.handle = handle
         topicHandle = rd_kafka_topic_new(handle, topic, nil)

@@ -23,7 +23,7 @@ enum RdKafkaConfig {
                 warnings.append("\(source): \(property.key) is not a librdkafka property (a Java-only client setting?); ignored")
             default:
                 rd_kafka_conf_destroy(conf)
-                throw ClientConfigError(description: "\(source): \(property.key)=\(property.value): \(String(cString: error))")
+                throw ClientConfigError(description: "\(source): \(property.key)=\(property.value): \(message(error))")
             }
         }
         return conf
@@ -45,7 +45,7 @@ enum RdKafkaConfig {
     static func set(_ conf: OpaquePointer, _ key: String, _ value: String) throws {
         var error = [CChar](repeating: 0, count: 512)
         guard rd_kafka_conf_set(conf, key, value, &error, error.count) == RD_KAFKA_CONF_OK else {
-            throw ClientConfigError(description: "librdkafka: \(key)=\(value): \(String(cString: error))")
+            throw ClientConfigError(description: "librdkafka: \(key)=\(value): \(message(error))")
         }
     }
 }
@@ -73,4 +73,9 @@ public enum BenchValidation {
     public static func clientWarnings(_ driver: Driver, file: String) throws -> [String] {
         try RdKafkaConfig.validate(driver, file: file)
     }
+}
+
+/// librdkafka's error text from the buffer it wrote into (NUL-terminated).
+func message(_ buffer: [CChar]) -> String {
+    String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
 }

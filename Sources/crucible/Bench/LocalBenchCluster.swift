@@ -3,6 +3,9 @@ import Foundation
 
 /// The embedded default: a local cluster `crucible bench` starts in a scratch directory, benchmarks, and tears
 /// down (directory included) when the invocation ends.
+/// Node processes to SIGKILL when the benchmark is interrupted (read by a signal handler, so a fixed global array).
+nonisolated(unsafe) private var interruptPids = [Int32](repeating: 0, count: 9)
+
 final class LocalBenchCluster: BenchCluster {
     private var layout: ClusterLayout
     private let dir: String
@@ -13,6 +16,7 @@ final class LocalBenchCluster: BenchCluster {
         let basePort = try Self.freeBasePort(nodes: nodes)
         do {
             layout = try ClusterLayout.up(dir: scratch, nodes: nodes, basePort: basePort, overrides: overrides, timeout: 60)
+            Self.stopOnSignal(layout)
         } catch {
             try? FileManager.default.removeItem(atPath: scratch)
             throw error
@@ -35,9 +39,24 @@ final class LocalBenchCluster: BenchCluster {
         guard let index = layout.nodes.firstIndex(where: { $0.id == node }) else { return }
         guard !NodeProcess.isAlive(layout.nodes[index].pid) else { return }
         layout.nodes[index].pid = try NodeProcess.start(layout.nodes[index])
+        Self.stopOnSignal(layout)
+    }
+
+    /// An interrupted benchmark (Ctrl-C, SIGTERM) must not leave its cluster running: the handler, which can
+    /// capture nothing, SIGKILLs the node processes recorded here and exits as the signal would have.
+    private static func stopOnSignal(_ layout: ClusterLayout) {
+        for (index, node) in layout.nodes.prefix(interruptPids.count).enumerated() { interruptPids[index] = node.pid ?? 0 }
+        let handler: @convention(c) (Int32) -> Void = { signal in
+            for pid in interruptPids where pid > 0 { Glibc.kill(pid, SIGKILL) }
+            _exit(128 + signal)
+        }
+        signal(SIGINT, handler)
+        signal(SIGTERM, handler)
     }
 
     func down() {
+        signal(SIGINT, SIG_DFL)
+        signal(SIGTERM, SIG_DFL)
         layout.down()
         try? FileManager.default.removeItem(atPath: dir)
     }
