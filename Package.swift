@@ -2,9 +2,9 @@
 import PackageDescription
 
 // Layers, lowest first. A target may depend only on targets above it in this list:
-//   C shims -> CrucibleProtocol -> CrucibleRecords -> CrucibleGroups -> CrucibleStorage -> CrucibleRaft -> CrucibleClient
-//   -> CrucibleController -> CrucibleBroker -> CrucibleWorkload -> CrucibleBench / CrucibleVerify -> CrucibleReport
-//   -> crucible (CLI)
+//   C shims, CrucibleMutations -> CrucibleProtocol -> CrucibleRecords -> CrucibleGroups -> CrucibleStorage -> CrucibleRaft
+//   -> CrucibleClient -> CrucibleController -> CrucibleBroker -> CrucibleWorkload -> CrucibleRdKafka -> CrucibleBench
+//   / CrucibleVerify (checkers) -> CrucibleVerifyRun -> crucible (CLI)
 // (The client sits below the controller because the metadata quorum's peers talk to each other with it.)
 let swiftSettings: [SwiftSetting] = [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]
 
@@ -47,9 +47,11 @@ let package = Package(
                 dependencies: ["CrucibleProtocol", "CCRC32C", "CZlib", "CLZ4", "CZstd", "CSnappy",
                                .product(name: "NIOCore", package: "swift-nio")],
                 swiftSettings: swiftSettings),
+        // Broker bugs planted for `crucible verify --mutation`: only in a build with -DCRUCIBLE_MUTATIONS.
+        .target(name: "CrucibleMutations", dependencies: [], swiftSettings: swiftSettings),
         // Segmented partition logs on disk, indexes, recovery, producer state.
         .target(name: "CrucibleStorage",
-                dependencies: ["CrucibleRecords", .product(name: "NIOCore", package: "swift-nio"),
+                dependencies: ["CrucibleRecords", "CrucibleMutations", .product(name: "NIOCore", package: "swift-nio"),
                                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                                .product(name: "Logging", package: "swift-log")],
                 swiftSettings: swiftSettings),
@@ -58,6 +60,7 @@ let package = Package(
         // The metadata image, the controller's commands and the metadata log they are written to.
         .target(name: "CrucibleController",
                 dependencies: ["CrucibleProtocol", "CrucibleRecords", "CrucibleStorage", "CrucibleRaft", "CrucibleClient",
+                               "CrucibleMutations",
                                .product(name: "NIOCore", package: "swift-nio"),
                                .product(name: "NIOPosix", package: "swift-nio"),
                                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
@@ -71,7 +74,7 @@ let package = Package(
         // The broker: network server, request handlers, partition management.
         .target(name: "CrucibleBroker",
                 dependencies: ["CrucibleProtocol", "CrucibleRecords", "CrucibleStorage", "CrucibleClient",
-                               "CrucibleController", "CrucibleGroups",
+                               "CrucibleController", "CrucibleGroups", "CrucibleMutations",
                                .product(name: "NIOCore", package: "swift-nio"),
                                .product(name: "NIOPosix", package: "swift-nio"),
                                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
@@ -90,20 +93,28 @@ let package = Package(
                 dependencies: ["CZlib", "CrucibleRaft", .product(name: "Yams", package: "Yams"),
                                .product(name: "Histogram", package: "hdrhistogram-swift")],
                 swiftSettings: swiftSettings),
+        // librdkafka, the client users run: configuration objects from Kafka properties, and its clock helpers.
+        .target(name: "CrucibleRdKafka", dependencies: ["CRdKafka", "CrucibleWorkload"], swiftSettings: swiftSettings),
         // Benchmark runs: load on librdkafka, topics and log sizes through the admin client, calibration of this
         // machine, failover, results written.
         .target(name: "CrucibleBench",
-                dependencies: ["CrucibleWorkload", "CrucibleClient", "CrucibleProtocol", "CRdKafka",
+                dependencies: ["CrucibleWorkload", "CrucibleClient", "CrucibleProtocol", "CRdKafka", "CrucibleRdKafka",
                                .product(name: "NIOCore", package: "swift-nio"),
                                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                                .product(name: "Histogram", package: "hdrhistogram-swift")],
                 swiftSettings: swiftSettings),
         // Checkers on histories alone: Kafka queue analysis, linearizability.
         .target(name: "CrucibleVerify", dependencies: [], swiftSettings: swiftSettings),
+        // Verification runs, Jepsen's parts: queue-workload clients on librdkafka recording a history, the nemesis
+        // acting on the cluster, then the checker and the scenario's expectation.
+        .target(name: "CrucibleVerifyRun",
+                dependencies: ["CrucibleWorkload", "CrucibleVerify", "CrucibleClient", "CrucibleProtocol", "CRdKafka",
+                               "CrucibleRdKafka", .product(name: "NIOConcurrencyHelpers", package: "swift-nio")],
+                swiftSettings: swiftSettings),
         // The front door.
         .executableTarget(name: "crucible",
                           dependencies: ["CrucibleBroker", "CrucibleClient", "CrucibleVerify", "CrucibleStorage", "CrucibleGroups",
-                                         "CrucibleBench", "CrucibleWorkload",
+                                         "CrucibleBench", "CrucibleWorkload", "CrucibleRdKafka", "CrucibleVerifyRun", "CrucibleMutations",
                                          .product(name: "ArgumentParser", package: "swift-argument-parser"),
                                          .product(name: "Logging", package: "swift-log")],
                           swiftSettings: swiftSettings),
@@ -112,12 +123,13 @@ let package = Package(
 
         .testTarget(name: "CrucibleProtocolTests", dependencies: ["CrucibleProtocol"]),
         .testTarget(name: "CrucibleRecordsTests", dependencies: ["CrucibleRecords"]),
-        .testTarget(name: "CrucibleStorageTests", dependencies: ["CrucibleStorage"]),
+        .testTarget(name: "CrucibleStorageTests", dependencies: ["CrucibleStorage", "CrucibleMutations"]),
         .testTarget(name: "CrucibleRaftTests", dependencies: ["CrucibleRaft"]),
         .testTarget(name: "CrucibleControllerTests",
                     dependencies: ["CrucibleController", "CrucibleClient",
                                    .product(name: "NIOPosix", package: "swift-nio")]),
-        .testTarget(name: "CrucibleBrokerTests", dependencies: ["CrucibleBroker", "CrucibleClient"]),
+        .testTarget(name: "CrucibleBrokerTests", dependencies: ["CrucibleBroker", "CrucibleClient", "CrucibleController",
+                                                                "CrucibleProtocol"]),
         .testTarget(name: "CrucibleVerifyTests", dependencies: ["CrucibleVerify"]),
         .testTarget(name: "CrucibleGroupsTests", dependencies: ["CrucibleGroups"]),
         .testTarget(name: "CrucibleWorkloadTests", dependencies: ["CrucibleWorkload", "CrucibleBench",

@@ -8,6 +8,8 @@ debian_packages=(
   librdkafka-dev kcat                               # librdkafka clients: rdkafka_performance is built from its example
   libjemalloc-dev                                   # allocator for the benchmark build
   iperf3 procps time python3-pip                    # loopback calibration, process and CPU accounting
+  iproute2 nftables                                 # verify: network namespaces and partitions between nodes
+  libfaketime                                       # verify: clock faults (a node's wall clock moved by the nemesis)
 )
 missing=()
 for p in "${debian_packages[@]}"; do

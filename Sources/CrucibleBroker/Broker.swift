@@ -1,4 +1,5 @@
 import CrucibleController
+import CrucibleMutations
 import CrucibleProtocol
 import CrucibleStorage
 import Dispatch
@@ -17,6 +18,11 @@ public final class Broker: @unchecked Sendable {
     public let config: BrokerConfig
     private let logger: Logger
     private let group: MultiThreadedEventLoopGroup
+    /// The control plane's own thread, as Kafka gives its controller its own network and handler threads: the
+    /// controller listener (quorum votes and fetches, broker heartbeats), the controller's commands and this
+    /// node's heartbeats. On the client loops, behind hundreds of busy client connections, they waited seconds:
+    /// brokers were fenced and the quorum went minutes without a leader, candidates' votes arriving too late.
+    private let controlGroup = MultiThreadedEventLoopGroup(numberOfThreads: 1)
     private var channels: [Channel] = []
     private let channelsLock = NIOLock()
     private let connections = ConnectionRegistry()
@@ -65,9 +71,10 @@ public final class Broker: @unchecked Sendable {
         var policy = ControllerPolicy()
         policy.defaultPartitions = config.numPartitions
         policy.defaultReplicationFactor = config.defaultReplicationFactor
+        policy.uncleanLeaderElectionDefault = config.uncleanLeaderElectionEnable
         policy.validateTopicConfig = { key, value in try TopicConfigCatalog.validate(key: key, value: value) }
         policy.validateBrokerConfig = { key, value in try DynamicBrokerConfig.validate(key: key, value: value) }
-        let controllerLoop = group.next()
+        let controllerLoop = controlGroup.next()
         let quorum = try Self.makeQuorum(config: config, clusterId: clusterId, eventLoop: controllerLoop, nowMs: nowMs,
                                          logger: logger)
         let publisher = MetadataPublisher()
@@ -84,9 +91,12 @@ public final class Broker: @unchecked Sendable {
         }
         let voters = Dictionary(config.controllerQuorumVoters.map { ($0.id, (host: $0.host, port: $0.port)) },
                                 uniquingKeysWith: { first, _ in first })
-        let channel = ActiveControllerChannel(local: controller, voters: voters, group: group, nodeId: config.nodeId,
+        // Heartbeats on a connection of their own, as Kafka's lifecycle manager has: behind a queue of ISR changes
+        // on a busy controller they arrived late enough to get a live broker fenced.
+        let channel = ActiveControllerChannel(local: controller, voters: voters, group: controlGroup, nodeId: config.nodeId,
                                               logger: logger)
-        replicas.controllerChannel = channel
+        replicas.controllerChannel = ActiveControllerChannel(local: controller, voters: voters, group: group,
+                                                             nodeId: config.nodeId, logger: logger)
         let groupCoordinator = GroupCoordinator(loop: group.next(), replicas: replicas, config: config.groups, logger: logger)
         replicas.onOffsetsLeadership = { partition in groupCoordinator.leadershipChanged(partition) }
         groupCoordinator.start()
@@ -96,7 +106,9 @@ public final class Broker: @unchecked Sendable {
         let table = apis.clientTable(forwarding: forwarding)
         if let raft {
             let controllerTable = apis.controllerTable(quorum: raft)
-            for listener in config.controllerListeners { channels.append(try bind(listener, table: controllerTable)) }
+            for listener in config.controllerListeners {
+                channels.append(try bind(listener, table: controllerTable, on: controlGroup))
+            }
         }
         // Partitions take their roles, and clients are served, only once this broker is unfenced, which the
         // controller allows after it has caught up with the metadata log: a restarted node never leads from a
@@ -105,7 +117,7 @@ public final class Broker: @unchecked Sendable {
         let unfenced = startLifecycle(channel: channel, waitForFirstHeartbeat: raft == nil)
         if raft == nil {
             activate(replicas, publisher)  // a single node is caught up by definition, and serves at once
-            for listener in config.clientListeners { channels.append(try bind(listener, table: table)) }
+            for listener in config.clientListeners { channels.append(try bind(listener, table: table, on: group)) }
         } else {
             // Listening first: once partitions take roles this node may be counted in an ISR or lead, and clients
             // told so must find it serving.
@@ -115,6 +127,9 @@ public final class Broker: @unchecked Sendable {
         }
         scheduleHousekeeping()
         logger.info("node \(config.nodeId) started in cluster \(clusterId)")
+        if let mutation = Mutation.active {
+            logger.warning("node \(config.nodeId) runs with the planted bug \(mutation.rawValue): \(mutation.summary)")
+        }
     }
 
     /// Binding blocks, which an event loop must not: a thread of its own does it. A port taken by now is as
@@ -124,7 +139,7 @@ public final class Broker: @unchecked Sendable {
             guard !stopped.withLockedValue({ $0 }) else { return }
             do {
                 for listener in config.clientListeners {
-                    let channel = try bind(listener, table: table)
+                    let channel = try bind(listener, table: table, on: group)
                     channelsLock.withLock { channels.append(channel) }
                 }
                 logger.info("node \(config.nodeId) serving clients on \(config.clientListeners.map { "\($0.host):\($0.port)" })")
@@ -154,7 +169,7 @@ public final class Broker: @unchecked Sendable {
             BrokerEndpointImage(name: $0.name, host: $0.host.isEmpty ? "localhost" : $0.host, port: Int32($0.port))
         }
         let lifecycle = BrokerLifecycle(nodeId: config.nodeId, endpoints: endpoints, rack: config.brokerRack, channel: channel,
-                                        eventLoop: group.next(), intervalMs: config.brokerHeartbeatIntervalMs,
+                                        eventLoop: controlGroup.next(), intervalMs: config.brokerHeartbeatIntervalMs,
                                         logger: logger)
         self.lifecycle = lifecycle
         let first = lifecycle.start()
@@ -183,7 +198,7 @@ public final class Broker: @unchecked Sendable {
         return clusterIds.first!
     }
 
-    private func bind(_ listener: Listener, table: ApiTable) throws -> Channel {
+    private func bind(_ listener: Listener, table: ApiTable, on group: MultiThreadedEventLoopGroup) throws -> Channel {
         let maxFrame = config.socketRequestMaxBytes
         let logger = self.logger
         let connections = self.connections
@@ -228,7 +243,9 @@ public final class Broker: @unchecked Sendable {
         }
         let sessionMs = config.brokerSessionTimeoutMs
         let heartbeatMs = config.brokerHeartbeatIntervalMs
-        timers.append(loop.scheduleRepeatedTask(initialDelay: .milliseconds(500), delay: .milliseconds(500)) {
+        // Checked often: a broker whose heartbeat connection closed (killed) is fenced within
+        // `connectionLossGraceMs` plus this period, and every partition it led or followed waits on that.
+        timers.append(controlGroup.next().scheduleRepeatedTask(initialDelay: .milliseconds(100), delay: .milliseconds(100)) {
             [controller] _ in controller!.fenceExpiredBrokers(nowMs: Clock.nowMs(), sessionTimeoutMs: sessionMs, heartbeatIntervalMs: heartbeatMs)
         })
     }
@@ -254,6 +271,7 @@ public final class Broker: @unchecked Sendable {
             logger.error("shutdown could not flush everything: \(error)")
         }
         try? group.syncShutdownGracefully()
+        try? controlGroup.syncShutdownGracefully()
         logger.info("shut down cleanly")
     }
 

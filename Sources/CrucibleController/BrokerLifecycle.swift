@@ -39,10 +39,20 @@ extension QuorumController {
                                                             live: image.liveBrokerIds.subtracting([broker]),
                                                             uncleanAllowed: { _ in false })
                     .filter { ($0 as? PartitionChangeRecord)?.leader != -1 }
-                return (moves, HeartbeatAnswer(error: .none, isFenced: registration.fenced, shouldShutDown: moves.isEmpty))
+                if !moves.isEmpty || registration.fenced {
+                    return (moves, HeartbeatAnswer(error: .none, isFenced: registration.fenced, shouldShutDown: moves.isEmpty))
+                }
+                // Nothing left to hand over: it may stop, and is fenced now, in the log (Kafka's SHUTDOWN_NOW).
+                // Kept unfenced, a controller elected after it had gone (its controlled-shutdown state lives in
+                // memory only) saw a live broker and made it a leader again.
+                let fenced = Self.fenceRecords(broker: broker, epoch: registration.epoch, image: image,
+                                               uncleanAllowed: { uncleanAllowed(image, $0) })
+                return (fenced, HeartbeatAnswer(error: .none, isFenced: true, shouldShutDown: true))
             }
             guard registration.fenced else { return ([], HeartbeatAnswer(error: .none, isFenced: false, shouldShutDown: false)) }
-            guard metadataOffset >= brokerEpoch else {
+            // A regular beat sent just before the shutdown began, arriving after it fenced the broker, must not
+            // unfence it: only a new registration (a new process) ends a controlled shutdown.
+            guard metadataOffset >= brokerEpoch, !self.shuttingDown.withLockedValue({ $0.contains(broker) }) else {
                 return ([], HeartbeatAnswer(error: .none, isFenced: true, shouldShutDown: false))
             }
             var unfence = UnfenceBrokerRecord()
@@ -72,10 +82,10 @@ extension QuorumController {
         }
         let image = currentImage
         let heartbeats = lastHeartbeats.withLockedValue { beats -> [Int32: Int64] in
-            // A broker this controller has not heard from yet (it just became active) must show up within two
-            // heartbeat intervals: live brokers find the new leader by their next heartbeat, and one that died
-            // with the old controller is not kept as leader for a whole session.
-            let grace = min(sessionTimeoutMs, 2 * heartbeatIntervalMs + 500)
+            // A broker this controller has not heard from yet (it just became active) must show up within a
+            // heartbeat interval and a bit: live brokers beat as soon as they learn of a new controller, and one
+            // that died with the old controller is not kept as leader (nor in every ISR) for a whole session.
+            let grace = min(sessionTimeoutMs, heartbeatIntervalMs + 500)
             for broker in image.brokers.keys where beats[broker] == nil { beats[broker] = nowMs - sessionTimeoutMs + grace }
             return beats
         }
@@ -98,14 +108,20 @@ extension QuorumController {
             guard let registration = image.brokers[broker], !registration.fenced, registration.epoch == epoch,
                   (lastHeartbeats.withLockedValue { $0[broker] } ?? .min) <= lastHeartbeatMs else { return ([], ()) }
             logger.info("fencing broker \(broker) (epoch \(epoch)): \(reason)")
-            var fence = FenceBrokerRecord()
-            fence.id = broker
-            fence.epoch = registration.epoch
-            let moves = ControllerCommands.moveAwayFrom(broker: broker, image: image,
-                                                        live: image.liveBrokerIds.subtracting([broker]),
-                                                        uncleanAllowed: { uncleanAllowed(image, $0) })
-            return ([fence] + moves, ())
+            return (Self.fenceRecords(broker: broker, epoch: registration.epoch, image: image,
+                                      uncleanAllowed: { uncleanAllowed(image, $0) }), ())
         }
+    }
+
+    /// The fence of `broker` and the leadership and ISR changes that follow from it.
+    static func fenceRecords(broker: Int32, epoch: Int64, image: MetadataImage,
+                             uncleanAllowed: (String) -> Bool) -> [any KafkaMetadataRecord] {
+        var fence = FenceBrokerRecord()
+        fence.id = broker
+        fence.epoch = epoch
+        return [fence] + ControllerCommands.moveAwayFrom(broker: broker, image: image,
+                                                         live: image.liveBrokerIds.subtracting([broker]),
+                                                         uncleanAllowed: uncleanAllowed)
     }
 }
 

@@ -1,3 +1,4 @@
+import CrucibleMutations
 import CrucibleProtocol
 
 /// Pure decisions: a request and the current image in, the metadata records that carry it out and the answer
@@ -210,7 +211,8 @@ extension ControllerCommands {
             for index in topic.partitions.keys.sorted() {
                 let partition = topic.partitions[index]!
                 guard partition.leader == broker || partition.isr.contains(broker) else { continue }
-                let remaining = partition.isr.filter { $0 != broker && live.contains($0) }
+                var remaining = partition.isr.filter { $0 != broker && live.contains($0) }
+                if Mutation.electOutOfSyncReplica.isActive { remaining = partition.replicas.filter { $0 != broker && live.contains($0) } }
                 var change = PartitionChangeRecord()
                 change.topicId = topic.id
                 change.partitionId = index
@@ -219,6 +221,7 @@ extension ControllerCommands {
                 } else if let next = partition.replicas.first(where: { remaining.contains($0) }) {
                     change.leader = next
                     change.isr = partition.isr.filter { $0 != broker }
+                    if Mutation.electOutOfSyncReplica.isActive, !partition.isr.contains(next) { change.isr!.append(next) }
                 } else if uncleanAllowed(topic.name),
                           let anyLive = partition.replicas.first(where: { $0 != broker && live.contains($0) }) {
                     change.leader = anyLive

@@ -23,13 +23,15 @@ public final class QuorumController: @unchecked Sendable {
     let shuttingDown = NIOLockedValueBox<Set<Int32>>([])
     /// When each broker's heartbeat connection last closed (active controller only).
     let lastConnectionLoss = NIOLockedValueBox<[Int32: Int64]>([:])
-    /// Whether `unclean.leader.election.enable` holds for a topic (its override or the broker default).
+    /// Whether `unclean.leader.election.enable` holds for a topic: its override, else the cluster-wide dynamic
+    /// default (`configs --entity-type brokers --entity-default`), else the controller's `server.properties`.
     let uncleanAllowed: @Sendable (MetadataImage, String) -> Bool
 
     public init(quorum: MetadataQuorum, publisher: MetadataPublisher, policy: ControllerPolicy, eventLoop: EventLoop,
                 logger: Logger = Logger(label: "crucible.controller")) {
         self.uncleanAllowed = { image, topic in
-            image.topic(named: topic)?.configs["unclean.leader.election.enable"].map { $0 == "true" }
+            (image.topic(named: topic)?.configs["unclean.leader.election.enable"]
+                ?? image.brokerConfigs[""]?["unclean.leader.election.enable"]).map { $0 == "true" }
                 ?? policy.uncleanLeaderElectionDefault
         }
         self.quorum = quorum

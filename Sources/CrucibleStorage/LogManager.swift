@@ -1,3 +1,4 @@
+import Dispatch
 import Logging
 import NIOConcurrencyHelpers
 
@@ -35,6 +36,26 @@ public final class LogManager: @unchecked Sendable {
         logStarts = (try? Self.readCheckpoint(directory + "/" + Self.logStartCheckpointFile)) ?? [:]
         cleanerOffsets = (try? Self.readCheckpoint(directory + "/" + Self.cleanerCheckpointFile)) ?? [:]
         if recovering { logger.info("no clean shutdown marker in \(directory): recovering logs from their recovery points") }
+        // Deletions a crash interrupted.
+        for name in (try? FileSystem.list(directory)) ?? [] where name.hasSuffix(Self.deletionSuffix) {
+            Self.removeInBackground(directory + "/" + name)
+        }
+    }
+
+    static let deletionSuffix = "-delete"
+    private static let deletions = DispatchQueue(label: "crucible.log-deletion")
+
+    /// Renames a partition directory out of the partition namespace at once (Kafka's
+    /// `<topic>-<partition>.<id>-delete`, a name `partitionsOnDisk` does not take for one) and removes it in the
+    /// background, so deleting gigabytes does not hold up the caller (a metadata update, and with it the quorum).
+    static func retire(_ directory: String) throws {
+        let doomed = directory + "." + String(UInt64.random(in: 0...UInt64.max), radix: 16) + deletionSuffix
+        try FileSystem.rename(directory, doomed)
+        removeInBackground(doomed)
+    }
+
+    private static func removeInBackground(_ path: String) {
+        deletions.async { try? FileSystem.removeTree(path) }
     }
 
     /// Partition directories present on disk as (topic, partition).
@@ -75,7 +96,7 @@ public final class LogManager: @unchecked Sendable {
         if let log = lock.withLock({ logs.removeValue(forKey: name) }) {
             try log.deleteFiles()
         } else if FileSystem.isDirectory(directory + "/" + name) {
-            try FileSystem.removeTree(directory + "/" + name)
+            try Self.retire(directory + "/" + name)
         }
     }
 

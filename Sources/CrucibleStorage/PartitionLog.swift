@@ -1,3 +1,4 @@
+import CrucibleMutations
 import CrucibleRecords
 import Logging
 import NIOConcurrencyHelpers
@@ -52,6 +53,7 @@ public final class PartitionLog: @unchecked Sendable {
         try FileSystem.makeDirectory(directory)
         try loadSegments(recoveryPoint: recoveryPoint, nowMs: nowMs)
         try rebuildProducerState()
+        if Mutation.forgetProducerStateOnRestart.isActive { producerState.removeAll() }
         try rebuildEpochStarts()
         flushedOffset = recoveryPoint ?? logEndOffsetLocked
     }
@@ -215,6 +217,14 @@ public final class PartitionLog: @unchecked Sendable {
             var header = span.header
             header.baseOffset = base
             header.partitionLeaderEpoch = leaderEpoch
+            if Mutation.dropBatchOnRoll.isActive {
+                let segmentCount = segments.count
+                try maybeRoll(incomingBytes: batch.readableBytes, nowMs: nowMs, lastOffset: header.lastOffset)
+                if segments.count > segmentCount {
+                    producerState.update(header)
+                    return AppendResult(baseOffset: base, lastOffset: header.lastOffset, duplicate: false)
+                }
+            }
             try appendLocked(batch, spans: [BatchSpan(header: header, start: span.start)], nowMs: nowMs)
             return AppendResult(baseOffset: base, lastOffset: header.lastOffset, duplicate: false)
         }
@@ -410,12 +420,12 @@ public final class PartitionLog: @unchecked Sendable {
         }
     }
 
-    /// Deletes the whole partition directory (topic deletion).
+    /// Takes the log out of service and deletes its directory (in the background: `LogManager.retire`).
     public func deleteFiles() throws {
         try lock.withLock {
             deletedAtOffset = logEndOffsetLocked
             segments.removeAll()
-            try FileSystem.removeTree(directory)
+            try LogManager.retire(directory)
         }
     }
 

@@ -1,3 +1,4 @@
+import CrucibleMutations
 import CrucibleRecords
 import NIOCore
 
@@ -57,7 +58,7 @@ public struct ProducerStateTable: Sendable {
         if let original = entry.batches.first(where: {
             $0.firstSequence == header.baseSequence && $0.lastSequence == header.lastSequence
         }) {
-            return .duplicate(baseOffset: original.firstOffset)
+            return Mutation.acceptDuplicateSequences.isActive ? .append : .duplicate(baseOffset: original.firstOffset)
         }
         let expected = entry.lastSequence == Int32.max ? 0 : entry.lastSequence + 1
         guard header.baseSequence == expected else {
@@ -72,6 +73,10 @@ public struct ProducerStateTable: Sendable {
         var entry = producers[header.producerId] ?? ProducerEntry(epoch: header.producerEpoch, batches: [])
         if header.producerEpoch != entry.epoch {
             entry = ProducerEntry(epoch: header.producerEpoch, batches: [])
+        }
+        // (The planted duplicate-accepting bug keeps the sequence where it was, so the producer's next batch fits.)
+        if Mutation.acceptDuplicateSequences.isActive, entry.batches.contains(where: { $0.lastSequence == header.lastSequence }) {
+            return
         }
         entry.batches.append((header.baseSequence, header.lastSequence, header.baseOffset, header.lastOffset))
         if entry.batches.count > ProducerEntry.batchesKept { entry.batches.removeFirst() }

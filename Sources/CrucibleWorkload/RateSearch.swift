@@ -12,14 +12,18 @@
 ///    This is also how it goes down when the start rate already fails (by 4x when a window delivered nothing).
 /// 3. Narrow: from a rate that passed above the estimate, gallop up (steps of `resolution`, squared each time);
 ///    otherwise bisect at the geometric midpoint, until hi/lo <= `resolution`.
+///    An acknowledged rate far below a rate that passed earlier discards the passes above it: a fresh system
+///    bursts (page cache) far above what it sustains, and the latest evidence wins.
 /// 4. Recheck `hi` once if hiccups may have put it there (a split verdict, or it delivered far less than `lo`),
 ///    then confirm `lo` over a window twice as long; if that fails, `lo` becomes `hi` and step 3 resumes.
-/// Each rate is judged by the majority of up to three windows, re-run from drained queues; one window decides
+/// Ramp windows last `windowSeconds`, later ones twice that and the confirmation four times (averaging out the
+/// swings of a busy machine near capacity). Each rate is judged by the majority of up to three windows, re-run from drained queues; one window decides
 /// when it passes or fails decisively (delivering the estimated capacity, far below target), so a hiccup does not
 /// cut the bracket. A window's verdict is relative to its volume (rate x seconds), so one tolerance serves 500
 /// and 2,000,000 msg/s.
-/// Why it converges: every probe but the recheck lies strictly inside the bracket, which therefore only shrinks;
-/// at most three estimates are tried, each once; after that, bisection halves log(hi/lo) with every probe; and
+/// Why it converges: every probe but the recheck lies strictly inside the bracket, which therefore only shrinks
+/// (a discarded burst lowers `lo`, at most once per rate that passed); at most three estimates are tried, each
+/// once, and one more per discarded burst; after that, bisection halves log(hi/lo) with every probe; and
 /// `maxWindows` bounds it all. A passing window only proves a throughput of rate x (1 - tolerance) (less a few
 /// messages of slack), so that is the rate reported.
 public struct RateSearch: Sendable {
@@ -128,6 +132,7 @@ public struct RateSearch: Sendable {
             probe.fails += 1
             // The best failing window: a hiccup in another says nothing about capacity.
             probe.delivered = max(probe.delivered, verdict.deliveredRate)
+            probe.acknowledged = max(probe.acknowledged, verdict.acknowledgedRate)
         }
         // A rate is judged by the majority of up to three windows, re-run from drained queues. One window
         // settles it when it passes, or when it fails decisively: delivering the capacity already estimated,
@@ -165,6 +170,17 @@ public struct RateSearch: Sendable {
         hiSplit = probe.passes > 0
         gallop = nil
         if lo.map({ $0 >= probe.rate }) ?? false { lo = passes.keys.filter { $0 < probe.rate }.max() }
+        if let passed = lo, probe.acknowledged * 1.25 < passed {
+            // Overloaded, the brokers acknowledged far less than a rate that passed before (a window just over
+            // capacity acknowledges close to it; this is a quarter or more below): that pass was a burst they
+            // could not keep up (a fresh node's page cache absorbs gigabytes before writeback throttles it), or
+            // they have slowed since. The latest evidence wins: the passes above it no longer count, and this
+            // capacity gets an estimate of its own. Judged on acknowledgements alone: a consumer that stalls for a
+            // few seconds says nothing about what the brokers can take.
+            passes = passes.filter { $0.key <= probe.acknowledged }
+            lo = passes.keys.max()
+            estimatesLeft = max(estimatesLeft, 1)
+        }
         estimate = probe.delivered
         if estimatesLeft > 0 {
             estimatesLeft -= 1
@@ -205,6 +221,9 @@ public struct RateSearch: Sendable {
 
     private mutating func probe(_ rate: Double, _ phase: Phase) -> Step {
         var seconds = min(max(windowSeconds, minimumMessages / rate), windowSeconds * 8)
+        // Past the ramp, windows judge rates close to capacity, where a busy machine's throughput swings by 10%
+        // or more between 2-second windows: twice as long, and the confirmation twice that.
+        if phase != .ramp { seconds *= 2 }
         if phase == .confirm { seconds *= 2 }
         current = Probe(rate: rate, seconds: seconds, phase: phase)
         return .probe(rate: rate, seconds: seconds)
@@ -232,7 +251,7 @@ public struct RateSearch: Sendable {
         var rate, seconds: Double
         var phase: Phase
         var passes = 0, fails = 0
-        var delivered = 0.0
+        var delivered = 0.0, acknowledged = 0.0
     }
 
     /// `reason` is nil when the window was sustainable, else the first check it failed.

@@ -5,7 +5,7 @@ import Foundation
 struct Crucible {
     static func main() {
         do {
-            var command = try Root.parseAsRoot()
+            var command = try Root.parseAsRoot(arguments.map { Array($0.dropFirst()) })
             try command.run()
         } catch let error as UsageError {
             FileHandle.standardError.write(Data("crucible: \(error.description)\n".utf8))
@@ -26,6 +26,14 @@ struct Crucible {
             exit(code == .validationFailure ? 2 : code.rawValue)
         }
     }
+
+    /// The command line, read from the kernel when the runtime has none: with libfaketime preloaded (a node whose
+    /// clock the nemesis moves) Swift's `CommandLine.arguments` comes back empty.
+    private static var arguments: [String]? {
+        guard CommandLine.arguments.isEmpty,
+              let raw = FileManager.default.contents(atPath: "/proc/self/cmdline"), !raw.isEmpty else { return nil }
+        return raw.split(separator: 0, omittingEmptySubsequences: false).dropLast().map { String(decoding: $0, as: UTF8.self) }
+    }
 }
 
 struct Root: ParsableCommand {
@@ -36,5 +44,5 @@ struct Root: ParsableCommand {
                       ConfigsCommand.self, ConsoleProducerCommand.self, ConsoleConsumerCommand.self,
                       DumpLogCommand.self, MetadataQuorumCommand.self, DeleteRecordsCommand.self, LogDirsCommand.self,
                       LeaderElectionCommand.self, ReassignPartitionsCommand.self, ApiConformanceCommand.self,
-                      ConsumerGroupsCommand.self, BenchCommand.self])
+                      ConsumerGroupsCommand.self, BenchCommand.self, VerifyCommand.self])
 }

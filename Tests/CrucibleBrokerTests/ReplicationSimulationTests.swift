@@ -285,6 +285,26 @@ final class ReplicationSimulationTests: XCTestCase {
         }
     }
 
+    /// A committed ISR shrink moves the high watermark at once: acks=all produces waiting on the replica that
+    /// left must not wait for the next append or fetch (with every producer waiting, none came, and they all
+    /// timed out; `crucible verify`'s unclean-election scenario found it).
+    func testACommittedIsrShrinkAdvancesTheHighWatermarkAtOnce() throws {
+        let sim = try Simulation(seed: 1, unclean: false)
+        let leaderId = sim.state.leader
+        let (caughtUp, lagging) = (sim.state.isr.filter { $0 != leaderId }[0], sim.state.isr.filter { $0 != leaderId }[1])
+        for _ in 0..<3 { try sim.produce() }
+        sim.nowMs += 1_000
+        let leader = sim.partitions[leaderId]!
+        // Fetches (of a few hundred bytes each) until the follower has everything, and one more that says so.
+        while sim.partitions[caughtUp]!.log.logEndOffset < leader.log.logEndOffset { try sim.fetch(caughtUp) }
+        try sim.fetch(caughtUp)
+        XCTAssertEqual(leader.highWatermark, 0, "held back by the lagging replica")
+        sim.shrinkIsr()
+        XCTAssertEqual(sim.state.isr.sorted(), [leaderId, caughtUp].sorted())
+        XCTAssertFalse(sim.state.isr.contains(lagging))
+        XCTAssertEqual(leader.highWatermark, leader.log.logEndOffset)
+    }
+
     func run(seeds: Range<UInt64>, steps: Int,
              unclean: Bool) throws -> (failures: [String], uncleanElections: Int, acked: Int, completedMoves: Int) {
         var failures: [String] = []

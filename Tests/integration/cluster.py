@@ -46,9 +46,25 @@ def wait_for(condition, timeout: float, what: str, interval: float = 0.1):
     raise AssertionError(f"timed out after {timeout}s waiting for {what} (last: {last!r})")
 
 
+def produce_patiently(producer, topic: str, timeout: float = 120, **fields):
+    """Produces as a well-behaved application does: when librdkafka's local queue is full (a failover can stall
+    deliveries longer than a fast loop takes to fill 100,000 slots), it serves delivery reports and tries again
+    instead of letting BufferError end the producing thread."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            producer.produce(topic, **fields)
+            return
+        except BufferError:
+            if time.monotonic() > deadline:
+                raise
+            producer.poll(0.1)
+
+
 class Cluster:
     def __init__(self, directory: Path, nodes: int = 3, overrides: dict[str, str] | None = None,
-                 node_overrides: dict[int, dict[str, str]] | None = None):
+                 node_overrides: dict[int, dict[str, str]] | None = None, network_namespaces: bool = False,
+                 movable_clocks: bool = False):
         """`overrides` go into every node's server.properties (`--override K=V`); `node_overrides` into one node's
         only (`--node-override ID:K=V`), e.g. {2: {"broker.rack": "b"}}."""
         self.directory = directory
@@ -56,6 +72,8 @@ class Cluster:
         self.base_port = free_port_block()
         self.overrides = overrides or {}
         self.node_overrides = node_overrides or {}
+        self.network_namespaces = network_namespaces
+        self.movable_clocks = movable_clocks
 
     def crucible(self, *args: str, timeout: float = 120) -> subprocess.CompletedProcess:
         return subprocess.run([crucible_binary(), *args], capture_output=True, text=True, timeout=timeout)
@@ -68,6 +86,10 @@ class Cluster:
         for node_id, settings in sorted(self.node_overrides.items()):
             for key, value in settings.items():
                 args += ["--node-override", f"{node_id}:{key}={value}"]
+        if self.network_namespaces:
+            args.append("--network-namespaces")
+        if self.movable_clocks:
+            args.append("--movable-clocks")
         result = self.crucible(*args)
         assert result.returncode == 0, result.stderr + self.logs()
         self.bootstrap = result.stdout.strip().splitlines()[-1]
@@ -88,7 +110,7 @@ class Cluster:
 
     def live_bootstrap(self) -> str:
         live = [n for n in self.status()["nodes"] if n["state"] == "running"]
-        return ",".join(f"127.0.0.1:{n['port']}" for n in live)
+        return ",".join(n["address"] for n in live)
 
     def partition(self, topic: str, partition: int = 0, via: str | None = None):
         """(leader, replicas, isr) as the cluster's metadata says (waiting while a node still learns the topic)."""

@@ -11,7 +11,7 @@ import pytest
 from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, Producer, TopicPartition
 
 from admin_support import FAST_FAILURE, create_topic, module_cluster, node_bootstrap, wait_in_sync
-from cluster import wait_for
+from cluster import produce_patiently, wait_for
 from conftest import unique_topic
 from kafka_wire import Connection, metadata_v1, request
 
@@ -198,7 +198,7 @@ def test_a_restarted_node_never_answers_metadata_with_missing_topics(cluster):
                              "linger.ms": 5, "message.timeout.ms": 60000})
         i = 0
         while not stop_producing.is_set():
-            producer.produce(loaded, value=b"load-%08d" % i,
+            produce_patiently(producer, loaded, value=b"load-%08d" % i,
                              on_delivery=lambda err, msg: acked.append(msg.offset()) if err is None else None)
             producer.poll(0)
             i += 1

@@ -7,7 +7,7 @@ import pytest
 from confluent_kafka import Consumer, KafkaError, KafkaException, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
 
-from cluster import Cluster, wait_for
+from cluster import Cluster, produce_patiently, wait_for
 
 FAST_FAILURE = {
     "broker.session.timeout.ms": "3000",
@@ -71,7 +71,7 @@ def test_acks_all_survives_leader_kills(cluster):
 
         i = 0
         while not stop.is_set():
-            producer.produce(topic, key=b"k%d" % (i % 50), value=b"v%06d" % i, on_delivery=report)
+            produce_patiently(producer, topic, key=b"k%d" % (i % 50), value=b"v%06d" % i, on_delivery=report)
             producer.poll(0)
             i += 1
             if i % 100 == 0:

@@ -12,7 +12,7 @@ from kafka.admin import AlterConfigOp, ConfigResource
 
 from admin_support import (FAST_FAILURE, NO_REASSIGNMENT_IN_PROGRESS, create_topic, module_cluster, node_ids,
                            produce, read_partition)
-from cluster import wait_for
+from cluster import produce_patiently, wait_for
 from conftest import unique_topic
 
 THROTTLED_REPLICAS = ("leader.replication.throttled.replicas", "follower.replication.throttled.replicas")
@@ -70,7 +70,7 @@ def test_reassignment_under_acks_all_writes_loses_nothing(cluster, admin):
 
         i = 0
         while not stop.is_set():
-            producer.produce(topic, value=b"v%08d" % i, partition=0, on_delivery=report)
+            produce_patiently(producer, topic, value=b"v%08d" % i, partition=0, on_delivery=report)
             producer.poll(0)
             i += 1
             if i % 20 == 0:

@@ -1,3 +1,4 @@
+import CrucibleRdKafka
 import CRdKafka
 import CrucibleWorkload
 import Foundation
@@ -32,7 +33,7 @@ final class BenchConsumer: @unchecked Sendable {
         var error = [CChar](repeating: 0, count: 512)
         guard let handle = rd_kafka_new(RD_KAFKA_CONSUMER, conf, &error, error.count) else {
             rd_kafka_conf_destroy(conf)
-            throw ClientConfigError(description: "librdkafka consumer: \(message(error))")
+            throw ClientConfigError(description: "librdkafka consumer: \(rdKafkaText(error))")
         }
         self.handle = handle
         rd_kafka_poll_set_consumer(handle)

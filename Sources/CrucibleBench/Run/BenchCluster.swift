@@ -11,6 +11,8 @@ public protocol BenchCluster: AnyObject {
     var brokerProcesses: [Int32: Int32] { get }
     /// A directory on the brokers' filesystem (calibrating disk and page cache); nil for a remote cluster.
     var dataDirectory: String? { get }
+    /// How many brokers the cluster has when whole: known for a cluster this run started, nil otherwise.
+    var brokerCount: Int? { get }
     func kill(node: Int32) throws
     func start(node: Int32) throws
 }
@@ -21,6 +23,7 @@ public final class RemoteCluster: BenchCluster {
     public init(bootstrapServers: String) { self.bootstrapServers = bootstrapServers }
     public var brokerProcesses: [Int32: Int32] { [:] }
     public var dataDirectory: String? { nil }
+    public var brokerCount: Int? { nil }
     public func kill(node: Int32) throws { throw BenchFailure("cannot kill node \(node) of a cluster this run did not start") }
     public func start(node: Int32) throws { throw BenchFailure("cannot start node \(node) of a cluster this run did not start") }
 }
@@ -37,17 +40,50 @@ struct BenchTopics {
     let partitions: Int
 
     static func create(prefix: String, count: Int, partitions: Int, replicationFactor: Int, configs: [(String, String)],
-                       bootstrap: String) throws -> BenchTopics {
-        let client = try KafkaClient(bootstrap: bootstrap, clientId: "crucible-bench-admin", requestTimeout: .seconds(60))
+                       bootstrap: String, wholeCluster: Int?, brokerWaitSeconds: TimeInterval = 60,
+                       warn: (String) -> Void) throws -> BenchTopics {
+        var client = try KafkaClient(bootstrap: bootstrap, clientId: "crucible-bench-admin", requestTimeout: .seconds(60))
         defer { client.close() }
-        let brokers = try client.refreshMetadata(topics: []).brokers.count
+        // A run starts on the whole cluster: a broker fenced under the previous run's load (or restarted by a
+        // failover run) is back within seconds, and topics created without it would place no replica there.
+        let wanted = max(replicationFactor, wholeCluster ?? 0)
+        let waitStarted = Date()
+        var brokers = try client.refreshMetadata(topics: []).brokers.count
+        while brokers < wanted && Date().timeIntervalSince(waitStarted) < brokerWaitSeconds {
+            usleep(250_000)
+            brokers = try client.refreshMetadata(topics: []).brokers.count
+        }
         if replicationFactor > brokers {
-            throw BenchFailure("replicationFactor \(replicationFactor) is more than the \(brokers) broker(s) at \(bootstrap)")
+            throw BenchFailure("replicationFactor \(replicationFactor) is more than the \(brokers) broker(s) at \(bootstrap) "
+                               + "(waited \(Int(brokerWaitSeconds)) s for more)")
+        }
+        let waited = Date().timeIntervalSince(waitStarted)
+        if brokers < wanted {
+            warn("\(brokers) of the cluster's \(wanted) brokers are serving: the run starts without the others")
+        } else if waited >= 1 {
+            warn(String(format: "waited %.0f s for all %d brokers to serve before the run", waited, wanted))
         }
         let names = (0..<count).map { "\(prefix)-\(String(format: "%04d", $0))" }
         for name in names {
-            try client.createTopic(TopicCreation(name: name, partitions: Int32(partitions),
-                                                 replicationFactor: Int16(replicationFactor), configs: configs))
+            let creation = TopicCreation(name: name, partitions: Int32(partitions),
+                                         replicationFactor: Int16(replicationFactor), configs: configs)
+            // As Kafka's admin client: NOT_CONTROLLER (a controller election) and lost connections are retried
+            // for a minute; an attempt that went through before its answer was lost finds the topic existing.
+            let deadline = Date().addingTimeInterval(60)
+            var attempt = 0
+            while true {
+                do {
+                    try client.createTopic(creation)
+                    break
+                } catch let error as KafkaClientError where error.errorCode == .topicAlreadyExists && attempt > 0 {
+                    break
+                } catch let error as KafkaClientError where Date() < deadline && Self.worthRetrying(error) {
+                    attempt += 1
+                    usleep(250_000)
+                    client.close()
+                    client = try KafkaClient(bootstrap: bootstrap, clientId: "crucible-bench-admin", requestTimeout: .seconds(60))
+                }
+            }
         }
         // Wait until every partition has a leader, so the first sends do not measure topic creation.
         let deadline = Date().addingTimeInterval(60)
@@ -61,6 +97,14 @@ struct BenchTopics {
             usleep(100_000)
         }
         throw BenchFailure("the benchmark's topics did not all get leaders within 60 s")
+    }
+
+    private static func worthRetrying(_ error: KafkaClientError) -> Bool {
+        switch error {
+        case .kafka(let code, _): return code == .notController
+        case .connection, .timedOut: return true
+        case .unsupportedApi, .malformedResponse: return false
+        }
     }
 
     /// Bytes stored per topic-partition, one replica each (the largest, which has everything acknowledged).

@@ -61,7 +61,11 @@ public final class BenchRun {
         let bootstrap = cluster.bootstrapServers
         let topics = try BenchTopics.create(prefix: runId, count: workload.topics, partitions: workload.partitionsPerTopic,
                                             replicationFactor: driver.replicationFactor,
-                                            configs: driver.topicConfig.map { ($0.key, $0.value) }, bootstrap: bootstrap)
+                                            configs: driver.topicConfig.map { ($0.key, $0.value) }, bootstrap: bootstrap,
+                                            wholeCluster: cluster.brokerCount) { warning in
+            progress.note("[\(label)] \(warning)")
+            warnings.append(warning)
+        }
         progress.note("[\(label)] created \(workload.topics) topic(s) of \(workload.partitionsPerTopic) partition(s), replication factor \(driver.replicationFactor)")
         defer {
             if !options.keepTopics {

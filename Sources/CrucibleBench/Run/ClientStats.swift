@@ -52,8 +52,9 @@ struct Totals {
     var sent = 0
     var acknowledged = 0
     var failed = 0
-    /// Key, value and header bytes handed to librdkafka, probes and warm-up included: the numerator of the
-    /// compression ratio.
+    /// Key, value and header bytes handed to librdkafka of the messages it acknowledged, probes and warm-up
+    /// included: the numerator of the compression ratio. Counted on acknowledgement, not on hand-over, so that
+    /// messages still queued when a producer is torn down (never written) do not inflate the ratio.
     var handedBytes = 0
     var received = 0
 }

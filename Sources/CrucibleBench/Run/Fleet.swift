@@ -100,8 +100,18 @@ final class Fleet {
         return (produced, consumed)
     }
 
+    /// Stops every client at once, each on a thread of its own: one at a time, a hundred producers each waiting
+    /// out its flush on a struggling cluster (or consumers each leaving a slow coordinator) took minutes.
     func stop(flushSeconds: Double) {
-        producers.forEach { $0.stop(flushSeconds: flushSeconds) }
-        consumers.forEach { $0.stop() }
+        let group = DispatchGroup()
+        for producer in producers {
+            group.enter()
+            Thread { producer.stop(flushSeconds: flushSeconds); group.leave() }.start()
+        }
+        for consumer in consumers {
+            group.enter()
+            Thread { consumer.stop(); group.leave() }.start()
+        }
+        group.wait()
     }
 }

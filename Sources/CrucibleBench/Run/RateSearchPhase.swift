@@ -4,7 +4,7 @@ import Foundation
 /// `producerRate: 0`: drives the pure `RateSearch` with real windows of the fleet's counters.
 struct RateSearchPhase {
     /// What the search usually takes here, for the ETA (it is bounded by its window limit).
-    static let expectedSeconds = 60.0
+    static let expectedSeconds = 100.0
 
     struct Outcome: Sendable {
         var rate: Double
@@ -28,6 +28,7 @@ struct RateSearchPhase {
                 if search.drainBeforeProbe { drain() }
                 fleet.setRate(rate)
                 Thread.sleep(forTimeInterval: search.leadInSeconds)
+                _ = fleet.collect()  // the lead-in is not part of the window the progress line reports
                 let before = fleet.totals
                 let started = Date()
                 Thread.sleep(forTimeInterval: seconds)

@@ -1,3 +1,4 @@
+import CrucibleRdKafka
 import CrucibleWorkload
 import Foundation
 import Histogram

@@ -5,17 +5,17 @@ import Foundation
 struct SystemUsage {
     var clientCPUSeconds: Double
     var clientPeakRSSBytes: Double
-    /// Per broker node: CPU seconds so far and peak resident memory (VmHWM).
-    var brokers: [Int32: (cpuSeconds: Double, peakRSSBytes: Double)]
+    /// Per broker node: its process, CPU seconds so far and peak resident memory (VmHWM).
+    var brokers: [Int32: (pid: Int32, cpuSeconds: Double, peakRSSBytes: Double)]
 
     static func sample(brokers: [Int32: Int32]) -> SystemUsage {
         var usage = rusage()
         getrusage(RUSAGE_SELF.rawValue, &usage)
         let cpu = Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec)
             + Double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1_000_000
-        var nodes: [Int32: (Double, Double)] = [:]
+        var nodes: [Int32: (Int32, Double, Double)] = [:]
         for (node, pid) in brokers {
-            if let cpu = processCPUSeconds(pid), let peak = processPeakRSS(pid) { nodes[node] = (cpu, peak) }
+            if let cpu = processCPUSeconds(pid), let peak = processPeakRSS(pid) { nodes[node] = (pid, cpu, peak) }
         }
         return SystemUsage(clientCPUSeconds: cpu, clientPeakRSSBytes: Double(usage.ru_maxrss) * 1_024, brokers: nodes)
     }
@@ -26,7 +26,8 @@ struct SystemUsage {
         var brokerCores: [String: Double] = [:]
         var brokerPeaks: [String: Double] = [:]
         for (node, now) in brokers {
-            guard let before = earlier.brokers[node] else { continue }
+            // A node restarted in between (a failover run) is a new process whose CPU time began at zero.
+            guard let before = earlier.brokers[node], before.pid == now.pid else { continue }
             brokerCores[String(node)] = (now.cpuSeconds - before.cpuSeconds) / span
             brokerPeaks[String(node)] = now.peakRSSBytes / 1_048_576
         }

@@ -24,7 +24,16 @@ final class ControllerForwarding: @unchecked Sendable {
         refusal: @escaping (Request, ErrorCode) -> Request.Response
     ) -> (Request, RequestContext) throws -> Reply<Request.Response> {
         { [self] request, context in
-            if controller.isActive { return try handler(request, context) }
+            if controller.isActive {
+                // Leadership lost while the command waited (a busy node missing its quorum's fetch timeout):
+                // the client gets Kafka's retriable NOT_CONTROLLER, not a closed connection.
+                let reply = try handler(request, context)
+                guard case .later(let answer) = reply else { return reply }
+                return .later(answer.flatMapErrorThrowing { error in
+                    guard error is NotControllerError else { throw error }
+                    return HandlerOutput(response: refusal(request, .notController))
+                })
+            }
             return .later(forward(request, version: context.version, refusal: refusal).hop(to: context.eventLoop)
                 .map { HandlerOutput(response: $0) })
         }

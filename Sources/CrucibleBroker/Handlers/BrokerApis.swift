@@ -38,12 +38,13 @@ final class BrokerApis: @unchecked Sendable {
 
     var nodeId: Int32 { config.nodeId }
 
-    /// The client listener's APIs. Produce and Fetch start at 3 and 4, the first versions with magic-2
-    /// record batches, the only format the log stores.
+    /// The client listener's APIs. Produce and Fetch start at v0, as in Kafka 3.x (4.0 starts at 3 and 4): their
+    /// message sets (magic 0 and 1) are converted to and from the magic-2 batches the log stores, and librdkafka
+    /// 2.0 (Debian's) compresses with gzip, snappy or lz4 only for a broker that serves Produce v0.
     func table() -> ApiTable {
         var table = ApiTable()
-        table.serve(ProduceRequest.self, versions: 3...10, produce)
-        table.serve(FetchRequest.self, versions: 4...16, fetch)
+        table.serve(ProduceRequest.self, versions: 0...10, produce)
+        table.serve(FetchRequest.self, versions: 0...16, fetch)
         table.serve(ListOffsetsRequest.self, versions: 0...7, listOffsets)
         table.serve(MetadataRequest.self, versions: 0...12, metadata)
         table.serve(DescribeConfigsRequest.self, versions: 0...4, describeConfigs)

@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import CrucibleController
+import CrucibleMutations
 import CrucibleProtocol
 import CrucibleRecords
 import CrucibleStorage
@@ -50,18 +51,21 @@ extension BrokerApis {
             promise.completeWith(Result { try self.respond(self.readAll(request, version: version), version: version) })
         }
         let timeout = loop.scheduleTask(in: .milliseconds(Int64(request.maxWaitMs))) { finish() }
-        token.withLockedValue { value in
-            value = replicas.fetchWaiters.register(keys) {
-                loop.execute {
-                    guard !done.withLockedValue({ $0 }) else { return }
-                    let reads = self.readAll(request, version: version)
-                    if reads.reduce(0, { $0 + $1.partitions.reduce(0) { $0 + $1.bytes } }) >= Int(request.minBytes) {
-                        timeout.cancel()
-                        finish()
-                    }
+        @Sendable func recheck() {
+            loop.execute {
+                guard !done.withLockedValue({ $0 }) else { return }
+                let reads = self.readAll(request, version: version)
+                if reads.reduce(0, { $0 + $1.partitions.reduce(0) { $0 + $1.bytes } }) >= Int(request.minBytes) {
+                    timeout.cancel()
+                    finish()
                 }
             }
         }
+        token.withLockedValue { value in value = replicas.fetchWaiters.register(keys) { recheck() } }
+        // An append between the first read and the registration woke nobody: look once more now that a wake
+        // would reach this fetch. Missing it parked a follower for max.wait.ms, and every acks=all produce
+        // behind it on that partition waited as long (the 0.5 s latency spikes under load).
+        recheck()
         return promise.futureResult
     }
 
@@ -138,7 +142,8 @@ extension BrokerApis {
         }
         if servingAsFollower { followerReads.noteFirst(partition, rack: clientRack ?? "", logger: logger) }
         let highWatermark = partition.highWatermark
-        let end = replica >= 0 ? partition.log.logEndOffset : readCommitted ? partition.lastStableOffset : highWatermark
+        let end = replica >= 0 || Mutation.readPastHighWatermark.isActive ? partition.log.logEndOffset
+            : readCommitted ? partition.lastStableOffset : highWatermark
         read.response.highWatermark = highWatermark
         read.response.lastStableOffset = partition.lastStableOffset
         read.response.logStartOffset = partition.log.logStartOffset
@@ -167,7 +172,8 @@ extension BrokerApis {
     }
 
     /// Builds the response; records go out as file regions on a duplicate descriptor (closed after the write)
-    /// except below Fetch v10, where zstd batches must be refused and the bytes are read to check.
+    /// except below Fetch v10, where zstd batches must be refused and the bytes are read to check (and below v4
+    /// converted to message sets).
     private func respond(_ reads: [TopicRead], version: Int16) throws -> HandlerOutput<FetchResponse> {
         var output = HandlerOutput<FetchResponse>(response: nil)
         var response = FetchResponse()
@@ -192,7 +198,10 @@ extension BrokerApis {
                         data.errorCode = ErrorCode.unsupportedCompressionType.rawValue
                         return data
                     }
-                    data.records = KafkaRecords(bytes)
+                    // Below v4 a client reads message sets (magic 1 from v2, 0 before): converted down, as Kafka
+                    // 3.x does.
+                    data.records = KafkaRecords(version < 4 ? try LegacyMessageSet.downConvert(bytes, magic: version < 2 ? 0 : 1)
+                                                            : bytes)
                     return data
                 }
                 var chunks: [KafkaRecords.Chunk] = []

@@ -1,3 +1,4 @@
+import CrucibleMutations
 import CrucibleProtocol
 import CrucibleRecords
 import CrucibleStorage
@@ -55,6 +56,16 @@ extension BrokerApis {
         guard var batch = data.records?.contiguousBytes, batch.readableBytes > 0 else {
             return fail(.corruptMessage, "no records")
         }
+        if context.version < 3 {
+            // A message set (magic 0 or 1): stored as one record batch, as Kafka 3.x converts it.
+            do {
+                batch = try LegacyMessageSet.upConvert(batch, maxDecompressedBytes: validator.maxDecompressedBytes)
+            } catch let error as BatchError {
+                return fail(error.errorCode, error.description)
+            } catch {
+                return fail(.corruptMessage, "\(error)")
+            }
+        }
         let span: BatchSpan
         do {
             // Compacted topics refuse records without a key (Kafka's LogValidator: INVALID_RECORD).
@@ -88,7 +99,8 @@ extension BrokerApis {
             result.baseOffset = appended.baseOffset
             result.logAppendTimeMs = logAppendTimeMs
             result.logStartOffset = partition.log.logStartOffset
-            guard acks == -1, partition.highWatermark <= appended.lastOffset else { return (result, nil) }
+            guard acks == -1, partition.highWatermark <= appended.lastOffset, !Mutation.ackBeforeReplication.isActive
+            else { return (result, nil) }
             return (result, replicas.producePurgatory.wait(for: partition, requiredOffset: appended.lastOffset + 1,
                                                            timeoutMs: timeoutMs, on: context.eventLoop))
         } catch let error as AppendError {

@@ -19,7 +19,7 @@ final class BrokerLifecycle: @unchecked Sendable {
     private let intervalMs: Int64
     private let logger: Logger
     private let incarnation = KafkaUUID.random()
-    private let state = NIOLockedValueBox<(epoch: Int64?, task: RepeatedTask?)>((nil, nil))
+    private let state = NIOLockedValueBox<(epoch: Int64?, tasks: [RepeatedTask], beating: Bool)>((nil, [], false))
 
     init(nodeId: Int32, endpoints: [BrokerEndpointImage], rack: String?, channel: ControllerChannel,
          eventLoop: EventLoop, intervalMs: Int64, logger: Logger) {
@@ -33,17 +33,40 @@ final class BrokerLifecycle: @unchecked Sendable {
     }
 
     /// Starts registering and heartbeating; the future completes once a heartbeat finds this broker unfenced,
-    /// which the controller allows only after this broker has caught up with the metadata log.
+    /// which the controller allows only after this broker has caught up with the metadata log. Besides the
+    /// regular beat, a change of active controller gets a beat at once: a new controller fences brokers it has
+    /// not heard from within a short grace, and only then fences the dead, so the sooner the live ones speak
+    /// up, the shorter a failover (see `QuorumController.fenceExpiredBrokers`).
     func start() -> EventLoopFuture<Void> {
         let first = eventLoop.makePromise(of: Void.self)
-        let task = eventLoop.scheduleRepeatedAsyncTask(initialDelay: .zero, delay: .milliseconds(intervalMs)) { _ in
+        // Whether a beat started: not while one is in flight.
+        let beatOnce: @Sendable () -> Bool = {
+            guard self.state.withLockedValue({ let idle = !$0.beating; $0.beating = true; return idle }) else {
+                return false
+            }
             self.beat().map { answer in
                 if answer.error == ErrorCode.none && !answer.isFenced { first.succeed(()) }
             }.recover { error in
                 self.logger.debug("heartbeat failed: \(error)")
-            }
+            }.whenComplete { _ in self.state.withLockedValue { $0.beating = false } }
+            return true
         }
-        state.withLockedValue { $0.task = task }
+        let task = eventLoop.scheduleRepeatedTask(initialDelay: .zero, delay: .milliseconds(intervalMs)) { _ in
+            _ = beatOnce()
+        }
+        // A new active controller, or a dropped connection to it: beat as soon as no beat is in flight (the one
+        // in flight may be the call that failed).
+        let seen = NIOLockedValueBox((controller: channel.activeControllerId, drops: channel.connectionDrops))
+        let watch = eventLoop.scheduleRepeatedTask(initialDelay: .milliseconds(50), delay: .milliseconds(50)) { _ in
+            let now = (controller: self.channel.activeControllerId, drops: self.channel.connectionDrops)
+            let last = seen.withLockedValue { $0 }
+            guard now.controller != nil, now.controller != last.controller || now.drops != last.drops else {
+                seen.withLockedValue { $0 = now }
+                return
+            }
+            if beatOnce() { seen.withLockedValue { $0 = now } }
+        }
+        state.withLockedValue { $0.tasks = [task, watch] }
         return first.futureResult
     }
 
@@ -68,7 +91,7 @@ final class BrokerLifecycle: @unchecked Sendable {
 
     /// Controlled shutdown: ask until the controller says leadership has moved away, or `timeoutMs` passes.
     func controlledShutdown(timeoutMs: Int64) {
-        state.withLockedValue { $0.task?.cancel() }
+        state.withLockedValue { $0.tasks.forEach { $0.cancel() } }
         let deadline = NIODeadline.now() + .milliseconds(timeoutMs)
         while NIODeadline.now() < deadline {
             if let answer = try? beat(wantShutDown: true).wait(), answer.shouldShutDown { return }
@@ -78,6 +101,6 @@ final class BrokerLifecycle: @unchecked Sendable {
     }
 
     func stop() {
-        state.withLockedValue { $0.task?.cancel() }
+        state.withLockedValue { $0.tasks.forEach { $0.cancel() } }
     }
 }

@@ -6,6 +6,12 @@ import NIOCore
 /// heartbeats (and with them fencing and controlled shutdown), ISR changes. In the process of the active
 /// controller it calls it directly; across nodes the requests go over the controller listener.
 protocol ControllerChannel: Sendable {
+    /// The node this broker currently believes to be the active controller, as its metadata quorum knows it.
+    var activeControllerId: Int32? { get }
+    /// How often a failed call dropped the connection to the controller. The controller fences a broker whose
+    /// heartbeat connection closed unless it heartbeats again within a short grace, so a live broker whose
+    /// call failed (a timeout on a busy controller) must heartbeat again at once.
+    var connectionDrops: Int { get }
     func registerBroker(id: Int32, endpoints: [BrokerEndpointImage], rack: String?,
                         incarnation: KafkaUUID) -> EventLoopFuture<Int64>
     func heartbeat(broker: Int32, brokerEpoch: Int64, wantShutDown: Bool) -> EventLoopFuture<HeartbeatAnswer>
@@ -16,6 +22,9 @@ protocol ControllerChannel: Sendable {
 /// A controller in this process; when it is not the active one the calls fail with NotControllerError.
 struct LocalControllerChannel: ControllerChannel {
     let controller: QuorumController
+
+    var activeControllerId: Int32? { controller.quorum.leaderId }
+    var connectionDrops: Int { 0 }
 
     func registerBroker(id: Int32, endpoints: [BrokerEndpointImage], rack: String?,
                         incarnation: KafkaUUID) -> EventLoopFuture<Int64> {

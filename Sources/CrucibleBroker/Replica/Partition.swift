@@ -1,4 +1,5 @@
 import CrucibleController
+import CrucibleMutations
 import CrucibleProtocol
 import CrucibleStorage
 import NIOConcurrencyHelpers
@@ -129,10 +130,15 @@ public final class Partition: @unchecked Sendable {
             let epochChanged = before.leaderEpoch != image.leaderEpoch || before.leader != image.leader
             guard epochChanged else {
                 if before.replicas != image.replicas { resetFollowers(nowMs: nowMs, keep: true) }
+                // A committed ISR shrink lets the high watermark pass the replicas that left, at once (Kafka's
+                // maybeIncrementLeaderHW after an ISR update): waiting for the next append or fetch left acks=all
+                // produces stuck until they timed out when every producer was waiting on one.
+                if image.leader == nodeId && before.isr != image.isr { _ = recomputeHighWatermarkLocked(logEnd: log.logEndOffset) }
                 return .none
             }
             pendingIsr = nil
             if image.leader == nodeId {
+                if Mutation.reuseOffsetsAfterTruncation.isActive { try? log.truncate(to: highWatermarkValue) }
                 resetFollowers(nowMs: nowMs)
                 leaderEpochStartOffset = log.logEndOffset
                 return .becameLeader
@@ -152,8 +158,8 @@ public final class Partition: @unchecked Sendable {
             followers[replica]!.logEndOffset = offset
             if offset >= end { followers[replica]!.lastCaughtUpMs = nowMs }
             let moved = recomputeHighWatermarkLocked(logEnd: end)
-            let join = !effectiveIsrLocked.contains(replica) && offset >= max(highWatermarkValue, leaderEpochStartOffset)
-                && pendingIsr == nil
+            let caughtUp = offset >= max(highWatermarkValue, leaderEpochStartOffset) || Mutation.isrAdmitsLaggingFollower.isActive
+            let join = !effectiveIsrLocked.contains(replica) && caughtUp && pendingIsr == nil
             return (moved, join)
         }
     }
@@ -172,6 +178,7 @@ public final class Partition: @unchecked Sendable {
         for member in isr where member != nodeId {
             low = min(low, followers[member]?.logEndOffset ?? -1)
         }
+        if Mutation.highWatermarkPastIsr.isActive { low = logEnd }
         guard low > highWatermarkValue else { return false }
         highWatermarkValue = low
         return true

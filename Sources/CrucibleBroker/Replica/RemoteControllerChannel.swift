@@ -7,8 +7,8 @@ import NIOConcurrencyHelpers
 import NIOCore
 
 /// Reaches whichever node is the active controller: in process when it is this one, else over its controller
-/// listener (from `controller.quorum.voters`). A refused or failed call drops the connection; the caller's
-/// next attempt finds the leader again.
+/// listener (from `controller.quorum.voters`). A failed call drops the connection; the caller's next attempt
+/// finds the leader again.
 final class ActiveControllerChannel: ControllerChannel, @unchecked Sendable {
     private let local: QuorumController
     private let voters: [Int32: (host: String, port: Int)]
@@ -17,6 +17,7 @@ final class ActiveControllerChannel: ControllerChannel, @unchecked Sendable {
     private let logger: Logger
     private let queue = DispatchQueue(label: "crucible.controller-channel")
     private var connection: (leader: Int32, connection: BrokerConnection)?
+    private let drops = NIOLockedValueBox(0)
 
     init(local: QuorumController, voters: [Int32: (host: String, port: Int)], group: EventLoopGroup, nodeId: Int32,
          logger: Logger) {
@@ -26,6 +27,9 @@ final class ActiveControllerChannel: ControllerChannel, @unchecked Sendable {
         self.nodeId = nodeId
         self.logger = logger
     }
+
+    var activeControllerId: Int32? { local.quorum.leaderId }
+    var connectionDrops: Int { drops.withLockedValue { $0 } }
 
     func registerBroker(id: Int32, endpoints: [BrokerEndpointImage], rack: String?,
                         incarnation: KafkaUUID) -> EventLoopFuture<Int64> {
@@ -96,30 +100,52 @@ final class ActiveControllerChannel: ControllerChannel, @unchecked Sendable {
         }
     }
 
-    /// Sends `request` to the active controller from a queue of its own (connecting blocks).
+    /// Sends `request` to the active controller: connecting happens on a queue of its own (it blocks), the
+    /// requests themselves are pipelined on the connection. A failed exchange drops the connection (counted in
+    /// `connectionDrops`); the next call connects to whichever node leads then.
     private func remote<Request: KafkaRequest, Answer: Sendable>(
         _ request: Request, _ decode: @escaping @Sendable (Request.Response) throws -> Answer)
         -> EventLoopFuture<Answer> {
         let promise = group.next().makePromise(of: Answer.self)
         queue.async {
+            let connection: BrokerConnection
             do {
-                guard let leader = self.local.quorum.leaderId, let address = self.voters[leader] else {
-                    throw NotControllerError(leaderId: nil)
-                }
-                if self.connection?.leader != leader {
-                    self.connection?.connection.close()
-                    self.connection = (leader, try BrokerConnection.connect(
-                        host: address.host, port: address.port, group: self.group,
-                        clientId: "broker-\(self.nodeId)", timeout: .seconds(2)))
-                }
-                let (response, _) = try self.connection!.connection.send(request, timeout: .seconds(5)).wait()
-                promise.succeed(try decode(response))
+                connection = try self.connectionToLeader()
             } catch {
-                self.connection?.connection.close()
-                self.connection = nil
                 promise.fail(error)
+                return
+            }
+            connection.send(request, timeout: .seconds(5)).whenComplete { result in
+                switch result {
+                case .success(let (response, _)):
+                    promise.completeWith(Result { try decode(response) })
+                case .failure(let error):
+                    self.queue.async { self.drop(connection) }
+                    promise.fail(error)
+                }
             }
         }
         return promise.futureResult
+    }
+
+    /// The open connection to the active controller, made on first use or after the leader moved. On `queue`.
+    private func connectionToLeader() throws -> BrokerConnection {
+        guard let leader = local.quorum.leaderId, let address = voters[leader] else {
+            throw NotControllerError(leaderId: nil)
+        }
+        if let current = connection, current.leader == leader, current.connection.isActive { return current.connection }
+        if let stale = connection { drop(stale.connection) }
+        let fresh = try BrokerConnection.connect(host: address.host, port: address.port, group: group,
+                                                 clientId: "broker-\(nodeId)", timeout: .seconds(2))
+        connection = (leader, fresh)
+        return fresh
+    }
+
+    /// Closes `dropped` if it is still the connection in use. On `queue`.
+    private func drop(_ dropped: BrokerConnection) {
+        guard let current = connection, current.connection === dropped else { return }
+        current.connection.close()
+        connection = nil
+        drops.withLockedValue { $0 += 1 }
     }
 }

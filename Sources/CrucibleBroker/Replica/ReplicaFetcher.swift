@@ -1,4 +1,5 @@
 import CrucibleClient
+import CrucibleMutations
 import CrucibleProtocol
 import CrucibleRecords
 import Foundation
@@ -121,6 +122,7 @@ final class ReplicaFetcher: @unchecked Sendable {
                 wanted.currentLeaderEpoch = partition.leaderEpoch
                 wanted.fetchOffset = partition.log.logEndOffset
                 wanted.lastFetchedEpoch = partition.log.lastEpoch
+                if Mutation.skipDivergenceTruncation.isActive { wanted.lastFetchedEpoch = -1 }
                 wanted.logStartOffset = partition.log.logStartOffset
                 wanted.partitionMaxBytes = Self.partitionMaxBytes
                 return wanted
@@ -154,6 +156,12 @@ final class ReplicaFetcher: @unchecked Sendable {
                 logger.warning("resetting \(partition.topic)-\(partition.index): \(error)")
                 return false
             }
+        }
+        // Without epochs a follower ahead of its leader can only cut back to the high watermark (pre-KIP-101).
+        if Mutation.skipDivergenceTruncation.isActive, code == .offsetOutOfRange {
+            try? partition.log.truncate(to: data.highWatermark)
+            partition.clampHighWatermark()
+            return true
         }
         guard code == .none else {
             // The metadata will tell us about a new leader or epoch; until then, wait.

@@ -101,7 +101,7 @@ public final class ReplicaManager: @unchecked Sendable {
                         : state.leader >= 0 ? .becameFollower(leader: state.leader) : .leaderless
                 }
                 applyRole(change, partition)
-                producePurgatory.check(partition)
+                highWatermarkMoved(partition)
             }
         }
         removePartitions { partition in

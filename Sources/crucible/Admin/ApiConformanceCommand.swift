@@ -62,7 +62,7 @@ struct ApiConformanceCommand: ParsableCommand {
             NodeProcess.signal(node.pid, SIGTERM)
             _ = NodeProcess.waitForExit(node.pid, timeout: 30)
         }
-        guard NodeProcess.waitUntilServing(port: port, brokers: 1, timeout: 60) else {
+        guard NodeProcess.waitUntilServing(address: "127.0.0.1:\(port)", brokers: 1, timeout: 60) else {
             throw ClusterFailure("the node started to answer ApiVersions did not serve (see \(dir)/node-1/broker.log)")
         }
         return try ask("127.0.0.1:\(port)")

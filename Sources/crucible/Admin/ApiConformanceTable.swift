@@ -119,7 +119,11 @@ struct ApiConformanceTable {
                 if range.upperBound < api.versions.upperBound { note = "newer versions not served yet" }
                 if range.lowerBound > api.versions.lowerBound {
                     note = (note.isEmpty ? "" : note + "; ") + "versions below \(range.lowerBound) refused"
-                        + (api.name == "Produce" || api.name == "Fetch" ? " (magic-2 record batches only)" : "")
+                }
+                if api.name == "Produce" || api.name == "Fetch" {
+                    note = (note.isEmpty ? "" : note + "; ") + "message sets (magic 0 and 1, below v"
+                        + (api.name == "Produce" ? "3" : "4") + ") converted "
+                        + (api.name == "Produce" ? "into" : "from") + " the magic-2 batches stored, as Kafka 3.x does"
                 }
             } else {
                 note = Self.reasons[api.name] ?? "not implemented"

@@ -1,5 +1,6 @@
 import ArgumentParser
 import CrucibleBench
+import CrucibleRdKafka
 import CrucibleWorkload
 import Foundation
 
@@ -50,14 +51,14 @@ struct BenchCommand: ParsableCommand {
         options.periodSeconds = periodSeconds
         let progress = BenchProgress(queuedSeconds: runs.map { BenchRun.expectedSeconds($0.workload, options) }.reduce(0, +))
 
-        let local: LocalBenchCluster?
+        let local: LocalScratchCluster?
         let cluster: BenchCluster
         if let bootstrapServer {
             local = nil
             cluster = RemoteCluster(bootstrapServers: bootstrapServer)
         } else {
             progress.note("starting a local cluster of \(nodes) node(s)")
-            local = try LocalBenchCluster(nodes: nodes, overrides: override)
+            local = try LocalScratchCluster(nodes: nodes, overrides: override)
             cluster = local!
         }
         defer { local?.down() }

@@ -1,13 +1,16 @@
 import ArgumentParser
 import CrucibleBroker
+import CrucibleWorkload
 import Foundation
 
 /// `crucible cluster ...`: a local cluster of combined broker+controller nodes as background processes.
 struct ClusterCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "cluster", abstract: "Run a local cluster: up, down, status, and per-node kill/stop/start/restart/pause/resume.",
+        commandName: "cluster",
+        abstract: "Run a local cluster: up, down, status, per-node kill/stop/start/restart/pause/resume, partitions and clocks.",
         subcommands: [Up.self, Down.self, Status.self, NodeAction.Kill.self, NodeAction.Stop.self, NodeAction.Start.self,
-                      NodeAction.Restart.self, NodeAction.Pause.self, NodeAction.Resume.self])
+                      NodeAction.Restart.self, NodeAction.Pause.self, NodeAction.Resume.self, Partition.self, Heal.self,
+                      Clock.self])
 
     struct Up: ParsableCommand {
         static let configuration = CommandConfiguration(
@@ -22,9 +25,15 @@ struct ClusterCommand: ParsableCommand {
         @Option(name: .long, help: "ID:KEY=VALUE added to node ID's server.properties only, e.g. 2:broker.rack=b (repeatable).")
         var nodeOverride: [String] = []
         @Option(name: .long, help: "Seconds to wait for the cluster to serve.") var timeout: Double = 60
+        @Flag(name: .long, help: "Each node on a host of its own (a network namespace on a bridge), so `partition` can cut it off. Needs root.")
+        var networkNamespaces = false
+        @Flag(name: .long, help: "Start the nodes with wall clocks `clock` can move (libfaketime).")
+        var movableClocks = false
 
         func run() throws {
             guard (1...9).contains(nodes) else { throw UsageError("--nodes \(nodes): must be 1 to 9") }
+            if networkNamespaces, let reason = NetworkLab.unavailableReason() { throw UsageError("--network-namespaces: \(reason)") }
+            if movableClocks, let reason = FakeClock.unavailableReason() { throw UsageError("--movable-clocks: \(reason)") }
             guard (1024...65_000).contains(basePort) else { throw UsageError("--base-port \(basePort): out of range") }
             for entry in override where !entry.contains("=") { throw UsageError("--override \(entry): expected KEY=VALUE") }
             var perNode: [Int32: [String]] = [:]
@@ -39,8 +48,58 @@ struct ClusterCommand: ParsableCommand {
                 perNode[id, default: []].append(String(entry[entry.index(after: colon)...]))
             }
             let layout = try ClusterLayout.up(dir: dir, nodes: nodes, basePort: basePort, overrides: override,
-                                              nodeOverrides: perNode, timeout: timeout)
+                                              nodeOverrides: perNode, networkNamespaces: networkNamespaces,
+                                              fakeClocks: movableClocks, timeout: timeout)
             print(layout.bootstrapServers)
+        }
+    }
+
+    struct Partition: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Cut nodes off from the others (both ways; clients still reach every node). Replaces any earlier partition.")
+        @Option(name: .long) var dir: String
+        @Option(name: .long, help: "A node on the isolated side (repeatable).") var isolate: [Int32] = []
+        @Option(name: .long, help: "Drop only this many packets in a hundred, at random: a lossy link instead of a cut (1-99).")
+        var loss: Int?
+
+        func run() throws {
+            let layout = try ClusterLayout.load(dir)
+            guard let network = layout.network else {
+                throw UsageError("--dir \(dir): the cluster was not started with --network-namespaces")
+            }
+            guard !isolate.isEmpty else { throw UsageError("--isolate: name at least one node") }
+            for id in isolate { _ = try layout.node(id) }
+            if let loss, !(1...99).contains(loss) { throw UsageError("--loss \(loss): must be 1 to 99 (per hundred packets)") }
+            try network.apply(.isolating(Set(isolate), among: layout.nodes.map(\.id), percent: loss ?? 100))
+        }
+    }
+
+    struct Heal: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Remove every partition.")
+        @Option(name: .long) var dir: String
+
+        func run() throws {
+            let layout = try ClusterLayout.load(dir)
+            guard let network = layout.network else {
+                throw UsageError("--dir \(dir): the cluster was not started with --network-namespaces")
+            }
+            try network.heal()
+        }
+    }
+
+    struct Clock: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Move a node's wall clock (its monotonic clock stays true); --seconds 0 puts it back.")
+        @Option(name: .long) var dir: String
+        @Option(name: .long, help: "The node whose clock moves.") var node: Int32
+        @Option(name: .long, parsing: .unconditional, help: "Seconds from true time, negative for back.") var seconds: Int
+
+        func run() throws {
+            let layout = try ClusterLayout.load(dir)
+            guard let file = try layout.node(node).clockFile else {
+                throw UsageError("--dir \(dir): the cluster was not started with --movable-clocks")
+            }
+            try FakeClock.set(offsetSeconds: seconds, file: file)
         }
     }
 
@@ -70,6 +129,7 @@ struct ClusterCommand: ParsableCommand {
                     "clusterId": layout.clusterId, "bootstrapServers": layout.bootstrapServers,
                     "nodes": rows.map { node, state in
                         ["id": node.id, "port": node.port, "controllerPort": node.controllerPort, "state": state,
+                         "address": node.clientAddress, "namespace": node.namespace ?? "",
                          "pid": node.pid.map { Int($0) } ?? -1, "directory": node.directory] as [String: Any]
                     },
                 ]
@@ -78,7 +138,7 @@ struct ClusterCommand: ParsableCommand {
             } else {
                 print("Cluster \(layout.clusterId)")
                 for (node, state) in rows {
-                    print("node \(node.id)\t\(state)\t127.0.0.1:\(node.port)\tcontroller 127.0.0.1:\(node.controllerPort)\tpid \(node.pid.map(String.init) ?? "-")")
+                    print("node \(node.id)\t\(state)\t\(node.clientAddress)\tcontroller \(node.address):\(node.controllerPort)\tpid \(node.pid.map(String.init) ?? "-")")
                 }
             }
             if rows.contains(where: { $0.1 != "running" }) { throw ExitCode(1) }

@@ -8,12 +8,22 @@ struct ClusterLayout: Codable {
         var controllerPort: Int
         var directory: String
         var pid: Int32?
+        /// The node's address and network namespace when it has a host of its own (`NetworkLab`); loopback else.
+        var host: String?
+        var namespace: String?
+        /// The file holding the node's wall-clock offset when its clock can be moved (`FakeClock`).
+        var clockFile: String?
+
+        var address: String { host ?? "127.0.0.1" }
+        var clientAddress: String { "\(address):\(port)" }
     }
 
     var clusterId: String
     var nodes: [Node]
+    /// The namespaces and bridge the nodes live in, when they have hosts of their own.
+    var network: NetworkLab?
 
-    var bootstrapServers: String { nodes.map { "127.0.0.1:\($0.port)" }.joined(separator: ",") }
+    var bootstrapServers: String { nodes.map(\.clientAddress).joined(separator: ",") }
 
     static func path(_ dir: String) -> String { dir + "/cluster.json" }
 
@@ -43,12 +53,12 @@ struct ClusterLayout: Codable {
 
     /// Kafka's server.properties for one combined broker+controller node of this cluster.
     func properties(for node: Node, overrides: [String]) -> String {
-        let voters = nodes.map { "\($0.id)@127.0.0.1:\($0.controllerPort)" }.joined(separator: ",")
+        let voters = nodes.map { "\($0.id)@\($0.address):\($0.controllerPort)" }.joined(separator: ",")
         var lines = [
             "node.id=\(node.id)",
             "process.roles=broker,controller",
-            "listeners=PLAINTEXT://127.0.0.1:\(node.port),CONTROLLER://127.0.0.1:\(node.controllerPort)",
-            "advertised.listeners=PLAINTEXT://127.0.0.1:\(node.port)",
+            "listeners=PLAINTEXT://\(node.address):\(node.port),CONTROLLER://\(node.address):\(node.controllerPort)",
+            "advertised.listeners=PLAINTEXT://\(node.clientAddress)",
             "controller.listener.names=CONTROLLER",
             "controller.quorum.voters=\(voters)",
             "log.dirs=\(node.directory)/data",

@@ -5,7 +5,7 @@ extension ClusterLayout {
     /// Formats and starts `nodes` combined nodes under `dir`, records the layout in `dir/cluster.json`, and waits
     /// until every node serves metadata naming all of them.
     static func up(dir: String, nodes: Int, basePort: Int, overrides: [String], nodeOverrides: [Int32: [String]] = [:],
-                   timeout: Double, log: (String) -> Void = { FileHandle.standardError.write(Data(($0 + "\n").utf8)) }) throws -> ClusterLayout {
+                   networkNamespaces: Bool = false, fakeClocks: Bool = false, timeout: Double, log: (String) -> Void = { FileHandle.standardError.write(Data(($0 + "\n").utf8)) }) throws -> ClusterLayout {
         if FileManager.default.fileExists(atPath: path(dir)) {
             let existing = try load(dir)
             if existing.nodes.contains(where: { NodeProcess.isAlive($0.pid) }) {
@@ -16,6 +16,17 @@ extension ClusterLayout {
         var layout = ClusterLayout(clusterId: ClusterId.random(), nodes: (1...nodes).map { i in
             Node(id: Int32(i), port: basePort + i - 1, controllerPort: basePort + 100 + i - 1, directory: "\(root)/node-\(i)", pid: nil)
         })
+        // A cluster that fails to come up is stopped, its network removed (its directory and logs stay).
+        var started = false
+        defer { if !started { layout.down(grace: 5) } }
+        if networkNamespaces {
+            let lab = try NetworkLab.create(nodes: layout.nodes.map(\.id))
+            layout.network = lab
+            for index in layout.nodes.indices {
+                layout.nodes[index].host = lab.host(layout.nodes[index].id)
+                layout.nodes[index].namespace = lab.namespace(layout.nodes[index].id)
+            }
+        }
         for node in layout.nodes {
             try FileManager.default.createDirectory(atPath: node.directory, withIntermediateDirectories: true)
             let path = node.directory + "/server.properties"
@@ -24,14 +35,22 @@ extension ClusterLayout {
             let config = try loadBrokerConfig(path: path, overrides: [])
             try Broker.format(config, clusterId: layout.clusterId)
         }
+        if fakeClocks {
+            for index in layout.nodes.indices {
+                let file = FakeClock.file(in: layout.nodes[index].directory)
+                try FakeClock.set(offsetSeconds: 0, file: file)
+                layout.nodes[index].clockFile = file
+            }
+        }
         for index in layout.nodes.indices {
             layout.nodes[index].pid = try NodeProcess.start(layout.nodes[index])
             log("started node \(layout.nodes[index].id) (pid \(layout.nodes[index].pid!))")
         }
         try layout.save(dir)
-        for node in layout.nodes where !NodeProcess.waitUntilServing(port: node.port, brokers: nodes, timeout: timeout) {
+        for node in layout.nodes where !NodeProcess.waitUntilServing(address: node.clientAddress, brokers: nodes, timeout: timeout) {
             throw ClusterFailure("node \(node.id) did not serve metadata with \(nodes) brokers within \(Int(timeout)) s (see \(node.directory)/broker.log)")
         }
+        started = true
         return layout
     }
 
@@ -43,5 +62,6 @@ extension ClusterLayout {
             _ = NodeProcess.waitForExit(node.pid, timeout: 10)
         }
         for index in nodes.indices { nodes[index].pid = nil }
+        network?.destroy()
     }
 }

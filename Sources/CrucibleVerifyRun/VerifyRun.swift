@@ -1,0 +1,215 @@
+import CrucibleClient
+import CrucibleProtocol
+import CrucibleVerify
+import CrucibleWorkload
+import Foundation
+
+/// One run of a scenario: create the topic, run the workers and the nemesis side by side until the time limit,
+/// heal, read every key to its end, check the history and judge the outcome against the scenario's expectation.
+/// Everything the run did lands in its directory: `history.jsonl` (streamed), `analysis.json`, `nemesis.json`,
+/// `run.json` and the nodes' logs.
+public final class VerifyRun: @unchecked Sendable {
+    let scenario: Scenario
+    let seed: UInt64
+    let cluster: VerifyCluster
+    let directory: String
+    let timeLimitSeconds: Double
+    let progress: @Sendable (String) -> Void
+
+    public init(scenario: Scenario, seed: UInt64, cluster: VerifyCluster, directory: String, timeLimitSeconds: Double? = nil,
+                progress: @escaping @Sendable (String) -> Void) {
+        self.scenario = scenario
+        self.seed = seed
+        self.cluster = cluster
+        self.directory = directory
+        self.timeLimitSeconds = timeLimitSeconds ?? scenario.timeLimitSeconds
+        self.progress = progress
+    }
+
+    public func run() throws -> VerifyOutcome {
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let started = Date()
+        let runId = "crucible-verify-\(String(seed, radix: 36))-\(String(UInt64(started.timeIntervalSince1970 * 1_000), radix: 36))"
+        let topic = runId
+        try createTopic(topic)
+        let history = try HistoryRecorder(path: directory + "/history.jsonl")
+        ClientLog.open(directory + "/clients.log")
+        defer { ClientLog.close() }
+        let view = ClusterView(cluster: cluster, topic: topic)
+        let plan = scenario.nemesis.plan(seed: seed, timeLimitSeconds: timeLimitSeconds, keys: scenario.keys)
+        let nemesis = Nemesis(cluster: cluster, view: view, history: history, plan: plan)
+        let workers = QueueWorkers(scenario: scenario, seed: seed, bootstrap: cluster.bootstrapServers, topic: topic,
+                                   group: runId, history: history)
+        progress("topic \(topic): \(scenario.keys) key(s), replication factor \(scenario.replicationFactor); "
+                 + "\(scenario.processes) process(es), \(plan.count) nemesis step(s), \(Int(timeLimitSeconds)) s")
+
+        let workStart = Date()
+        let end = workStart.addingTimeInterval(timeLimitSeconds)
+        let nemesisDone = DispatchSemaphore(value: 0)
+        Thread.detachNewThread {
+            nemesis.run(start: workStart) { Date() >= end }
+            nemesisDone.signal()
+        }
+        let reporter = ProgressTicker(every: 5) { [workers, progress] in
+            let done = workers.completed
+            let elapsed = Int(Date().timeIntervalSince(workStart))
+            progress("\(min(elapsed, Int(self.timeLimitSeconds)))/\(Int(self.timeLimitSeconds)) s  "
+                     + done.keys.sorted().map { "\($0) \(done[$0]!)" }.joined(separator: "  "))
+        }
+        workers.run(until: end)
+        nemesisDone.wait()
+        reporter.stop()
+        nemesis.healAll(at: Date().timeIntervalSince(workStart))
+        let whole = waitForWholeCluster(topic: topic, timeout: 90)
+        if !whole { progress("the cluster was not whole 90 s after healing; reading what it serves") }
+
+        let finalRead = finalReads(workers: workers)
+        history.close()
+        cluster.collectLogs(into: directory + "/nodes")
+        let report = try Check.file(history.path)
+        let analysis = report.analysis
+        try write(analysis.json(), to: "analysis.json")
+        try JSONEncoder.pretty.encode(nemesis.timeline).write(to: URL(fileURLWithPath: directory + "/nemesis.json"))
+        // Acknowledged values the final reads of the whole log did not find: the loss in the plainest terms, whether
+        // or not a consumer saw the value before it went (which the checker reports as inconsistent offsets).
+        let lost = workers.acknowledged.withLockedValue { acknowledged in
+            acknowledged.reduce(0) { sum, entry in sum + entry.value.subtracting(finalRead.values[entry.key] ?? []).count }
+        }
+        let found = Set(analysis.badAnomalyTypes)
+        let validity: Bool? = analysis.validity == .unknown ? nil : analysis.validity == .valid
+        let judged = scenario.expect.judge(valid: validity, anomalies: found)
+        let outcome = VerifyOutcome(
+            scenario: scenario.name, scenarioFile: scenario.file, seed: seed, directory: directory,
+            expectationMet: judged.met, reason: judged.reason,
+            valid: validity.map { $0 ? "true" : "false" } ?? "unknown",
+            anomalyTypes: analysis.anomalyTypes, allowedAnomalyTypes: analysis.anomalyTypes.filter { !found.contains($0) },
+            acknowledgedSends: workers.completed["send ok"] ?? 0,
+            acknowledgedWritesLost: lost,
+            lostWriteAnomalies: analysis.anomalies(ofType: "lost-write").count,
+            operations: workers.completed, nemesis: nemesis.timeline.map { "\($0.atSeconds)s \($0.fault) \($0.target) \($0.nodes)" },
+            finalReadsComplete: finalRead.complete, clusterWholeAfterHealing: whole,
+            seconds: Date().timeIntervalSince(started))
+        try JSONEncoder.pretty.encode(outcome).write(to: URL(fileURLWithPath: directory + "/run.json"))
+        deleteTopic(topic)
+        return outcome
+    }
+
+    /// Jepsen's final phase: a fresh process assigns every key from the beginning and polls until it has read up to
+    /// the highest offset seen during the test, or to the partition's end when that is lower (a log that lost its
+    /// tail), or the scenario's final-read time runs out. True when every key was read to its end.
+    private func finalReads(workers: QueueWorkers) -> (complete: Bool, values: [Int: Set<Int>]) {
+        let deadline = Date().addingTimeInterval(scenario.finalReadSeconds)
+        let process = 1_000_000
+        var client: QueueClient?
+        while client == nil && Date() < deadline {
+            client = workers.open(process: process, mode: .assign)
+            if client == nil { usleep(500_000) }
+        }
+        guard let client else { return (false, [:]) }
+        defer { client.close() }
+        var values: [Int: Set<Int>] = [:]
+        let highest = workers.highestOffsets.withLockedValue { $0 }
+        var reached: [Int: Int64] = [:]
+        var ends: [Int: Int64] = [:]
+        func done(_ key: Int) -> Bool {
+            let target = highest[key] ?? -1
+            let end = (ends[key] ?? Int64.max) - 1
+            return (reached[key] ?? -1) >= min(target, end)
+        }
+        while Date() < deadline {
+            for key in 0..<scenario.keys where ends[key] == nil { ends[key] = client.highWatermark(key: key) }
+            if (0..<scenario.keys).allSatisfy(done) { return (true, values) }
+            let read = workers.poll(process: process, client: client, waitMs: 500)
+            for (key, pairs) in read {
+                reached[key] = max(reached[key] ?? -1, pairs.map(\.offset).max() ?? -1)
+                values[key, default: []].formUnion(pairs.map(\.value))
+            }
+        }
+        return ((0..<scenario.keys).allSatisfy(done), values)
+    }
+
+    private func createTopic(_ topic: String) throws {
+        let client = try KafkaClient(bootstrap: cluster.bootstrapServers, clientId: "crucible-verify-admin", requestTimeout: .seconds(30))
+        defer { client.close() }
+        let creation = TopicCreation(name: topic, partitions: Int32(scenario.keys), replicationFactor: Int16(scenario.replicationFactor),
+                                     configs: scenario.topicConfig.map { ($0.key, $0.value) })
+        _ = try client.createTopic(creation)
+        let deadline = Date().addingTimeInterval(60)
+        while Date() < deadline {
+            if let partitions = try? client.refreshMetadata(topics: [topic]).topics[topic]?.partitions,
+               partitions.count == scenario.keys, partitions.allSatisfy({ $0.leader >= 0 }) { return }
+            usleep(100_000)
+        }
+        throw VerifyFailure("topic \(topic) did not get a leader for every partition within 60 s")
+    }
+
+    private func deleteTopic(_ topic: String) {
+        guard let client = try? KafkaClient(bootstrap: cluster.bootstrapServers, clientId: "crucible-verify-admin") else { return }
+        defer { client.close() }
+        try? client.deleteTopic(topic)
+    }
+
+    /// Every node serving and every key's partition led, so the final reads see the cluster as it settled.
+    private func waitForWholeCluster(topic: String, timeout: Double) -> Bool {
+        let deadline = Date().addingTimeInterval(timeout)
+        while Date() < deadline {
+            if let client = try? KafkaClient(bootstrap: cluster.bootstrapServers, clientId: "crucible-verify-admin",
+                                             requestTimeout: .seconds(3)) {
+                let metadata = try? client.refreshMetadata(topics: [topic])
+                client.close()
+                if let metadata, metadata.brokers.count == cluster.nodeIds.count,
+                   let partitions = metadata.topics[topic]?.partitions, partitions.allSatisfy({ $0.leader >= 0 }) { return true }
+            }
+            usleep(250_000)
+        }
+        return false
+    }
+
+    private func write(_ value: Value, to name: String) throws {
+        try Data((JSONWriter.string(value, pretty: true) + "\n").utf8).write(to: URL(fileURLWithPath: directory + "/" + name))
+    }
+}
+
+/// A run's result, as `run.json` holds it and the summary lists it.
+public struct VerifyOutcome: Codable, Sendable {
+    public var scenario: String
+    public var scenarioFile: String
+    public var seed: UInt64
+    public var directory: String
+    public var expectationMet: Bool
+    public var reason: String
+    public var valid: String
+    public var anomalyTypes: [String]
+    public var allowedAnomalyTypes: [String]
+    public var acknowledgedSends: Int
+    /// Acknowledged values missing from the final reads of every key (counted only when they completed).
+    public var acknowledgedWritesLost: Int
+    /// The checker's lost-write witnesses (values nobody ever read, below an offset somebody read).
+    public var lostWriteAnomalies: Int
+    public var operations: [String: Int]
+    public var nemesis: [String]
+    public var finalReadsComplete: Bool
+    public var clusterWholeAfterHealing: Bool
+    public var seconds: Double
+    /// The planted broker bug the nodes ran with (`--mutation`), if any: an unmet expectation then means caught.
+    public var mutation: String? = nil
+}
+
+/// Calls `body` every `seconds` on a thread of its own until stopped.
+final class ProgressTicker: @unchecked Sendable {
+    private let stopped = DispatchSemaphore(value: 0)
+    init(every seconds: Double, _ body: @escaping @Sendable () -> Void) {
+        Thread.detachNewThread { [stopped] in
+            while stopped.wait(timeout: .now() + seconds) == .timedOut { body() }
+        }
+    }
+    func stop() { stopped.signal() }
+}
+
+extension JSONEncoder {
+    static var pretty: JSONEncoder {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        return encoder
+    }
+}

@@ -1,0 +1,36 @@
+import Foundation
+
+/// A node's wall clock, moved by the nemesis: the node runs with Debian's libfaketime preloaded, which reads the
+/// clock's offset from a file in the node's directory (re-read at most once a second). Only the wall clock moves:
+/// CLOCK_MONOTONIC stays true (`DONT_FAKE_MONOTONIC`), as when an NTP step or an operator moves a machine's date.
+enum FakeClock {
+    /// libfaketime's thread-safe build, where Debian puts it for this machine's architecture.
+    static var library: String? {
+        let roots = (try? FileManager.default.contentsOfDirectory(atPath: "/usr/lib")) ?? []
+        return roots.map { "/usr/lib/\($0)/faketime/libfaketimeMT.so.1" }
+            .first { FileManager.default.fileExists(atPath: $0) }
+    }
+
+    /// Why nodes cannot have moving clocks here, or nil when they can.
+    static func unavailableReason() -> String? {
+        library == nil ? "clock faults need libfaketime (Debian's libfaketime; Scripts/setup.sh installs it)" : nil
+    }
+
+    static func file(in nodeDirectory: String) -> String { nodeDirectory + "/faketime" }
+
+    /// What a node's environment gains: the preload and where its offset is.
+    static func environment(offsetFile: String) -> [String] {
+        guard let library else { return [] }
+        return ["LD_PRELOAD=\(library)", "FAKETIME_TIMESTAMP_FILE=\(offsetFile)", "FAKETIME_CACHE_DURATION=1",
+                "DONT_FAKE_MONOTONIC=1"]
+    }
+
+    /// Sets the node's wall clock `seconds` away from true time (0 resets it).
+    static func set(offsetSeconds seconds: Int, file: String) throws {
+        do {
+            try Data((seconds >= 0 ? "+\(seconds)\n" : "\(seconds)\n").utf8).write(to: URL(fileURLWithPath: file), options: .atomic)
+        } catch {
+            throw ClusterFailure("cannot set the clock offset in \(file): \(error.localizedDescription)")
+        }
+    }
+}

@@ -1,0 +1,110 @@
+import CrucibleController
+import CrucibleProtocol
+import Foundation
+import Logging
+import NIOConcurrencyHelpers
+import NIOCore
+import NIOPosix
+import XCTest
+@testable import CrucibleBroker
+
+/// How a broker talks to the active controller: heartbeats that do not wait for the regular interval when the
+/// controller changes or a call dropped the connection, and a command that loses leadership halfway answering
+/// NOT_CONTROLLER rather than closing the client's connection.
+final class ControllerLinkTests: XCTestCase {
+    /// A controller channel under the test's control: counts heartbeats, lets the test move the active controller
+    /// and count dropped connections.
+    final class ScriptedChannel: ControllerChannel, @unchecked Sendable {
+        let loop: EventLoop
+        let state = NIOLockedValueBox((controller: Int32?.some(1), drops: 0, beats: 0))
+        init(loop: EventLoop) { self.loop = loop }
+
+        var activeControllerId: Int32? { state.withLockedValue { $0.controller } }
+        var connectionDrops: Int { state.withLockedValue { $0.drops } }
+        var beats: Int { state.withLockedValue { $0.beats } }
+
+        func registerBroker(id: Int32, endpoints: [BrokerEndpointImage], rack: String?,
+                            incarnation: KafkaUUID) -> EventLoopFuture<Int64> {
+            loop.makeSucceededFuture(7)
+        }
+
+        func heartbeat(broker: Int32, brokerEpoch: Int64, wantShutDown: Bool) -> EventLoopFuture<HeartbeatAnswer> {
+            state.withLockedValue { $0.beats += 1 }
+            return loop.makeSucceededFuture(HeartbeatAnswer(error: .none, isFenced: false, shouldShutDown: false))
+        }
+
+        func alterPartition(topicId: KafkaUUID, partition: Int32, leaderId: Int32, leaderEpoch: Int32,
+                            partitionEpoch: Int32, isr: [Int32]) -> EventLoopFuture<ErrorCode> {
+            loop.makeSucceededFuture(.none)
+        }
+    }
+
+    func waitUntil(_ what: String, timeout: TimeInterval = 10, _ condition: () -> Bool) {
+        let deadline = Date().addingTimeInterval(timeout)
+        while !condition() {
+            guard Date() < deadline else { return XCTFail("timed out waiting for \(what)") }
+            usleep(10_000)
+        }
+    }
+
+    func testABrokerBeatsAtOnceWhenTheControllerChangesOrItsConnectionDrops() throws {
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        defer { try? group.syncShutdownGracefully() }
+        let channel = ScriptedChannel(loop: group.next())
+        // A regular interval far longer than the test: any beat after the first comes from the watch.
+        let lifecycle = BrokerLifecycle(nodeId: 1, endpoints: [], rack: nil, channel: channel, eventLoop: group.next(),
+                                        intervalMs: 600_000, logger: Logger(label: "test"))
+        try lifecycle.start().wait()
+        defer { lifecycle.stop() }
+        XCTAssertEqual(channel.beats, 1)
+        channel.state.withLockedValue { $0.controller = 2 }
+        waitUntil("a beat to the new controller") { channel.beats == 2 }
+        channel.state.withLockedValue { $0.drops += 1 }
+        waitUntil("a beat after the dropped connection") { channel.beats == 3 }
+        // Leaderless for a moment: nobody to beat to. Then a leader again (re-elected, it is a new active controller
+        // with fresh sessions): a beat.
+        channel.state.withLockedValue { $0.controller = nil }
+        usleep(200_000)
+        XCTAssertEqual(channel.beats, 3)
+        channel.state.withLockedValue { $0.controller = 2 }
+        waitUntil("a beat to the re-elected controller") { channel.beats == 4 }
+    }
+
+    func testACommandThatLosesLeadershipAnswersNotController() throws {
+        let directory = NSTemporaryDirectory() + "crucible-forwarding-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        defer { try? group.syncShutdownGracefully() }
+        let quorum = LocalMetadataQuorum(nodeId: 1, log: try MetadataLog(directory: directory, nowMs: 0),
+                                         eventLoop: group.next())
+        let publisher = MetadataPublisher()
+        try quorum.start { publisher.publish($0) }
+        defer { quorum.shutdown() }
+        let controller = QuorumController(quorum: quorum, publisher: publisher, policy: ControllerPolicy(),
+                                          eventLoop: group.next())
+        XCTAssertTrue(controller.isActive)
+        let forwarding = ControllerForwarding(
+            controller: controller,
+            connections: ControllerConnections(eventLoop: group.next(), clientId: "test", localId: 1, addresses: [:]))
+        let failure = NIOLockedValueBox<any Error>(NotControllerError(leaderId: nil))
+        let handler = forwarding.wrap({ (_: CreateTopicsRequest, context: RequestContext) in
+            .later(context.eventLoop.makeFailedFuture(failure.withLockedValue { $0 }))
+        }, refusal: ControllerRefusal.createTopics)
+        var request = CreateTopicsRequest()
+        var topic = CreateTopicsRequest.CreatableTopic()
+        topic.name = "t"
+        request.topics = [topic]
+        let context = RequestContext(header: RequestHeader(), eventLoop: group.next())
+
+        guard case .later(let answer) = try handler(request, context) else { return XCTFail("answered at once") }
+        let response = try XCTUnwrap(try answer.wait().response)
+        XCTAssertEqual(response.topics.map(\.name), ["t"])
+        XCTAssertEqual(response.topics.map(\.errorCode), [ErrorCode.notController.rawValue])
+
+        // Any other failure is not turned into a retriable answer.
+        struct Broken: Error {}
+        failure.withLockedValue { $0 = Broken() }
+        guard case .later(let other) = try handler(request, context) else { return XCTFail("answered at once") }
+        XCTAssertThrowsError(try other.wait()) { XCTAssert($0 is Broken) }
+    }
+}

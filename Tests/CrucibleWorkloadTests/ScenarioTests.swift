@@ -1,0 +1,117 @@
+import CrucibleWorkload
+import Foundation
+import XCTest
+
+/// Verification scenarios are data: every shipped file loads, a bad one is refused naming file and key, and the
+/// seed alone decides the generator's operations and the nemesis plan.
+final class ScenarioTests: XCTestCase {
+    static let shipped = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().appendingPathComponent("Workloads/verify")
+
+    func testEveryShippedScenarioLoadsWithoutWarnings() throws {
+        let files = try FileManager.default.contentsOfDirectory(atPath: Self.shipped.path).filter { $0.hasSuffix(".yaml") }
+        XCTAssertGreaterThanOrEqual(files.count, 6)
+        for file in files {
+            let (scenario, warnings) = try Scenario.load(path: Self.shipped.appendingPathComponent(file).path)
+            XCTAssertEqual(warnings, [], file)
+            XCTAssertFalse(scenario.nemesis.plan(seed: 1, timeLimitSeconds: scenario.timeLimitSeconds, keys: scenario.keys).isEmpty, file)
+        }
+    }
+
+    func testTheUncleanScenarioExpectsLossAndTheCleanOneValidity() throws {
+        let (unclean, _) = try Scenario.load(path: Self.shipped.appendingPathComponent("unclean-election-loses-writes.yaml").path)
+        XCTAssertEqual(unclean.expect.mustAppear, ["lost-write"])
+        XCTAssertTrue(unclean.serverProperties.contains(Driver.Property("unclean.leader.election.enable", "true")))
+        let (clean, _) = try Scenario.load(path: Self.shipped.appendingPathComponent("clean-election-keeps-writes.yaml").path)
+        XCTAssertTrue(clean.expect.valid)
+        XCTAssertEqual(clean.nemesis.schedule.map(\.fault), unclean.nemesis.schedule.map(\.fault))
+    }
+
+    private func load(_ text: String) throws -> (Scenario, [String]) {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("scenario-\(UUID().uuidString).yaml").path
+        try text.write(toFile: path, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        return try Scenario.load(path: path)
+    }
+
+    private func assertRefused(_ text: String, naming key: String, file: StaticString = #filePath, line: UInt = #line) {
+        XCTAssertThrowsError(try load(text), file: file, line: line) { error in
+            let message = String(describing: error)
+            XCTAssertTrue(message.contains(".yaml") && message.contains(key), message, file: file, line: line)
+        }
+    }
+
+    func testBadScenariosAreRefusedNamingFileAndKey() {
+        assertRefused("name: x\n", naming: "expect")
+        assertRefused("expect: {valid: true}\nclients: {mode: sideways}\n", naming: "mode")
+        assertRefused("expect: {valid: true}\ncluster: {nodes: 0}\n", naming: "nodes")
+        assertRefused("expect: {valid: true}\ntopic: {replicationFactor: 4}\n", naming: "replicationFactor")
+        assertRefused("expect: {valid: true}\nnemesis: {faults: [explode]}\n", naming: "faults")
+        assertRefused("expect: {valid: true}\nnemesis: {schedule: [{at: 1, do: kill, target: node:7}]}\n", naming: "target")
+        assertRefused("expect: {valid: true}\nnemesis: {schedule: [{at: 1, do: nap, target: one}]}\n", naming: "do")
+        assertRefused("expect: {valid: true, anomalies: [lost-write]}\n", naming: "anomalies")
+        assertRefused("expect: {}\n", naming: "valid")
+        assertRefused("expect: {valid: true}\nworkload: {rate: -1}\n", naming: "rate")
+        // A ring or a bridge shapes the network, not a kill; lossy links drop 1 to 99 packets in a hundred.
+        assertRefused("expect: {valid: true}\nnemesis: {faults: [kill, partition], targets: [ring]}\n", naming: "targets")
+        assertRefused("expect: {valid: true}\nnemesis: {schedule: [{at: 1, do: pause, target: bridge}]}\n", naming: "target")
+        assertRefused("expect: {valid: true}\nnemesis: {faults: [lossy], lossPercent: 100}\n", naming: "lossPercent")
+    }
+
+    func testUnknownKeysAreWarnings() throws {
+        let (_, warnings) = try load("expect: {valid: true}\nworkload: {rat: 5}\nflavour: 1\n")
+        XCTAssertEqual(warnings.count, 2, "\(warnings)")
+        XCTAssertTrue(warnings.contains { $0.contains("rat") })
+        XCTAssertTrue(warnings.contains { $0.contains("flavour") })
+    }
+
+    func testExpectationJudgesMustAndMayAppear() {
+        let valid = Expectation(valid: true)
+        XCTAssertTrue(valid.judge(valid: true, anomalies: []).met)
+        XCTAssertFalse(valid.judge(valid: false, anomalies: ["lost-write"]).met)
+        XCTAssertFalse(valid.judge(valid: nil, anomalies: []).met)
+        let loss = Expectation(valid: false, mustAppear: ["lost-write"], mayAppear: ["unseen"])
+        XCTAssertTrue(loss.judge(valid: false, anomalies: ["lost-write", "unseen"]).met)
+        XCTAssertFalse(loss.judge(valid: true, anomalies: []).met, "the loss must show")
+        XCTAssertFalse(loss.judge(valid: false, anomalies: ["lost-write", "duplicate"]).met, "duplicate is not allowed")
+        let maybe = Expectation(valid: false, mayAppear: ["lost-write"])
+        XCTAssertTrue(maybe.judge(valid: true, anomalies: []).met)
+        XCTAssertTrue(maybe.judge(valid: false, anomalies: ["lost-write"]).met)
+    }
+
+    func testTheGeneratorIsDecidedByItsSeedAndValuesAreUniquePerKey() {
+        func draw(_ seed: UInt64) -> [QueueOperation] {
+            var generator = QueueGenerator(seed: seed, keys: 3, sendFraction: 0.5, rate: 100, crashIntervalSeconds: 1)
+            return (0..<2_000).map { _ in generator.next() }
+        }
+        XCTAssertEqual(draw(7), draw(7))
+        XCTAssertNotEqual(draw(7), draw(8))
+        var seen: Set<[Int]> = []
+        var sends = 0, polls = 0, crashes = 0
+        for operation in draw(7) {
+            switch operation {
+            case let .send(key, value):
+                XCTAssertTrue(seen.insert([key, value]).inserted, "value \(value) sent twice to key \(key)")
+                sends += 1
+            case .poll: polls += 1
+            case .crash: crashes += 1
+            }
+        }
+        XCTAssertEqual(Double(sends) / Double(sends + polls), 0.5, accuracy: 0.05)
+        XCTAssertGreaterThan(crashes, 5)  // about one per 100 operations at 100 ops/s and a 1 s interval
+    }
+
+    func testTheNemesisPlanIsDecidedByItsSeedAndHealsEveryFault() throws {
+        let (scenario, _) = try Scenario.load(path: Self.shipped.appendingPathComponent("safe-kill.yaml").path)
+        let plan = scenario.nemesis.plan(seed: 42, timeLimitSeconds: 60, keys: 4)
+        XCTAssertEqual(plan, scenario.nemesis.plan(seed: 42, timeLimitSeconds: 60, keys: 4))
+        XCTAssertNotEqual(plan, scenario.nemesis.plan(seed: 43, timeLimitSeconds: 60, keys: 4))
+        XCTAssertGreaterThanOrEqual(plan.count, 8)
+        for (index, step) in plan.enumerated() where step.fault == .kill {
+            let healing = plan.first { $0.target == .sameAs(index) }
+            XCTAssertEqual(healing?.fault, .restart)
+            XCTAssertEqual(healing.map { $0.atSeconds - step.atSeconds } ?? 0, scenario.nemesis.durationSeconds, accuracy: 1e-9)
+        }
+        XCTAssertTrue(plan.allSatisfy { $0.atSeconds < 60 })
+    }
+}

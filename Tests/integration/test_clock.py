@@ -1,0 +1,63 @@
+"""A clock fault is real: a node started with a movable clock (libfaketime, `cluster up --movable-clocks`) stamps
+LogAppendTime records with the wall clock `cluster clock` gives it, forward and back, while it keeps serving;
+a cluster started without movable clocks refuses with exit 2."""
+import glob
+import time
+
+import pytest
+from confluent_kafka import Consumer, Producer, TopicPartition
+
+from admin_support import create_topic
+from cluster import Cluster, wait_for
+
+pytestmark = pytest.mark.skipif(not glob.glob("/usr/lib/*/faketime/libfaketimeMT.so.1"),
+                                reason="clock faults need Debian's libfaketime")
+
+
+def append_time_of_a_new_record(bootstrap: str, topic: str) -> float:
+    """Produces one record and reads it back: the broker's LogAppendTime for it, in seconds."""
+    producer = Producer({"bootstrap.servers": bootstrap, "acks": "all"})
+    offsets = []
+    producer.produce(topic, value=b"tick", on_delivery=lambda err, msg: offsets.append(msg.offset()) if not err else None)
+    producer.flush(10)
+    assert offsets, "the record was not acknowledged"
+    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": "clock", "enable.auto.commit": False})
+    try:
+        consumer.assign([TopicPartition(topic, 0, offsets[0])])
+        message = consumer.poll(10)
+        assert message is not None and message.error() is None, message and message.error()
+        return message.timestamp()[1] / 1000
+    finally:
+        consumer.close()
+
+
+@pytest.mark.timeout(180)
+def test_a_moved_clock_stamps_records_with_the_time_it_was_given(tmp_path):
+    cluster = Cluster(tmp_path / "cluster", nodes=1, movable_clocks=True)
+    cluster.up()
+    try:
+        create_topic(cluster, "stamped", rf=1, config={"message.timestamp.type": "LogAppendTime"})
+        assert abs(append_time_of_a_new_record(cluster.bootstrap, "stamped") - time.time()) < 60
+
+        moved = cluster.crucible("cluster", "clock", "--dir", str(cluster.directory), "--node", "1", "--seconds", "3600")
+        assert moved.returncode == 0, moved.stderr
+        # libfaketime reads the offset again within a second: poll until the node's wall clock has moved.
+        wait_for(lambda: abs(append_time_of_a_new_record(cluster.bootstrap, "stamped") - time.time() - 3600) < 60, 30,
+                 "records stamped an hour ahead")
+
+        back = cluster.crucible("cluster", "clock", "--dir", str(cluster.directory), "--node", "1", "--seconds", "-7200")
+        assert back.returncode == 0, back.stderr
+        wait_for(lambda: abs(append_time_of_a_new_record(cluster.bootstrap, "stamped") - time.time() + 7200) < 60, 30,
+                 "records stamped two hours behind")
+    finally:
+        cluster.down()
+
+
+def test_clock_needs_a_cluster_started_with_movable_clocks(tmp_path):
+    cluster = Cluster(tmp_path / "cluster", nodes=1)
+    cluster.up()
+    try:
+        refused = cluster.crucible("cluster", "clock", "--dir", str(cluster.directory), "--node", "1", "--seconds", "5")
+        assert refused.returncode == 2 and "--movable-clocks" in refused.stderr, refused.stderr
+    finally:
+        cluster.down()

@@ -1,0 +1,126 @@
+"""`crucible verify`: every scenario in Workloads/verify meets its expectation in a short form, against real
+nodes, real librdkafka clients and a real nemesis; a run replays from its seed; bad input exits 2 naming it."""
+import json
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from bench_support import crucible, explain
+from conftest import ROOT, crucible_binary
+
+SCENARIOS = ROOT / "Workloads" / "verify"
+# Short forms: the random-nemesis scenarios for 15 s; the scheduled ones need their whole 30 s (the old leader
+# comes back at second 20).
+SHORT = {"safe-kill": 15, "safe-pause": 15, "safe-subscribe": 15, "safe-clock": 15, "acks1-leader-kill": 15,
+         "safe-partition": 20, "unclean-election-loses-writes": 30, "clean-election-keeps-writes": 30}
+
+
+def verify(*args, timeout=900) -> subprocess.CompletedProcess:
+    return subprocess.run([crucible_binary(), "verify", *map(str, args)], capture_output=True, text=True, timeout=timeout)
+
+
+def test_the_short_forms_cover_every_shipped_scenario():
+    assert sorted(SHORT) == sorted(path.stem for path in SCENARIOS.glob("*.yaml"))
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory):
+    """Every scenario once, seed 1, each in its own invocation. Returns name -> (completed process, run directory)."""
+    out = tmp_path_factory.mktemp("verify")
+    done = {}
+    for name, seconds in SHORT.items():
+        completed = verify(SCENARIOS / f"{name}.yaml", "--seed", 1, "--time-limit", seconds, "--output", out / name)
+        run_dirs = sorted((out / name / name).glob("run-*"))
+        done[name] = (completed, run_dirs[0] if run_dirs else None, out / name)
+    return done
+
+
+@pytest.mark.timeout(1200)
+@pytest.mark.parametrize("name", sorted(SHORT))
+def test_every_scenario_meets_its_expectation(runs, name):
+    completed, run_dir, out = runs[name]
+    assert completed.returncode == 0, explain(completed)
+    assert run_dir is not None and run_dir.name == "run-1-seed-1"
+    for file in ("history.jsonl", "analysis.json", "nemesis.json", "run.json"):
+        assert (run_dir / file).stat().st_size > 0, file
+    assert (run_dir / "clients.log").exists()  # librdkafka's own lines; a pause may leave it with none
+    assert sorted(p.name for p in (run_dir / "nodes").iterdir()) == [f"node-{i}.log" for i in (1, 2, 3)]
+    outcome = json.loads((run_dir / "run.json").read_text())
+    assert outcome["expectationMet"] and outcome["clusterWholeAfterHealing"], outcome
+    assert outcome["finalReadsComplete"], outcome
+    assert outcome["acknowledgedSends"] > 50, outcome
+    assert json.loads((out / "summary.json").read_text())["runs"][0]["scenario"] == name
+    assert name in (out / "summary.md").read_text()
+
+    # The nemesis really acted, and said so in the history and the timeline.
+    timeline = json.loads((run_dir / "nemesis.json").read_text())
+    assert timeline and all(event["nodes"] and not event.get("error") for event in timeline), timeline
+    history = [json.loads(line) for line in (run_dir / "history.jsonl").read_text().splitlines()]
+    assert [op["index"] for op in history] == list(range(len(history)))
+    nemesis_ops = [op for op in history if op["process"] == "nemesis"]
+    assert [op["f"] for op in nemesis_ops] == [event["fault"] for event in timeline]
+    faults = {event["fault"] for event in timeline}
+    assert faults <= {"kill", "restart", "pause", "resume", "partition", "lossy", "heal", "bump-clock", "reset-clock"}, faults
+    assert len(faults) >= 2, faults
+
+    # The checker, run alone on the streamed history, agrees with the run's verdict.
+    analysis = json.loads((run_dir / "analysis.json").read_text())
+    checked = crucible("check", run_dir / "history.jsonl", timeout=300)
+    assert checked.returncode == (0 if analysis["valid"] is True else 1), explain(checked)
+
+    if name == "unclean-election-loses-writes":
+        # Acknowledged writes the final reads did not find, counted, and the checker's lost-write.
+        assert outcome["acknowledgedWritesLost"] > 0 and "lost-write" in outcome["anomalyTypes"], outcome
+        assert analysis["valid"] is False
+    elif name != "acks1-leader-kill":
+        assert outcome["acknowledgedWritesLost"] == 0 and analysis["valid"] is True, outcome
+    if name == "safe-subscribe":
+        assert any(op["f"] == "subscribe" for op in history)
+
+
+@pytest.mark.timeout(600)
+def test_a_run_replays_from_its_seed(runs, tmp_path):
+    """The same seed gives the same nemesis schedule (faults, targets and times) and the same generator choices."""
+    _, first_dir, _ = runs["safe-kill"]
+    again = verify(SCENARIOS / "safe-kill.yaml", "--seed", 1, "--time-limit", SHORT["safe-kill"], "--output", tmp_path)
+    assert again.returncode == 0, explain(again)
+    second_dir = next((tmp_path / "safe-kill").glob("run-1-seed-1"))
+
+    def schedule(run_dir: Path):
+        return [(event["fault"], event["target"], round(event["atSeconds"])) for event in
+                json.loads((run_dir / "nemesis.json").read_text())]
+
+    assert schedule(first_dir) == schedule(second_dir)
+    # The history's invokes are the generator's operations in order: the same seed, the same sequence.
+    def invoked(run_dir: Path):
+        ops = [json.loads(line) for line in (run_dir / "history.jsonl").read_text().splitlines()]
+        return [(op["f"], json.dumps(op["value"])) for op in ops
+                if op["type"] == "invoke" and op["f"] in ("send", "poll", "crash") and op["process"] < 1_000_000]
+
+    first, second = invoked(first_dir), invoked(second_dir)
+    assert len(first) > 100 and len(second) > 100
+    assert first[:100] == second[:100]
+
+
+def test_bad_input_exits_2_naming_it(tmp_path):
+    bad_mode = tmp_path / "bad-mode.yaml"
+    bad_mode.write_text("expect: {valid: true}\nclients: {mode: sideways}\n")
+    bad_client = tmp_path / "bad-client.yaml"
+    bad_client.write_text("expect: {valid: true}\nclients:\n  producerConfig: |\n    acks=maybe\n")
+    cases = [
+        ([tmp_path / "missing.yaml"], "missing.yaml"),
+        ([bad_mode], "mode"),
+        ([bad_client], "acks"),
+        ([SCENARIOS / "safe-kill.yaml", "--runs", "0"], "--runs"),
+        ([SCENARIOS / "safe-kill.yaml", "--time-limit", "0"], "--time-limit"),
+        ([], "scenario"),
+        # Planted bugs: an unknown name lists the real ones; the normal build has none and says how to get them.
+        ([SCENARIOS / "safe-kill.yaml", "--mutation", "no-such-bug"], "ack-before-replication"),
+        ([SCENARIOS / "safe-kill.yaml", "--mutation", "ack-before-replication"], "-DCRUCIBLE_MUTATIONS"),
+    ]
+    for args, named in cases:
+        completed = verify(*args, "--output", tmp_path / "out", timeout=60)
+        assert completed.returncode == 2, (args, explain(completed))
+        assert named in completed.stderr, (args, completed.stderr)
+    assert not (tmp_path / "out").exists(), "nothing started for bad input"
