@@ -56,6 +56,33 @@ final class ScenarioTests: XCTestCase {
         assertRefused("expect: {valid: true}\nnemesis: {faults: [kill, partition], targets: [ring]}\n", naming: "targets")
         assertRefused("expect: {valid: true}\nnemesis: {schedule: [{at: 1, do: pause, target: bridge}]}\n", naming: "target")
         assertRefused("expect: {valid: true}\nnemesis: {faults: [lossy], lossPercent: 100}\n", naming: "lossPercent")
+        // A cluster described by commands: addresses as host:port, a command for every fault, no network or clock faults.
+        let external = "expect: {valid: true}\ncluster:\n  external:\n    addresses: [a:9092, b:9092]\n    kill: k {node}\n"
+        assertRefused(external + "nemesis: {faults: [kill]}\n", naming: "start")
+        assertRefused(external + "    start: s\nnemesis: {faults: [partition]}\n", naming: "external")
+        assertRefused("expect: {valid: true}\ncluster:\n  external: {addresses: [nohost]}\n", naming: "addresses")
+        assertRefused("expect: {valid: true}\ncluster:\n  nodes: 3\n  external: {addresses: [a:1, b:2]}\n", naming: "nodes")
+    }
+
+    func testAnExternalClusterFillsItsCommandsPerNode() throws {
+        let (scenario, warnings) = try load("""
+            expect: {valid: true}
+            cluster:
+              external:
+                addresses: [kafka-a:9092, kafka-b:9093]
+                nodeIds: [4, 7]
+                kill: ssh {host} kill -9 $(cat /run/kafka-{node}.pid)
+                start: ssh {host} start --port {port} --id {node} --at {address}
+            nemesis: {faults: [kill]}
+            """)
+        XCTAssertEqual(warnings, [])
+        let external = try XCTUnwrap(scenario.external)
+        XCTAssertEqual(scenario.nodes, 2)
+        XCTAssertEqual(external.bootstrapServers, "kafka-a:9092,kafka-b:9093")
+        XCTAssertEqual(external.command("kill", node: 7), "ssh kafka-b kill -9 $(cat /run/kafka-7.pid)")
+        XCTAssertEqual(external.command("start", node: 4), "ssh kafka-a start --port 9092 --id 4 --at kafka-a:9092")
+        XCTAssertNil(external.command("pause", node: 4))
+        XCTAssertNil(external.command("kill", node: 1))
     }
 
     func testUnknownKeysAreWarnings() throws {

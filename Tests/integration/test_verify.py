@@ -7,13 +7,15 @@ from pathlib import Path
 import pytest
 
 from bench_support import crucible, explain
+from cluster import Cluster
 from conftest import ROOT, crucible_binary
 
 SCENARIOS = ROOT / "Workloads" / "verify"
 # Short forms: the random-nemesis scenarios for 15 s; the scheduled ones need their whole 30 s (the old leader
 # comes back at second 20).
 SHORT = {"safe-kill": 15, "safe-pause": 15, "safe-subscribe": 15, "safe-clock": 15, "acks1-leader-kill": 15,
-         "safe-partition": 20, "unclean-election-loses-writes": 30, "clean-election-keeps-writes": 30}
+         "safe-partition": 20, "safe-leader-isolation": 25, "unclean-election-loses-writes": 30,
+         "clean-election-keeps-writes": 30}
 
 
 def verify(*args, timeout=900) -> subprocess.CompletedProcess:
@@ -77,6 +79,44 @@ def test_every_scenario_meets_its_expectation(runs, name):
         assert outcome["acknowledgedWritesLost"] == 0 and analysis["valid"] is True, outcome
     if name == "safe-subscribe":
         assert any(op["f"] == "subscribe" for op in history)
+
+
+@pytest.mark.timeout(600)
+def test_a_cluster_described_by_commands(tmp_path):
+    """A cluster verify does not start, given by addresses and shell commands (here a local cluster driven through
+    `crucible cluster`, as a user would script ssh or systemctl): the nemesis kills, restarts, pauses and resumes
+    its nodes through those commands, and the run is checked as any other."""
+    cluster = Cluster(tmp_path / "theirs", nodes=3, overrides={"replica.lag.time.max.ms": "5000"})
+    cluster.up()
+    try:
+        tool = f"{crucible_binary()} cluster {{}} --dir {cluster.directory} --node {{{{node}}}}"
+        scenario = tmp_path / "external.yaml"
+        scenario.write_text("\n".join([
+            "name: external", "cluster:", "  external:",
+            "    addresses: [" + ", ".join(f"'{a}'" for a in cluster.bootstrap.split(",")) + "]",
+            *(f"    {action}: {tool.format(action)}" for action in ("kill", "start", "pause", "resume")),
+            f"    logs: cat {cluster.directory}/node-{{node}}/broker.log",
+            "topic: {keys: 2, replicationFactor: 3, topicConfig: 'min.insync.replicas=2'}",
+            'clients: {processes: 3, producerConfig: "acks=all\\nenable.idempotence=true"}',
+            "workload: {rate: 60, timeLimitSeconds: 15}",
+            "nemesis:", "  schedule:",
+            "    - {at: 2, do: kill, target: leader, key: 0}", "    - {at: 5, do: restart, target: killed}",
+            "    - {at: 8, do: pause, target: leader, key: 1}", "    - {at: 11, do: resume, target: paused}",
+            "expect: {valid: true}", ""]))
+        completed = verify(scenario, "--seed", 1, "--output", tmp_path / "out")
+        assert completed.returncode == 0, explain(completed)
+        run_dir = next((tmp_path / "out" / "external").glob("run-1-seed-1"))
+        timeline = json.loads((run_dir / "nemesis.json").read_text())
+        assert [event["fault"] for event in timeline] == ["kill", "restart", "pause", "resume"], timeline
+        assert all(event["nodes"] and not event.get("error") for event in timeline), timeline
+        assert "started" in (run_dir / "nodes" / "node-1.log").read_text()  # the logs command's output
+        outcome = json.loads((run_dir / "run.json").read_text())
+        assert outcome["expectationMet"] and outcome["acknowledgedWritesLost"] == 0, outcome
+        # Planted bugs run only in nodes verify starts itself.
+        refused = verify(scenario, "--mutation", "drop-batch-on-roll", "--output", tmp_path / "no", timeout=60)
+        assert refused.returncode == 2 and "--mutation" in refused.stderr, explain(refused)
+    finally:
+        cluster.down()
 
 
 @pytest.mark.timeout(600)

@@ -11,6 +11,8 @@ public struct Scenario: Sendable, Equatable {
     /// Nodes of the local cluster and `server.properties` lines for every node.
     public var nodes: Int
     public var serverProperties: [Driver.Property]
+    /// A cluster the user runs, described by addresses and commands, instead of one crucible starts.
+    public var external: ExternalCluster?
 
     /// Keys of the queue workload, one topic-partition each, and the topic's settings.
     public var keys: Int
@@ -81,7 +83,13 @@ extension Scenario {
         var nemesisMap = try map.mapping("nemesis") ?? YAMLMapping(file: "\(path) (nemesis)", values: [:])
         guard var expectMap = try map.mapping("expect") else { throw WorkloadFileError(path, "expect: missing") }
 
-        let nodes = try cluster.int("nodes", default: 3, range: 1...9)
+        var externalMap = try cluster.mapping("external")
+        var external: ExternalCluster?
+        if externalMap != nil { external = try ExternalCluster.load(&externalMap!) }
+        let nodes = try cluster.int("nodes", default: external?.addresses.count ?? 3, range: 1...9)
+        if let external, external.addresses.count != nodes {
+            throw WorkloadFileError(cluster.file, "nodes: \(nodes), but external names \(external.addresses.count) addresses")
+        }
         let modeText = try clients.string("mode") ?? "assign"
         guard let mode = ConsumeMode(rawValue: modeText) else {
             throw WorkloadFileError(clients.file, "mode: \(modeText) is not assign or subscribe")
@@ -92,6 +100,7 @@ extension Scenario {
             file: path,
             nodes: nodes,
             serverProperties: try Driver.properties(&cluster, "serverProperties"),
+            external: external,
             keys: try topic.int("keys", default: 4, range: 1...1_000),
             replicationFactor: try topic.int("replicationFactor", default: min(3, nodes), range: 1...nodes),
             topicConfig: try Driver.properties(&topic, "topicConfig"),
@@ -107,7 +116,13 @@ extension Scenario {
             nemesis: try NemesisSpec.load(&nemesisMap, nodes: nodes),
             expect: try Self.expectation(&expectMap))
         if scenario.name.isEmpty { scenario.name = fileName }
-        for section in [map, cluster, topic, clients, workload, nemesisMap, expectMap] {
+        if let external {
+            try external.check(scenario.nemesis, file: externalMap!.file)
+            if !scenario.serverProperties.isEmpty {
+                warnings.append("\(cluster.file): serverProperties: a cluster crucible does not start keeps its own settings; ignored")
+            }
+        }
+        for section in [map, cluster, topic, clients, workload, nemesisMap, expectMap] + (externalMap.map { [$0] } ?? []) {
             warnings += section.unreadKeys.map { "\(section.file): \($0): unknown key, ignored" }
         }
         return (scenario, warnings)

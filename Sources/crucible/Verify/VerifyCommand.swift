@@ -48,11 +48,8 @@ struct VerifyCommand: ParsableCommand {
                 let note: @Sendable (String) -> Void = { line in FileHandle.standardError.write(Data("\(label) \(line)\n".utf8)) }
                 let runDirectory = "\(directory)/\(scenario.name)/run-\(index + 1)-seed-\(runSeed)"
                 do {
-                    note("starting a local cluster of \(scenario.nodes) node(s)")
-                    let cluster = try LocalScratchCluster(nodes: scenario.nodes, overrides: scenario.serverProperties.map { "\($0.key)=\($0.value)" },
-                                                          purpose: "verify", networkNamespaces: scenario.nemesis.partitions,
-                                                          fakeClocks: scenario.nemesis.movesClocks)
-                    defer { cluster.down() }
+                    let cluster = try Self.cluster(for: scenario, note: note)
+                    defer { (cluster as? LocalScratchCluster)?.down() }
                     var outcome = try VerifyRun(scenario: scenario, seed: runSeed, cluster: cluster, directory: runDirectory,
                                                 timeLimitSeconds: timeLimit, progress: note).run()
                     outcome.mutation = mutation
@@ -70,6 +67,18 @@ struct VerifyCommand: ParsableCommand {
         for failure in failures { print("failed: \(failure)") }
         print("results: \(directory)")
         if !failures.isEmpty || outcomes.contains(where: { !$0.expectationMet }) { throw ExitCode(1) }
+    }
+
+    /// The scenario's own cluster when it describes one by commands, else a fresh local one.
+    private static func cluster(for scenario: Scenario, note: (String) -> Void) throws -> VerifyCluster {
+        if let external = scenario.external {
+            note("using the scenario's cluster at \(external.bootstrapServers)")
+            return CommandCluster(external)
+        }
+        note("starting a local cluster of \(scenario.nodes) node(s)")
+        return try LocalScratchCluster(nodes: scenario.nodes, overrides: scenario.serverProperties.map { "\($0.key)=\($0.value)" },
+                                       purpose: "verify", networkNamespaces: scenario.nemesis.partitions,
+                                       fakeClocks: scenario.nemesis.movesClocks)
     }
 
     /// The nodes this process starts inherit its environment, where they read their mutation from.
@@ -100,6 +109,9 @@ struct VerifyCommand: ParsableCommand {
                     FileHandle.standardError.write(Data("refused: \(file): nemesis: \(reason); the other scenarios run\n".utf8))
                     refused += 1
                     continue
+                }
+                if mutation != nil && scenario.external != nil {
+                    throw UsageError("--mutation: \(file) verifies a cluster crucible does not start, which runs no planted bugs")
                 }
                 for warning in warnings + (try VerifyValidation.clientWarnings(scenario)) {
                     FileHandle.standardError.write(Data("warning: \(warning)\n".utf8))
