@@ -109,9 +109,10 @@ public final class BenchRun {
         let usage = SystemUsage.sample(brokers: cluster.brokerProcesses).since(usageBefore, seconds: testElapsed)
 
         fleet.setRate(0)
-        let totals = fleet.totals
         fleet.stop(flushSeconds: 10)
         stopped = true
+        // After the flush: the stored bytes below include what it delivered, so the bytes handed must too.
+        let totals = fleet.totals
         let stored = try? topics.storedBytes(bootstrap: bootstrap)
 
         var result = measurement.result()

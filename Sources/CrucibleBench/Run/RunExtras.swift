@@ -23,9 +23,9 @@ struct RunExtras: Codable {
     var consumeRate: Double
     var publishMBps: Double
     var consumeMBps: Double
-    /// Key and value bytes handed to the producers (probes, search and warm-up included) over bytes stored in
-    /// the topics' logs (one replica per partition, via DescribeLogDirs): how much the codec saved, batch overhead
-    /// included.
+    /// Key, value and header bytes of every message acknowledged (probes, search, warm-up and the final flush
+    /// included) over bytes stored in the topics' logs (one replica per partition, via DescribeLogDirs): how
+    /// much the codec saved, batch overhead included.
     var bytesHanded: Int
     var bytesStored: Int64?
     var compressionRatio: Double?
