@@ -18,4 +18,4 @@ grep -E "error:|Executed [0-9]+ tests|Test run with" .build/xctest.log | tail -2
 
 echo "== integration tests against running brokers"
 export CRUCIBLE_BIN="$PWD/.build/debug/crucible"
-python3 -m pytest Tests/integration -q -p no:cacheprovider --timeout=600 -W ignore::DeprecationWarning "$@"
+python3 -m pytest Tests/integration -q -p no:cacheprovider --timeout=600 --durations=30 -W ignore::DeprecationWarning "$@"
