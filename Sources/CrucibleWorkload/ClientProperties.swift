@@ -40,11 +40,17 @@ public enum ClientProperties {
     /// librdkafka allows at most 900000): such values are capped at librdkafka's limit, with a warning.
     static let librdkafkaMaximum: [String: Int] = ["request.timeout.ms": 900_000, "socket.timeout.ms": 300_000]
 
-    /// The driver's `commonConfig` then the role's own properties (later keys win, as in OMB where the role's
-    /// properties are applied over the common ones).
+    /// Java's `buffer.memory` default, which every OMB producer has unless its driver says otherwise. librdkafka's
+    /// own default queue is 1 GiB per producer: a hundred producers outrunning a cluster queued 12 GB and spent
+    /// the run faulting in pages instead of sending.
+    static let javaProducerDefaults = [Driver.Property("queue.buffering.max.kbytes", "32768")]
+
+    /// Java's defaults where librdkafka's differ, then the driver's `commonConfig`, then the role's own properties
+    /// (later keys win, as in OMB where the role's properties are applied over the common ones).
     public static func map(_ driver: Driver, role: Role) -> Mapped {
         let own = role == .producer ? driver.producerConfig : driver.consumerConfig
         var mapped = Mapped()
+        if role == .producer { mapped.properties = javaProducerDefaults }
         for property in driver.commonConfig + own {
             if ownedByTheRun.contains(property.key) { continue }
             if let limit = librdkafkaMaximum[property.key], let value = Int(property.value), value > limit {

@@ -72,7 +72,13 @@ final class WorkloadFileTests: XCTestCase {
         driver.producerConfig = [.init("buffer.memory", "33554432"), .init("delivery.timeout.ms", "120000"),
                                  .init("key.serializer", "org.apache.kafka.common.serialization.ByteArraySerializer")]
         let mapped = ClientProperties.map(driver, role: .producer)
-        XCTAssertEqual(mapped.properties, [.init("queue.buffering.max.kbytes", "32768"), .init("message.timeout.ms", "120000")])
+        XCTAssertEqual(mapped.properties, [.init("queue.buffering.max.kbytes", "32768"), .init("queue.buffering.max.kbytes", "32768"),
+                                           .init("message.timeout.ms", "120000")])
+        XCTAssertEqual(ClientProperties.map(Driver.defaultDriver, role: .producer).properties.first { $0.key == "queue.buffering.max.kbytes" }?.value,
+                       "32768", "Java's buffer.memory default, not librdkafka's 1 GiB")
+        driver.producerConfig = [.init("buffer.memory", "1048576")]
+        XCTAssertEqual(ClientProperties.map(driver, role: .producer).properties.last { $0.key == "queue.buffering.max.kbytes" }?.value, "1024")
+        XCTAssertFalse(ClientProperties.map(driver, role: .consumer).properties.contains { $0.key == "queue.buffering.max.kbytes" })
         XCTAssertEqual(mapped.warnings.count, 1)
         XCTAssertTrue(mapped.warnings[0].contains("key.serializer"))
     }

@@ -67,6 +67,17 @@ public struct BenchSummary: Codable {
                 }
             })
         }
+        let unacknowledged = runs.filter { $0.failedSends > 0 || $0.abandonedSends > 0 }
+        if !unacknowledged.isEmpty {
+            out += "\n## Sends not acknowledged\n\n"
+            out += "Failed: the cluster refused them or they timed out (any makes the exit code 1). Abandoned: still "
+                + "unanswered when the run's final flush ended (a cluster slower than the offered load).\n\n"
+            out += table(["workload", "driver", "failed", "by error", "abandoned"], unacknowledged.map { r in
+                [r.workload, r.driver, "\(r.failedSends)",
+                 r.failedSendsByCode.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", "),
+                 "\(r.abandonedSends)"]
+            })
+        }
         if !failures.isEmpty { out += "\n## Failed runs\n\n" + failures.map { "- \($0)\n" }.joined() }
         return out
     }

@@ -52,6 +52,9 @@ struct Totals {
     var sent = 0
     var acknowledged = 0
     var failed = 0
+    var failedByCode: [String: Int] = [:]
+    /// Purged when the producer stopped: still queued or in flight after the final flush.
+    var abandoned = 0
     /// Key, value and header bytes handed to librdkafka of the messages it acknowledged, probes and warm-up
     /// included: the numerator of the compression ratio. Counted on acknowledgement, not on hand-over, so that
     /// messages still queued when a producer is torn down (never written) do not inflate the ratio.

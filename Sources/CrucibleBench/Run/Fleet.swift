@@ -77,6 +77,8 @@ final class Fleet {
             sum.sent += t.sent
             sum.acknowledged += t.acknowledged
             sum.failed += t.failed
+            sum.abandoned += t.abandoned
+            sum.failedByCode.merge(t.failedByCode, uniquingKeysWith: +)
             sum.handedBytes += t.handedBytes
         }
         for consumer in consumers { sum.received += consumer.stats.snapshot.received }
@@ -89,7 +91,7 @@ final class Fleet {
         return max(0, subscriptionsPerTopic * totals.acknowledged - totals.received)
     }
 
-    func outstanding(_ totals: Totals) -> Int { max(0, totals.sent - totals.acknowledged - totals.failed) }
+    func outstanding(_ totals: Totals) -> Int { max(0, totals.sent - totals.acknowledged - totals.failed - totals.abandoned) }
 
     /// Every client's period so far, merged, and new periods begun.
     func collect() -> (ProducerPeriod, ConsumerPeriod) {

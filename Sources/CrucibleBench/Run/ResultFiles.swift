@@ -43,6 +43,8 @@ public struct RunSummary: Codable, Sendable {
     public var failoverGapsMs: [Double?]
     public var failoverSpikesMs: [Double]
     public var failedSends: Int
+    public var failedSendsByCode: [String: Int]
+    public var abandonedSends: Int
     public var ratios: [String: Double]
 
     public struct Latency: Codable, Sendable {
@@ -72,6 +74,8 @@ public struct RunSummary: Codable, Sendable {
         failoverGapsMs = extras.failovers.map(\.gapMs)
         failoverSpikesMs = extras.failovers.map(\.spikeMaxMs)
         failedSends = extras.sendsFailed
+        failedSendsByCode = extras.sendsFailedByCode
+        abandonedSends = extras.sendsAbandoned
         ratios = extras.ratios
     }
 }

@@ -36,6 +36,11 @@ struct RunExtras: Codable {
     var failovers: [FailoverPhase.Figures]
     var usage: SystemUsage.Summary?
     var sendsFailed: Int
+    /// Messages the final flush left unanswered, dropped when the producers stopped: a cluster slower than the
+    /// offered load, not a refusal (that is `sendsFailed`).
+    var sendsAbandoned: Int
+    /// Every failed send by librdkafka's error name, the final flush included; `errorsByCode` is the measured window's.
+    var sendsFailedByCode: [String: Int]
     var errorsByCode: [String: Int]
     var calibration: Calibration?
     /// This run's throughput over the calibrated limits.
@@ -81,6 +86,8 @@ struct RunExtras: Codable {
         self.failovers = failovers
         self.usage = usage
         sendsFailed = totals.failed
+        sendsAbandoned = totals.abandoned
+        sendsFailedByCode = totals.failedByCode
         errorsByCode = measurement.errorsByCode
         calibration = run.calibration
         var ratios: [String: Double] = [:]
