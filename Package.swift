@@ -13,6 +13,8 @@ let package = Package(
     platforms: [.macOS(.v13)],
     products: [
         .executable(name: "crucible", targets: ["crucible"]),
+        // Preloaded into nodes whose disks the verify nemesis breaks; built beside the executable.
+        .library(name: "CrucibleDiskFault", type: .dynamic, targets: ["CrucibleDiskFault"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
@@ -37,6 +39,8 @@ let package = Package(
                        providers: [.apt(["librdkafka-dev"])]),
         // CRC-32C with SSE4.2 when the CPU has it.
         .target(name: "CCRC32C", path: "Sources/CSystem/CCRC32C"),
+        // A preload library failing a process's writes or fsyncs under a directory (verify's disk faults).
+        .target(name: "CrucibleDiskFault", linkerSettings: [.linkedLibrary("dl")]),
 
         // Wire protocol: primitives, generated message types, error codes.
         .target(name: "CrucibleProtocol",
@@ -123,7 +127,8 @@ let package = Package(
 
         .testTarget(name: "CrucibleProtocolTests", dependencies: ["CrucibleProtocol"]),
         .testTarget(name: "CrucibleRecordsTests", dependencies: ["CrucibleRecords"]),
-        .testTarget(name: "CrucibleStorageTests", dependencies: ["CrucibleStorage", "CrucibleMutations"]),
+        .testTarget(name: "CrucibleStorageTests", dependencies: ["CrucibleStorage", "CrucibleMutations",
+                                                                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio")]),
         .testTarget(name: "CrucibleRaftTests", dependencies: ["CrucibleRaft"]),
         .testTarget(name: "CrucibleControllerTests",
                     dependencies: ["CrucibleController", "CrucibleClient",

@@ -23,6 +23,7 @@ done
 ((${#scenarios[@]})) || scenarios=(Workloads/verify/safe-*.yaml Workloads/verify/clean-election-keeps-writes.yaml)
 swift build -c release --product crucible -Xswiftc -DCRUCIBLE_MUTATIONS --scratch-path .build-mutations 2>&1 \
   | { grep -E "error|Build" || true; }
+swift build -c release --product CrucibleDiskFault --scratch-path .build-mutations 2>&1 | { grep -E "error|Build" || true; }
 binary=.build-mutations/release/crucible
 if ((${#mutations[@]} == 0)); then
   # The names, from the binary itself (its refusal of a bad name lists them).

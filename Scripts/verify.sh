@@ -18,7 +18,9 @@ while (($#)); do
   esac
 done
 ((${#scenarios[@]})) || scenarios=(Workloads/verify/*.yaml)
+# The disk-fault preload library is built beside the executable (safe-disk's nodes run with it).
 swift build -c release --product crucible 2>&1 | { grep -E "error|Build" || true; }
+swift build -c release --product CrucibleDiskFault 2>&1 | { grep -E "error|Build" || true; }
 status=0
 for scenario in "${scenarios[@]}"; do
   name=$(basename "$scenario" .yaml)

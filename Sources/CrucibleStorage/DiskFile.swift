@@ -3,6 +3,7 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import NIOConcurrencyHelpers
 import NIOCore
 
 public struct StorageError: Error, CustomStringConvertible {
@@ -11,6 +12,23 @@ public struct StorageError: Error, CustomStringConvertible {
 
     public static func errno(_ what: String, _ path: String) -> StorageError {
         StorageError("\(what) \(path): \(String(cString: strerror(Glibc.errno)))")
+    }
+}
+
+/// What happens when a write, truncate or fsync fails. Kafka takes the failed log directory offline, and a KRaft
+/// broker whose log directory fails halts (Kafka before 3.7, without JBOD in KRaft; each Crucible node has one
+/// data directory, which also holds its metadata log, so it always halts): nothing it wrote after the failure may
+/// be trusted, and its partitions must be led elsewhere. The broker process installs a handler that halts; until
+/// one is installed (tools, tests, brokers inside a test process) a failure only throws.
+public enum DiskFailure {
+    private static let handler = NIOLockedValueBox<(@Sendable (String) -> Void)?>(nil)
+
+    public static func onFailure(_ body: (@Sendable (String) -> Void)?) { handler.withLockedValue { $0 = body } }
+
+    /// Tells the handler, then hands the error back to be thrown.
+    static func report(_ error: StorageError) -> StorageError {
+        handler.withLockedValue { $0 }?(error.description)
+        return error
     }
 }
 
@@ -43,7 +61,7 @@ public final class DiskFile: @unchecked Sendable {
             let n = pwrite(descriptor, bytes.baseAddress! + written, bytes.count - written, off_t(size + written))
             if n < 0 {
                 if errno == EINTR { continue }
-                throw StorageError.errno("cannot write", path)
+                throw DiskFailure.report(.errno("cannot write", path))
             }
             written += n
         }
@@ -74,12 +92,12 @@ public final class DiskFile: @unchecked Sendable {
     }
 
     public func truncate(to length: Int) throws {
-        guard ftruncate(descriptor, off_t(length)) == 0 else { throw StorageError.errno("cannot truncate", path) }
+        guard ftruncate(descriptor, off_t(length)) == 0 else { throw DiskFailure.report(.errno("cannot truncate", path)) }
         size = length
     }
 
     public func sync() throws {
-        guard fsync(descriptor) == 0 else { throw StorageError.errno("cannot fsync", path) }
+        guard fsync(descriptor) == 0 else { throw DiskFailure.report(.errno("cannot fsync", path)) }
     }
 }
 
@@ -149,7 +167,7 @@ public enum FileSystem {
         let descriptor = open(directory.isEmpty ? "." : directory, O_RDONLY)
         guard descriptor >= 0 else { throw StorageError.errno("cannot open", directory) }
         defer { close(descriptor) }
-        guard fsync(descriptor) == 0 else { throw StorageError.errno("cannot fsync", directory) }
+        guard fsync(descriptor) == 0 else { throw DiskFailure.report(.errno("cannot fsync", directory)) }
     }
 
     public static func readAll(_ path: String) throws -> [UInt8] {

@@ -26,6 +26,10 @@ public final class CommandCluster: VerifyCluster {
 
     public func healPartitions() throws {}
 
+    public func setDiskFault(node: Int32, _ fault: DiskFault?) throws {
+        throw CommandFailure("a cluster crucible does not start has no breakable disks")
+    }
+
     public func setClock(node: Int32, offsetSeconds: Int) throws {
         throw CommandFailure("a cluster crucible does not start has no movable clocks")
     }

@@ -16,6 +16,8 @@ final class Nemesis: @unchecked Sendable {
         var lossPercent: Int?
         /// For a clock bump: seconds the nodes' wall clocks moved.
         var clockOffsetSeconds: Int?
+        /// For a disk fault: the calls that fail and the error (`write EIO`).
+        var diskFault: String?
         var error: String?
     }
 
@@ -28,6 +30,7 @@ final class Nemesis: @unchecked Sendable {
     private var paused: Set<Int32> = []
     private var networkCut = false
     private var skewed: Set<Int32> = []
+    private var brokenDisks: Set<Int32> = []
     /// The nodes each executed step hit, by plan index (what `sameAs` heals).
     private var hit: [Int: [Int32]] = [:]
 
@@ -55,6 +58,7 @@ final class Nemesis: @unchecked Sendable {
     func healAll(at seconds: Double) {
         if networkCut { apply(.heal, to: cluster.nodeIds.sorted(), target: "partitions", at: seconds) }
         if !skewed.isEmpty { apply(.resetClock, to: skewed.sorted(), target: "skewed", at: seconds) }
+        if !brokenDisks.isEmpty { apply(.healDisk, to: brokenDisks.sorted(), target: "broken disks", at: seconds) }
         if !paused.isEmpty { apply(.resume, to: paused.sorted(), target: "paused", at: seconds) }
         if !killed.isEmpty { apply(.restart, to: killed.sorted(), target: "killed", at: seconds) }
     }
@@ -73,7 +77,8 @@ final class Nemesis: @unchecked Sendable {
             }
             if step.fault == .lossy { cut!.percent = step.lossPercent }
         }
-        apply(step.fault, to: nodes, target: describe(step), cut: cut, clockOffset: step.clockOffsetSeconds, at: seconds)
+        apply(step.fault, to: nodes, target: describe(step), cut: cut, clockOffset: step.clockOffsetSeconds, disk: step.disk,
+              at: seconds)
     }
 
     private func describe(_ step: NemesisStep) -> String {
@@ -116,7 +121,7 @@ final class Nemesis: @unchecked Sendable {
     }
 
     private func apply(_ fault: NemesisFault, to nodes: [Int32], target: String, cut: NetworkCut? = nil,
-                       clockOffset: Int = 0, at seconds: Double) {
+                       clockOffset: Int = 0, disk: DiskFault? = nil, at seconds: Double) {
         var failures: [String] = []
         for node in nodes {
             do {
@@ -141,6 +146,16 @@ final class Nemesis: @unchecked Sendable {
                 case .resetClock:
                     try cluster.setClock(node: node, offsetSeconds: 0)
                     skewed.remove(node)
+                case .diskFault:
+                    try cluster.setDiskFault(node: node, disk)
+                    brokenDisks.insert(node)
+                case .healDisk:
+                    try cluster.setDiskFault(node: node, nil)
+                    brokenDisks.remove(node)
+                    // A node that halted on its failed disk comes back, as an operator would bring it once the
+                    // disk is replaced; a running one (nothing written yet) is left alone.
+                    try cluster.start(node: node)
+                    killed.remove(node)
                 case .partition, .lossy, .heal:
                     continue  // the whole cut at once, below
                 }
@@ -169,6 +184,7 @@ final class Nemesis: @unchecked Sendable {
         timeline.append(Event(atSeconds: (seconds * 1_000).rounded() / 1_000, fault: fault.rawValue, target: target,
                               nodes: nodes, drops: drops, lossPercent: cut.flatMap { $0.percent < 100 ? $0.percent : nil },
                               clockOffsetSeconds: fault == .bumpClock ? clockOffset : nil,
+                              diskFault: fault == .diskFault ? disk?.description : nil,
                               error: failures.isEmpty ? nil : failures.joined(separator: "; ")))
     }
 }

@@ -22,6 +22,9 @@ public protocol VerifyCluster: AnyObject {
     /// Sets a node's wall clock `offsetSeconds` away from true time (0 puts it back). Throws when the cluster's
     /// nodes were not started with movable clocks.
     func setClock(node: Int32, offsetSeconds: Int) throws
+    /// Makes a node's writes or fsyncs in its log directory fail (nil: mends it). Throws when the cluster's nodes
+    /// were not started with the disk-fault library.
+    func setDiskFault(node: Int32, _ fault: DiskFault?) throws
     /// Copies every node's log into `directory` (one file per node).
     func collectLogs(into directory: String)
 }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import CrucibleBroker
+import CrucibleStorage
 import Foundation
 import Logging
 
@@ -45,6 +46,12 @@ struct BrokerCommand: ParsableCommand {
         let logger = Logger(label: "crucible.broker")
         for key in brokerConfig.unknownKeys { logger.warning("unknown config key \(key) is ignored") }
         if standalone { try Broker.formatIfNeeded(brokerConfig) }
+        // Kafka's Exit.halt(1) on a failed log directory: no shutdown, nothing more written or acknowledged.
+        DiskFailure.onFailure { reason in
+            let line = "FATAL: shutting down broker because its log directory failed: \(reason)\n"
+            _ = line.withCString { write(2, $0, strlen($0)) }
+            _exit(1)
+        }
         let broker = Broker(config: brokerConfig, logger: logger)
         do {
             try broker.start()

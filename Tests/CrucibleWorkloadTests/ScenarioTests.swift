@@ -56,10 +56,14 @@ final class ScenarioTests: XCTestCase {
         assertRefused("expect: {valid: true}\nnemesis: {faults: [kill, partition], targets: [ring]}\n", naming: "targets")
         assertRefused("expect: {valid: true}\nnemesis: {schedule: [{at: 1, do: pause, target: bridge}]}\n", naming: "target")
         assertRefused("expect: {valid: true}\nnemesis: {faults: [lossy], lossPercent: 100}\n", naming: "lossPercent")
+        assertRefused("expect: {valid: true}\nnemesis: {faults: [disk-fault], diskOperations: [read]}\n", naming: "diskOperations")
+        assertRefused("expect: {valid: true}\nnemesis: {faults: [disk-fault], diskErrors: [EPERM]}\n", naming: "diskErrors")
+        assertRefused("expect: {valid: true}\nnemesis: {schedule: [{at: 1, do: disk-fault, target: one, error: EAGAIN}]}\n", naming: "error")
         // A cluster described by commands: addresses as host:port, a command for every fault, no network or clock faults.
         let external = "expect: {valid: true}\ncluster:\n  external:\n    addresses: [a:9092, b:9092]\n    kill: k {node}\n"
         assertRefused(external + "nemesis: {faults: [kill]}\n", naming: "start")
         assertRefused(external + "    start: s\nnemesis: {faults: [partition]}\n", naming: "external")
+        assertRefused(external + "    start: s\nnemesis: {faults: [disk-fault]}\n", naming: "external")
         assertRefused("expect: {valid: true}\ncluster:\n  external: {addresses: [nohost]}\n", naming: "addresses")
         assertRefused("expect: {valid: true}\ncluster:\n  nodes: 3\n  external: {addresses: [a:1, b:2]}\n", naming: "nodes")
     }
@@ -140,5 +144,29 @@ final class ScenarioTests: XCTestCase {
             XCTAssertEqual(healing.map { $0.atSeconds - step.atSeconds } ?? 0, scenario.nemesis.durationSeconds, accuracy: 1e-9)
         }
         XCTAssertTrue(plan.allSatisfy { $0.atSeconds < 60 })
+    }
+
+    func testDiskFaultsAreDrawnFromTheScenarioListsAndHealed() throws {
+        let (scenario, warnings) = try Scenario.load(path: Self.shipped.appendingPathComponent("safe-disk.yaml").path)
+        XCTAssertEqual(warnings, [])
+        XCTAssertTrue(scenario.nemesis.breaksDisks)
+        var drawn: Set<String> = []
+        for seed in 1...20 as ClosedRange<UInt64> {
+            let plan = scenario.nemesis.plan(seed: seed, timeLimitSeconds: 60, keys: 4)
+            for (index, step) in plan.enumerated() where step.fault == .diskFault {
+                drawn.insert(step.disk.description)
+                XCTAssertEqual(plan.first { $0.target == .sameAs(index) }?.fault, .healDisk)
+            }
+        }
+        XCTAssertEqual(drawn, ["write EIO", "write ENOSPC", "fsync EIO", "fsync ENOSPC"])
+        let (scheduled, _) = try load("""
+            expect: {valid: true}
+            nemesis:
+              schedule:
+                - {at: 1, do: disk-fault, target: leader, operation: fsync, error: ENOSPC}
+                - {at: 3, do: heal-disk, target: all}
+            """)
+        XCTAssertEqual(scheduled.nemesis.schedule.first?.disk, DiskFault(operation: .fsync, error: .enospc))
+        XCTAssertEqual(DiskFault(operation: .write, error: .eio).controlLine(directory: "/d/node-1/data"), "write EIO /d/node-1/data\n")
     }
 }

@@ -64,7 +64,7 @@ def produce_patiently(producer, topic: str, timeout: float = 120, **fields):
 class Cluster:
     def __init__(self, directory: Path, nodes: int = 3, overrides: dict[str, str] | None = None,
                  node_overrides: dict[int, dict[str, str]] | None = None, network_namespaces: bool = False,
-                 movable_clocks: bool = False):
+                 movable_clocks: bool = False, faulty_disks: bool = False):
         """`overrides` go into every node's server.properties (`--override K=V`); `node_overrides` into one node's
         only (`--node-override ID:K=V`), e.g. {2: {"broker.rack": "b"}}."""
         self.directory = directory
@@ -74,6 +74,7 @@ class Cluster:
         self.node_overrides = node_overrides or {}
         self.network_namespaces = network_namespaces
         self.movable_clocks = movable_clocks
+        self.faulty_disks = faulty_disks
 
     def crucible(self, *args: str, timeout: float = 120) -> subprocess.CompletedProcess:
         return subprocess.run([crucible_binary(), *args], capture_output=True, text=True, timeout=timeout)
@@ -90,6 +91,8 @@ class Cluster:
             args.append("--network-namespaces")
         if self.movable_clocks:
             args.append("--movable-clocks")
+        if self.faulty_disks:
+            args.append("--faulty-disks")
         result = self.crucible(*args)
         assert result.returncode == 0, result.stderr + self.logs()
         self.bootstrap = result.stdout.strip().splitlines()[-1]
@@ -128,3 +131,16 @@ class Cluster:
         for log in sorted(self.directory.glob("node-*/broker.log")):
             out.append(f"--- {log.parent.name}\n" + log.read_text(errors="replace")[-4000:])
         return "\n".join(out)
+
+
+def assert_refused_without(tmp_path, flag: str, *command: str) -> None:
+    """A one-node cluster started without `flag` refuses `crucible cluster COMMAND --node 1` with exit 2 naming
+    the flag, and keeps running."""
+    cluster = Cluster(tmp_path / "plain", nodes=1)
+    cluster.up()
+    try:
+        refused = cluster.crucible("cluster", *command, "--dir", str(cluster.directory), "--node", "1")
+        assert refused.returncode == 2 and flag in refused.stderr, refused.stderr
+        assert cluster.status()["nodes"][0]["state"] == "running"
+    finally:
+        cluster.down()

@@ -8,7 +8,7 @@ import pytest
 from confluent_kafka import Consumer, Producer, TopicPartition
 
 from admin_support import create_topic
-from cluster import Cluster, wait_for
+from cluster import Cluster, assert_refused_without, wait_for
 
 pytestmark = pytest.mark.skipif(not glob.glob("/usr/lib/*/faketime/libfaketimeMT.so.1"),
                                 reason="clock faults need Debian's libfaketime")
@@ -54,10 +54,4 @@ def test_a_moved_clock_stamps_records_with_the_time_it_was_given(tmp_path):
 
 
 def test_clock_needs_a_cluster_started_with_movable_clocks(tmp_path):
-    cluster = Cluster(tmp_path / "cluster", nodes=1)
-    cluster.up()
-    try:
-        refused = cluster.crucible("cluster", "clock", "--dir", str(cluster.directory), "--node", "1", "--seconds", "5")
-        assert refused.returncode == 2 and "--movable-clocks" in refused.stderr, refused.stderr
-    finally:
-        cluster.down()
+    assert_refused_without(tmp_path, "--movable-clocks", "clock", "--seconds", "5")

@@ -14,7 +14,7 @@ SCENARIOS = ROOT / "Workloads" / "verify"
 # Short forms: the random-nemesis scenarios for 15 s; the scheduled ones need their whole 30 s (the old leader
 # comes back at second 20).
 SHORT = {"safe-kill": 15, "safe-pause": 15, "safe-subscribe": 15, "safe-clock": 15, "acks1-leader-kill": 15,
-         "safe-partition": 20, "safe-leader-isolation": 25, "unclean-election-loses-writes": 30,
+         "safe-partition": 20, "safe-disk": 15, "safe-leader-isolation": 25, "unclean-election-loses-writes": 30,
          "clean-election-keeps-writes": 30}
 
 
@@ -63,7 +63,8 @@ def test_every_scenario_meets_its_expectation(runs, name):
     nemesis_ops = [op for op in history if op["process"] == "nemesis"]
     assert [op["f"] for op in nemesis_ops] == [event["fault"] for event in timeline]
     faults = {event["fault"] for event in timeline}
-    assert faults <= {"kill", "restart", "pause", "resume", "partition", "lossy", "heal", "bump-clock", "reset-clock"}, faults
+    assert faults <= {"kill", "restart", "pause", "resume", "partition", "lossy", "heal", "bump-clock", "reset-clock",
+                      "disk-fault", "heal-disk"}, faults
     assert len(faults) >= 2, faults
 
     # The checker, run alone on the streamed history, agrees with the run's verdict.
@@ -77,6 +78,13 @@ def test_every_scenario_meets_its_expectation(runs, name):
         assert analysis["valid"] is False
     elif name != "acks1-leader-kill":
         assert outcome["acknowledgedWritesLost"] == 0 and analysis["valid"] is True, outcome
+    if name == "safe-disk":
+        # The node whose disk failed halted (as a KRaft broker does) and was started again once it was mended.
+        broken = [event for event in timeline if event["fault"] == "disk-fault"]
+        assert broken and all(event["diskFault"] for event in broken), timeline
+        halted = [node for event in broken for node in event["nodes"]
+                  if "shutting down broker because its log directory failed" in (run_dir / "nodes" / f"node-{node}.log").read_text()]
+        assert halted, "no node with a broken disk halted"
     if name == "safe-subscribe":
         assert any(op["f"] == "subscribe" for op in history)
 

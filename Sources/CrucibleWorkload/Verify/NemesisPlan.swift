@@ -1,8 +1,8 @@
 import CrucibleRaft  // SplitMix64
 import Foundation
 
-/// What the nemesis does to nodes: Jepsen's kill, pause and network partition, and lossy links, each with the
-/// step that heals it.
+/// What the nemesis does to nodes: Jepsen's kill, pause and network partition, lossy links, clock jumps and
+/// failing disks, each with the step that heals it.
 public enum NemesisFault: String, CaseIterable, Sendable, Equatable {
     case kill, restart, pause, resume
     /// Cut the target nodes off from the others (both ways, or in the target's shape: a ring, a bridge), or drop
@@ -10,6 +10,9 @@ public enum NemesisFault: String, CaseIterable, Sendable, Equatable {
     case partition, lossy, heal
     /// Move the target nodes' wall clocks (Jepsen's clock bump); `reset-clock` puts them back.
     case bumpClock = "bump-clock", resetClock = "reset-clock"
+    /// Make the target nodes' writes or fsyncs in their log directories fail (the broker halts, as Kafka's does);
+    /// `heal-disk` mends the disk and starts the node again if it stopped.
+    case diskFault = "disk-fault", healDisk = "heal-disk"
 
     /// Whether this fault works on the network between nodes (and needs each node on a host of its own).
     public var cutsNetwork: Bool { self == .partition || self == .lossy }
@@ -21,7 +24,8 @@ public enum NemesisFault: String, CaseIterable, Sendable, Equatable {
         case .pause: return .resume
         case .partition, .lossy: return .heal
         case .bumpClock: return .resetClock
-        case .restart, .resume, .heal, .resetClock: return nil
+        case .diskFault: return .healDisk
+        case .restart, .resume, .heal, .resetClock, .healDisk: return nil
         }
     }
 }
@@ -97,6 +101,8 @@ public struct NemesisStep: Sendable, Equatable {
     public var lossPercent: Int = NemesisSpec.defaultLossPercent
     /// For `bump-clock`: how far the clock moves, in seconds (negative: back).
     public var clockOffsetSeconds: Int = 0
+    /// For `disk-fault`: which calls fail, and how.
+    public var disk = DiskFault(operation: .write, error: .eio)
 }
 
 /// The nemesis section of a scenario: either an explicit schedule, or faults drawn at random (by the seed) at an
@@ -114,6 +120,13 @@ public struct NemesisSpec: Sendable, Equatable {
     public static let defaultLossPercent = 30
     /// For `bump-clock` faults drawn at random: the largest move, in seconds, either way (`clockBumpSeconds`).
     public var clockBumpSeconds: Int = 60
+    /// For `disk-fault` faults drawn at random: the operations and errors drawn from (`diskOperations`,
+    /// `diskErrors`; default all of each).
+    public var diskOperations = DiskFault.Operation.allCases
+    public var diskErrors = DiskFault.Failure.allCases
+
+    /// Whether any step breaks a disk, which needs the nodes started with the disk-fault library.
+    public var breaksDisks: Bool { faults.contains(.diskFault) || schedule.contains { $0.fault == .diskFault } }
 
     /// Whether any step moves a clock, which needs the nodes started with movable clocks.
     public var movesClocks: Bool { faults.contains(.bumpClock) || schedule.contains { $0.fault == .bumpClock } }
@@ -128,7 +141,7 @@ public struct NemesisSpec: Sendable, Equatable {
         var spec = NemesisSpec.none
         for name in try map.stringList("faults") {
             guard let fault = NemesisFault(rawValue: name), fault.healing != nil else {
-                throw WorkloadFileError(map.file, "faults: \(name) is not kill, pause, partition, lossy or bump-clock")
+                throw WorkloadFileError(map.file, "faults: \(name) is not kill, pause, partition, lossy, bump-clock or disk-fault")
             }
             spec.faults.append(fault)
         }
@@ -144,6 +157,18 @@ public struct NemesisSpec: Sendable, Equatable {
         }
         spec.lossPercent = try map.int("lossPercent", default: defaultLossPercent, range: 1...99)
         spec.clockBumpSeconds = try map.int("clockBumpSeconds", default: 60, range: 1...31_536_000)
+        spec.diskOperations = try map.stringList("diskOperations").map { name in
+            guard let operation = DiskFault.Operation(rawValue: name) else {
+                throw WorkloadFileError(map.file, "diskOperations: \(name) is not write or fsync")
+            }
+            return operation
+        }
+        if spec.diskOperations.isEmpty { spec.diskOperations = DiskFault.Operation.allCases }
+        spec.diskErrors = try map.stringList("diskErrors").map { name in
+            guard let failure = DiskFault.Failure(rawValue: name) else { throw WorkloadFileError(map.file, "diskErrors: \(name) is not EIO or ENOSPC") }
+            return failure
+        }
+        if spec.diskErrors.isEmpty { spec.diskErrors = DiskFault.Failure.allCases }
         spec.startSeconds = try map.double("startSeconds", default: 5, range: 0...86_400)
         spec.intervalSeconds = try map.double("intervalSeconds", default: 10, range: 0.1...86_400)
         spec.durationSeconds = try map.double("durationSeconds", default: 3, range: 0.1...86_400)
@@ -157,7 +182,7 @@ public struct NemesisSpec: Sendable, Equatable {
                 var step = YAMLMapping(file: "\(map.file) schedule[\(index)]", values: values)
                 let faultName = try step.string("do") ?? ""
                 guard let fault = NemesisFault(rawValue: faultName) else {
-                    throw WorkloadFileError(step.file, "do: \(faultName) is not kill, restart, pause, resume, partition, lossy, heal, bump-clock or reset-clock")
+                    throw WorkloadFileError(step.file, "do: \(faultName) is not kill, restart, pause, resume, partition, lossy, heal, bump-clock, reset-clock, disk-fault or heal-disk")
                 }
                 let targetName = try step.string("target") ?? ""
                 guard let target = NemesisTarget.parse(targetName) else {
@@ -173,9 +198,18 @@ public struct NemesisSpec: Sendable, Equatable {
                 let key = try step.int("key", default: 0, range: 0...999)
                 let loss = try step.int("lossPercent", default: spec.lossPercent, range: 1...99)
                 let offset = try step.int("seconds", default: spec.clockBumpSeconds, range: -31_536_000...31_536_000)
+                let operationName = try step.string("operation") ?? "write"
+                guard let operation = DiskFault.Operation(rawValue: operationName) else {
+                    throw WorkloadFileError(step.file, "operation: \(operationName) is not write or fsync")
+                }
+                let errorName = try step.string("error") ?? "EIO"
+                guard let failure = DiskFault.Failure(rawValue: errorName) else {
+                    throw WorkloadFileError(step.file, "error: \(errorName) is not EIO or ENOSPC")
+                }
                 if let unread = step.unreadKeys.first { throw WorkloadFileError(step.file, "\(unread): unknown key") }
                 spec.schedule.append(NemesisStep(atSeconds: at, fault: fault, target: target, key: key, pick: 0,
-                                                 lossPercent: loss, clockOffsetSeconds: offset))
+                                                 lossPercent: loss, clockOffsetSeconds: offset,
+                                                 disk: DiskFault(operation: operation, error: failure)))
             }
         }
         if !spec.schedule.isEmpty && !spec.faults.isEmpty {
@@ -208,6 +242,10 @@ public struct NemesisSpec: Sendable, Equatable {
                 // 1 to clockBumpSeconds seconds, forward or back.
                 let magnitude = 1 + Int(random.next() % UInt64(clockBumpSeconds))
                 step.clockOffsetSeconds = random.next() % 2 == 0 ? magnitude : -magnitude
+            }
+            if fault == .diskFault {
+                step.disk = DiskFault(operation: diskOperations[Int(random.next() % UInt64(diskOperations.count))],
+                                      error: diskErrors[Int(random.next() % UInt64(diskErrors.count))])
             }
             steps.append(step)
             steps.append(NemesisStep(atSeconds: at + durationSeconds, fault: fault.healing!, target: .sameAs(steps.count - 1),

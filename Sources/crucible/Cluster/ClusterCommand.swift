@@ -10,7 +10,7 @@ struct ClusterCommand: ParsableCommand {
         abstract: "Run a local cluster: up, down, status, per-node kill/stop/start/restart/pause/resume, partitions and clocks.",
         subcommands: [Up.self, Down.self, Status.self, NodeAction.Kill.self, NodeAction.Stop.self, NodeAction.Start.self,
                       NodeAction.Restart.self, NodeAction.Pause.self, NodeAction.Resume.self, Partition.self, Heal.self,
-                      Clock.self])
+                      Clock.self, DiskFaultCommand.self])
 
     struct Up: ParsableCommand {
         static let configuration = CommandConfiguration(
@@ -29,11 +29,14 @@ struct ClusterCommand: ParsableCommand {
         var networkNamespaces = false
         @Flag(name: .long, help: "Start the nodes with wall clocks `clock` can move (libfaketime).")
         var movableClocks = false
+        @Flag(name: .long, help: "Start the nodes with disks `disk-fault` can break (the project's preload library).")
+        var faultyDisks = false
 
         func run() throws {
             guard (1...9).contains(nodes) else { throw UsageError("--nodes \(nodes): must be 1 to 9") }
             if networkNamespaces, let reason = NetworkLab.unavailableReason() { throw UsageError("--network-namespaces: \(reason)") }
             if movableClocks, let reason = FakeClock.unavailableReason() { throw UsageError("--movable-clocks: \(reason)") }
+            if faultyDisks, let reason = DiskFaults.unavailableReason() { throw UsageError("--faulty-disks: \(reason)") }
             guard (1024...65_000).contains(basePort) else { throw UsageError("--base-port \(basePort): out of range") }
             for entry in override where !entry.contains("=") { throw UsageError("--override \(entry): expected KEY=VALUE") }
             var perNode: [Int32: [String]] = [:]
@@ -49,7 +52,7 @@ struct ClusterCommand: ParsableCommand {
             }
             let layout = try ClusterLayout.up(dir: dir, nodes: nodes, basePort: basePort, overrides: override,
                                               nodeOverrides: perNode, networkNamespaces: networkNamespaces,
-                                              fakeClocks: movableClocks, timeout: timeout)
+                                              fakeClocks: movableClocks, faultyDisks: faultyDisks, timeout: timeout)
             print(layout.bootstrapServers)
         }
     }
@@ -100,6 +103,31 @@ struct ClusterCommand: ParsableCommand {
                 throw UsageError("--dir \(dir): the cluster was not started with --movable-clocks")
             }
             try FakeClock.set(offsetSeconds: seconds, file: file)
+        }
+    }
+
+    struct DiskFaultCommand: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "disk-fault",
+            abstract: "Make a node's writes or fsyncs in its log directory fail from now on; --heal stops that.")
+        @Option(name: .long) var dir: String
+        @Option(name: .long, help: "The node whose disk breaks.") var node: Int32
+        @Option(name: .long, help: "write (write, pwrite, writev, ftruncate) or fsync (fsync, fdatasync).")
+        var operation: String = "write"
+        @Option(name: .long, help: "EIO or ENOSPC.") var error: String = "EIO"
+        @Flag(name: .long, help: "Remove the node's disk fault.") var heal = false
+
+        func run() throws {
+            let layout = try ClusterLayout.load(dir)
+            let target = try layout.node(node)
+            guard let file = target.diskFaultFile else {
+                throw UsageError("--dir \(dir): the cluster was not started with --faulty-disks")
+            }
+            guard let operation = DiskFault.Operation(rawValue: operation) else {
+                throw UsageError("--operation \(operation): must be write or fsync")
+            }
+            guard let failure = DiskFault.Failure(rawValue: error) else { throw UsageError("--error \(error): must be EIO or ENOSPC") }
+            try DiskFaults.set(heal ? nil : DiskFault(operation: operation, error: failure), directory: target.dataDirectory, file: file)
         }
     }
 

@@ -13,6 +13,11 @@ struct ClusterLayout: Codable {
         var namespace: String?
         /// The file holding the node's wall-clock offset when its clock can be moved (`FakeClock`).
         var clockFile: String?
+        /// The control file of the node's disk-fault library when its disk can be broken (`DiskFaults`).
+        var diskFaultFile: String?
+
+        /// Where the node's logs live: what a disk fault breaks (its own log file, beside it, keeps working).
+        var dataDirectory: String { directory + "/data" }
 
         var address: String { host ?? "127.0.0.1" }
         var clientAddress: String { "\(address):\(port)" }
@@ -61,7 +66,7 @@ struct ClusterLayout: Codable {
             "advertised.listeners=PLAINTEXT://\(node.clientAddress)",
             "controller.listener.names=CONTROLLER",
             "controller.quorum.voters=\(voters)",
-            "log.dirs=\(node.directory)/data",
+            "log.dirs=\(node.dataDirectory)",
             "default.replication.factor=\(min(3, nodes.count))",
             "min.insync.replicas=\(nodes.count >= 3 ? 2 : 1)",
         ]

@@ -5,7 +5,7 @@ extension ClusterLayout {
     /// Formats and starts `nodes` combined nodes under `dir`, records the layout in `dir/cluster.json`, and waits
     /// until every node serves metadata naming all of them.
     static func up(dir: String, nodes: Int, basePort: Int, overrides: [String], nodeOverrides: [Int32: [String]] = [:],
-                   networkNamespaces: Bool = false, fakeClocks: Bool = false, timeout: Double, log: (String) -> Void = { FileHandle.standardError.write(Data(($0 + "\n").utf8)) }) throws -> ClusterLayout {
+                   networkNamespaces: Bool = false, fakeClocks: Bool = false, faultyDisks: Bool = false, timeout: Double, log: (String) -> Void = { FileHandle.standardError.write(Data(($0 + "\n").utf8)) }) throws -> ClusterLayout {
         if FileManager.default.fileExists(atPath: path(dir)) {
             let existing = try load(dir)
             if existing.nodes.contains(where: { NodeProcess.isAlive($0.pid) }) {
@@ -40,6 +40,13 @@ extension ClusterLayout {
                 let file = FakeClock.file(in: layout.nodes[index].directory)
                 try FakeClock.set(offsetSeconds: 0, file: file)
                 layout.nodes[index].clockFile = file
+            }
+        }
+        if faultyDisks {
+            for index in layout.nodes.indices {
+                let file = DiskFaults.controlFile(in: layout.nodes[index].directory)
+                try DiskFaults.set(nil, directory: layout.nodes[index].dataDirectory, file: file)
+                layout.nodes[index].diskFaultFile = file
             }
         }
         for index in layout.nodes.indices {

@@ -16,13 +16,14 @@ final class LocalScratchCluster: BenchCluster, VerifyCluster {
     private let dir: String
 
     init(nodes: Int, overrides: [String], purpose: String = "bench", networkNamespaces: Bool = false,
-         fakeClocks: Bool = false) throws {
+         fakeClocks: Bool = false, faultyDisks: Bool = false) throws {
         let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("crucible-\(purpose)-\(getpid())-\(UInt32.random(in: 0...UInt32.max))").path
         dir = scratch
         let basePort = try Self.freeBasePort(nodes: nodes)
         do {
             layout = try ClusterLayout.up(dir: scratch, nodes: nodes, basePort: basePort, overrides: overrides,
-                                          networkNamespaces: networkNamespaces, fakeClocks: fakeClocks, timeout: 60)
+                                          networkNamespaces: networkNamespaces, fakeClocks: fakeClocks,
+                                          faultyDisks: faultyDisks, timeout: 60)
             let cleanup = (layout.network.map { $0.destroyCommand + "; " } ?? "") + "rm -rf '\(scratch)'"
             interruptRemoval = [strdup("sh"), strdup("-c"), strdup(cleanup), nil]
             Self.stopOnSignal(layout)
@@ -62,6 +63,14 @@ final class LocalScratchCluster: BenchCluster, VerifyCluster {
         guard let file = try layout.node(node).clockFile else { throw ClusterFailure("this cluster's clocks cannot be moved") }
         try FakeClock.set(offsetSeconds: offsetSeconds, file: file)
     }
+
+    func setDiskFault(node: Int32, _ fault: DiskFault?) throws {
+        let target = try layout.node(node)
+        guard let file = target.diskFaultFile else { throw ClusterFailure("this cluster's disks cannot be broken") }
+        try DiskFaults.set(fault, directory: target.dataDirectory, file: file)
+    }
+
+    func isRunning(node: Int32) -> Bool { NodeProcess.isAlive((try? layout.node(node))?.pid) }
 
     func collectLogs(into directory: String) {
         try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)

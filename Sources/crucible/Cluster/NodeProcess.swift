@@ -50,7 +50,7 @@ enum NodeProcess {
         posix_spawnattr_setflags(&attributes, Int16(0x80 | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK))
         let argv = arguments.map { strdup($0) } + [nil]
         defer { for pointer in argv { free(pointer) } }
-        let envp = environment(adding: node.clockFile.map(FakeClock.environment(offsetFile:)) ?? []).map { strdup($0) } + [nil]
+        let envp = environment(adding: preloads(node)).map { strdup($0) } + [nil]
         defer { for pointer in envp { free(pointer) } }
         var pid: pid_t = 0
         let result = posix_spawn(&pid, arguments[0], &actions, &attributes, argv, envp)
@@ -58,6 +58,15 @@ enum NodeProcess {
             throw ClusterFailure("cannot start node \(node.id): \(String(cString: strerror(result)))")
         }
         return pid
+    }
+
+    /// The libraries a node runs with and their settings: libfaketime for a movable clock, the disk-fault library
+    /// for a breakable disk (both: one LD_PRELOAD naming the two).
+    private static func preloads(_ node: ClusterLayout.Node) -> [String] {
+        let entries = (node.clockFile.map(FakeClock.environment(offsetFile:)) ?? [])
+            + (node.diskFaultFile.map(DiskFaults.environment(controlFile:)) ?? [])
+        let libraries = entries.filter { $0.hasPrefix("LD_PRELOAD=") }.map { $0.dropFirst("LD_PRELOAD=".count) }
+        return entries.filter { !$0.hasPrefix("LD_PRELOAD=") } + (libraries.isEmpty ? [] : ["LD_PRELOAD=" + libraries.joined(separator: ":")])
     }
 
     /// This process's environment as it is now (`setenv` included), with `extra` replacing what it names.

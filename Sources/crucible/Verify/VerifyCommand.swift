@@ -78,7 +78,7 @@ struct VerifyCommand: ParsableCommand {
         note("starting a local cluster of \(scenario.nodes) node(s)")
         return try LocalScratchCluster(nodes: scenario.nodes, overrides: scenario.serverProperties.map { "\($0.key)=\($0.value)" },
                                        purpose: "verify", networkNamespaces: scenario.nemesis.partitions,
-                                       fakeClocks: scenario.nemesis.movesClocks)
+                                       fakeClocks: scenario.nemesis.movesClocks, faultyDisks: scenario.nemesis.breaksDisks)
     }
 
     /// The nodes this process starts inherit its environment, where they read their mutation from.
@@ -105,6 +105,7 @@ struct VerifyCommand: ParsableCommand {
                 // Refused with a clear line, the other scenarios still run (a user without root keeps kills and pauses).
                 let unavailable = (scenario.nemesis.partitions ? NetworkLab.unavailableReason() : nil)
                     ?? (scenario.nemesis.movesClocks ? FakeClock.unavailableReason() : nil)
+                    ?? (scenario.nemesis.breaksDisks ? DiskFaults.unavailableReason() : nil)
                 if let reason = unavailable {
                     FileHandle.standardError.write(Data("refused: \(file): nemesis: \(reason); the other scenarios run\n".utf8))
                     refused += 1
