@@ -19,7 +19,8 @@ final class BrokerLifecycle: @unchecked Sendable {
     private let intervalMs: Int64
     private let logger: Logger
     private let incarnation = KafkaUUID.random()
-    private let state = NIOLockedValueBox<(epoch: Int64?, tasks: [RepeatedTask], beating: Bool)>((nil, [], false))
+    /// `beating`: which beat is in flight, if any (numbered, so an abandoned one finishing late frees nothing).
+    private let state = NIOLockedValueBox<(epoch: Int64?, tasks: [RepeatedTask], beating: Int?, beats: Int)>((nil, [], nil, 0))
 
     init(nodeId: Int32, endpoints: [BrokerEndpointImage], rack: String?, channel: ControllerChannel,
          eventLoop: EventLoop, intervalMs: Int64, logger: Logger) {
@@ -39,23 +40,29 @@ final class BrokerLifecycle: @unchecked Sendable {
     /// up, the shorter a failover (see `QuorumController.fenceExpiredBrokers`).
     func start() -> EventLoopFuture<Void> {
         let first = eventLoop.makePromise(of: Void.self)
-        // Whether a beat started: not while one is in flight.
-        let beatOnce: @Sendable () -> Bool = {
-            guard self.state.withLockedValue({ let idle = !$0.beating; $0.beating = true; return idle }) else {
-                return false
-            }
+        // Whether a beat started: not while one is in flight, unless the active controller changed. The beat in
+        // flight then went to the old one, which may be cut off and answer nothing until the request times out
+        // (5 s), far beyond the new controller's grace: waiting for it got live brokers fenced.
+        let beatOnce: @Sendable (_ newController: Bool) -> Bool = { newController in
+            guard let number = self.state.withLockedValue({ state -> Int? in
+                // Never two registrations at once: only a registered broker's beats overlap.
+                guard state.beating == nil || (newController && state.epoch != nil) else { return nil }
+                state.beats += 1
+                state.beating = state.beats
+                return state.beats
+            }) else { return false }
             self.beat().map { answer in
                 if answer.error == ErrorCode.none && !answer.isFenced { first.succeed(()) }
             }.recover { error in
                 self.logger.debug("heartbeat failed: \(error)")
-            }.whenComplete { _ in self.state.withLockedValue { $0.beating = false } }
+            }.whenComplete { _ in self.state.withLockedValue { if $0.beating == number { $0.beating = nil } } }
             return true
         }
         let task = eventLoop.scheduleRepeatedTask(initialDelay: .zero, delay: .milliseconds(intervalMs)) { _ in
-            _ = beatOnce()
+            _ = beatOnce(false)
         }
-        // A new active controller, or a dropped connection to it: beat as soon as no beat is in flight (the one
-        // in flight may be the call that failed).
+        // A new active controller: beat at once. A dropped connection to it: beat as soon as no beat is in flight
+        // (the one in flight may be the call that failed).
         let seen = NIOLockedValueBox((controller: channel.activeControllerId, drops: channel.connectionDrops))
         let watch = eventLoop.scheduleRepeatedTask(initialDelay: .milliseconds(50), delay: .milliseconds(50)) { _ in
             let now = (controller: self.channel.activeControllerId, drops: self.channel.connectionDrops)
@@ -64,7 +71,7 @@ final class BrokerLifecycle: @unchecked Sendable {
                 seen.withLockedValue { $0 = now }
                 return
             }
-            if beatOnce() { seen.withLockedValue { $0 = now } }
+            if beatOnce(now.controller != last.controller) { seen.withLockedValue { $0 = now } }
         }
         state.withLockedValue { $0.tasks = [task, watch] }
         return first.futureResult
