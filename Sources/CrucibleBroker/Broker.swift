@@ -246,7 +246,7 @@ public final class Broker: @unchecked Sendable {
         // Checked often: a broker whose heartbeat connection closed (killed) is fenced within
         // `connectionLossGraceMs` plus this period, and every partition it led or followed waits on that.
         timers.append(controlGroup.next().scheduleRepeatedTask(initialDelay: .milliseconds(100), delay: .milliseconds(100)) {
-            [controller] _ in controller!.fenceExpiredBrokers(nowMs: Clock.nowMs(), sessionTimeoutMs: sessionMs, heartbeatIntervalMs: heartbeatMs)
+            [controller] _ in controller!.fenceExpiredBrokers(nowMs: Clock.monotonicMs(), sessionTimeoutMs: sessionMs, heartbeatIntervalMs: heartbeatMs)
         })
     }
 

@@ -5,7 +5,8 @@ import NIOCore
 /// The active controller's view of broker liveness (KIP-631): a broker stays unfenced while it heartbeats
 /// within `broker.session.timeout.ms`; when it stops, the controller fences it and elects new leaders for
 /// what it led. Heartbeat times live in memory only: a new active controller gives every broker a fresh
-/// session, as Kafka does.
+/// session, as Kafka does. They are on the monotonic clock (every `nowMs` here), as Kafka's controller keeps
+/// them: with the wall clock, a step forward on the active controller fenced every broker at once.
 public struct HeartbeatAnswer: Sendable, Equatable {
     public var error: ErrorCode
     public var isFenced: Bool

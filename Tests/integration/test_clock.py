@@ -7,7 +7,7 @@ import time
 import pytest
 from confluent_kafka import Consumer, Producer, TopicPartition
 
-from admin_support import create_topic
+from admin_support import create_topic, node_log
 from cluster import Cluster, assert_refused_without, wait_for
 
 pytestmark = pytest.mark.skipif(not glob.glob("/usr/lib/*/faketime/libfaketimeMT.so.1"),
@@ -55,3 +55,41 @@ def test_a_moved_clock_stamps_records_with_the_time_it_was_given(tmp_path):
 
 def test_clock_needs_a_cluster_started_with_movable_clocks(tmp_path):
     assert_refused_without(tmp_path, "--movable-clocks", "clock", "--seconds", "5")
+
+
+def active_controller(cluster: Cluster) -> int:
+    described = cluster.crucible("metadata-quorum", "--bootstrap-server", cluster.bootstrap, "describe", "--status")
+    assert described.returncode == 0, described.stderr
+    return int(next(line.split()[1] for line in described.stdout.splitlines() if line.startswith("LeaderId:")))
+
+
+@pytest.mark.timeout(240)
+def test_a_wall_clock_step_on_the_active_controller_fences_no_broker(tmp_path):
+    """Broker sessions are timed on the monotonic clock, as Kafka's controller times them: the active controller's
+    wall clock stepping ten minutes ahead, then back, fences no broker and leaves the ISR whole. (Timed on the wall
+    clock, the step forward expired every session at once.)"""
+    cluster = Cluster(tmp_path / "cluster", nodes=3, movable_clocks=True)
+    cluster.up()
+    try:
+        controller = active_controller(cluster)
+        others = [n for n in (1, 2, 3) if n != controller]
+        # Led by the controller's node, whose LogAppendTime stamps show when its wall clock has moved.
+        create_topic(cluster, "stepped", assignment=[[controller, *others]],
+                     config={"message.timestamp.type": "LogAppendTime"})
+        fences_before = node_log(cluster, controller).count("fencing broker")
+        for seconds in (600, 0):
+            moved = cluster.crucible("cluster", "clock", "--dir", str(cluster.directory), "--node", str(controller),
+                                     "--seconds", str(seconds))
+            assert moved.returncode == 0, moved.stderr
+            stepped = wait_for(lambda: (t := append_time_of_a_new_record(cluster.bootstrap, "stepped"))
+                               and abs(t - time.time() - seconds) < 60 and t, 30, f"the controller's clock at +{seconds} s")
+            # Two seconds of the node's own time after the step: its session check (every 100 ms) ran many times.
+            wait_for(lambda: append_time_of_a_new_record(cluster.bootstrap, "stepped") > stepped + 2, 30,
+                     "two seconds of the stepped clock")
+        assert node_log(cluster, controller).count("fencing broker") == fences_before, node_log(cluster, controller)[-3000:]
+        assert active_controller(cluster) == controller
+        # The partition's leader never moved; its ISR (timed on the wall clock, as Kafka's is) is whole again.
+        wait_for(lambda: (p := cluster.partition("stepped")) and p[0] == controller and sorted(p[2]) == [1, 2, 3], 30,
+                 "the controller's node leading with the whole ISR")
+    finally:
+        cluster.down()

@@ -29,11 +29,11 @@ enum ControllerApis {
             // A broker that dies (SIGKILL, crash) drops its connection at once: fence it after a short grace
             // instead of waiting out the whole session, unless it heartbeats again meanwhile.
             if let closed = context.connectionClosed, watchedConnections.watch(closed) {
-                closed.whenComplete { _ in controller.brokerConnectionLost(request.brokerId, nowMs: Clock.nowMs()) }
+                closed.whenComplete { _ in controller.brokerConnectionLost(request.brokerId, nowMs: Clock.monotonicMs()) }
             }
             return .later(controller.heartbeat(broker: request.brokerId, brokerEpoch: request.brokerEpoch,
                                                metadataOffset: request.currentMetadataOffset,
-                                               wantShutDown: request.wantShutDown, nowMs: Clock.nowMs())
+                                               wantShutDown: request.wantShutDown, nowMs: Clock.monotonicMs())
                 .map { answer in
                     var response = BrokerHeartbeatResponse()
                     response.errorCode = answer.error.rawValue

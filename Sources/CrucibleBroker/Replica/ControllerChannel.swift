@@ -33,7 +33,7 @@ struct LocalControllerChannel: ControllerChannel {
 
     func heartbeat(broker: Int32, brokerEpoch: Int64, wantShutDown: Bool) -> EventLoopFuture<HeartbeatAnswer> {
         controller.heartbeat(broker: broker, brokerEpoch: brokerEpoch, metadataOffset: controller.currentImage.appliedOffset,
-                             wantShutDown: wantShutDown, nowMs: Clock.nowMs())
+                             wantShutDown: wantShutDown, nowMs: Clock.monotonicMs())
     }
 
     func alterPartition(topicId: KafkaUUID, partition: Int32, leaderId: Int32, leaderEpoch: Int32,
