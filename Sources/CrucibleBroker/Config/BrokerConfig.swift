@@ -30,6 +30,12 @@ public struct BrokerConfig: Sendable {
     /// `log.cleaner.dedupe.buffer.size`: the bound on one pass's offset map (Kafka's total for all threads).
     public var logCleanerDedupeBufferSize = 134_217_728
     public var replicaLagTimeMaxMs: Int64 = 30_000
+    /// What a follower's fetch asks of its leader: `replica.fetch.max.bytes` per partition (at least one batch
+    /// comes back whatever the limit), `replica.fetch.response.max.bytes` in all, and `replica.fetch.wait.max.ms`
+    /// for data to arrive.
+    public var replicaFetchMaxBytes: Int32 = 1_048_576
+    public var replicaFetchResponseMaxBytes: Int32 = 10_485_760
+    public var replicaFetchWaitMaxMs: Int32 = 500
     public var socketRequestMaxBytes: Int = 104_857_600
     public var brokerSessionTimeoutMs: Int64 = 9_000
     public var brokerHeartbeatIntervalMs: Int64 = 2_000
@@ -106,6 +112,10 @@ public struct BrokerConfig: Sendable {
         logRetentionCheckIntervalMs = try read.int("log.retention.check.interval.ms", range: 1...Int64.max)
             ?? logRetentionCheckIntervalMs
         replicaLagTimeMaxMs = try read.int("replica.lag.time.max.ms", range: 1...Int64.max) ?? replicaLagTimeMaxMs
+        replicaFetchMaxBytes = Int32(try read.int("replica.fetch.max.bytes", range: 0...Int64(Int32.max)) ?? Int64(replicaFetchMaxBytes))
+        replicaFetchResponseMaxBytes = Int32(try read.int("replica.fetch.response.max.bytes", range: 0...Int64(Int32.max))
+                                             ?? Int64(replicaFetchResponseMaxBytes))
+        replicaFetchWaitMaxMs = Int32(try read.int("replica.fetch.wait.max.ms", range: 0...Int64(Int32.max)) ?? Int64(replicaFetchWaitMaxMs))
         socketRequestMaxBytes = Int(try read.int("socket.request.max.bytes", range: 1...Int64(Int32.max))
                                     ?? Int64(socketRequestMaxBytes))
         brokerSessionTimeoutMs = try read.int("broker.session.timeout.ms", range: 1...Int64.max) ?? brokerSessionTimeoutMs
@@ -177,6 +187,10 @@ public struct BrokerConfig: Sendable {
         if brokerHeartbeatIntervalMs >= brokerSessionTimeoutMs {
             throw ConfigError(key: "broker.heartbeat.interval.ms", "must be less than broker.session.timeout.ms")
         }
+        // A follower waiting on an idle leader longer than the lag limit would fall out of the ISR while in sync.
+        if Int64(replicaFetchWaitMaxMs) >= replicaLagTimeMaxMs {
+            throw ConfigError(key: "replica.fetch.wait.max.ms", "must be less than replica.lag.time.max.ms")
+        }
         if isController && !controllerQuorumVoters.isEmpty && !controllerQuorumVoters.contains(where: { $0.id == nodeId }) {
             throw ConfigError(key: "controller.quorum.voters", "does not include this controller's node.id \(nodeId)")
         }
@@ -199,7 +213,8 @@ public struct BrokerConfig: Sendable {
         "leader.imbalance.per.broker.percentage", "log.segment.bytes", "log.roll.ms",
         "log.roll.hours", "log.retention.ms", "log.retention.minutes", "log.retention.hours", "log.retention.bytes",
         "log.retention.check.interval.ms", "log.index.interval.bytes", "log.flush.interval.messages",
-        "log.flush.interval.ms", "replica.lag.time.max.ms", "message.max.bytes", "socket.request.max.bytes",
+        "log.flush.interval.ms", "replica.lag.time.max.ms", "replica.fetch.max.bytes",
+        "replica.fetch.response.max.bytes", "replica.fetch.wait.max.ms", "message.max.bytes", "socket.request.max.bytes",
         "broker.session.timeout.ms", "broker.heartbeat.interval.ms", "num.io.threads", "log.message.timestamp.type",
         "compression.type", "log.cleanup.policy", "broker.rack", "replica.selector.class",
         "log.cleaner.enable", "log.cleaner.backoff.ms", "log.cleaner.dedupe.buffer.size", "log.cleaner.min.cleanable.ratio",

@@ -25,14 +25,20 @@ final class ReplicaFetcher: @unchecked Sendable {
     private var connection: BrokerConnection?
     private var thread: Thread?
 
-    static let maxWaitMs: Int32 = 500
-    static let partitionMaxBytes: Int32 = 1 << 20
+    /// `replica.fetch.*`: what each fetch asks of the leader.
+    struct Limits: Sendable {
+        var partitionMaxBytes: Int32
+        var responseMaxBytes: Int32
+        var maxWaitMs: Int32
+    }
+    private let limits: Limits
     static let backoffMicros: UInt32 = 100_000
 
     init(leaderId: Int32, nodeId: Int32, address: @escaping @Sendable () -> (host: String, port: Int)?,
-         group: EventLoopGroup, logger: Logger, quota: ReplicationQuota,
+         group: EventLoopGroup, logger: Logger, quota: ReplicationQuota, limits: Limits,
          onProgress: @escaping @Sendable (Partition) -> Void) {
         self.leaderId = leaderId
+        self.limits = limits
         self.quota = quota
         self.nodeId = nodeId
         self.address = address
@@ -106,9 +112,9 @@ final class ReplicaFetcher: @unchecked Sendable {
         var request = FetchRequest()
         request.replicaId = nodeId
         request.replicaState.replicaId = nodeId
-        request.maxWaitMs = Self.maxWaitMs
+        request.maxWaitMs = limits.maxWaitMs
         request.minBytes = 1
-        request.maxBytes = 16 << 20
+        request.maxBytes = limits.responseMaxBytes
         request.sessionEpoch = -1
         var byTopic: [String: [Partition]] = [:]
         for partition in current { byTopic[partition.topic, default: []].append(partition) }
@@ -124,7 +130,7 @@ final class ReplicaFetcher: @unchecked Sendable {
                 wanted.lastFetchedEpoch = partition.log.lastEpoch
                 if Mutation.skipDivergenceTruncation.isActive { wanted.lastFetchedEpoch = -1 }
                 wanted.logStartOffset = partition.log.logStartOffset
-                wanted.partitionMaxBytes = Self.partitionMaxBytes
+                wanted.partitionMaxBytes = limits.partitionMaxBytes
                 return wanted
             }
             return entry

@@ -136,6 +136,9 @@ public final class ReplicaManager: @unchecked Sendable {
                 leaderId: leader, nodeId: nodeId,
                 address: { [weak self] in self?.lock.withLock { self?.brokerAddresses[leader] } ?? nil },
                 group: group, logger: logger, quota: followerQuota,
+                limits: .init(partitionMaxBytes: effectiveConfig.replicaFetchMaxBytes,
+                              responseMaxBytes: effectiveConfig.replicaFetchResponseMaxBytes,
+                              maxWaitMs: effectiveConfig.replicaFetchWaitMaxMs),
                 onProgress: { [weak self] partition in self?.fetchWaiters.wake(Self.key(partition.topic, partition.index)) })
             fetchers[leader] = fetcher
             return fetcher
