@@ -83,7 +83,7 @@ final class Nemesis: @unchecked Sendable {
 
     private func describe(_ step: NemesisStep) -> String {
         switch step.target {
-        case .leader, .followers: return "\(step.target) of key \(step.key)"
+        case .leader, .follower, .followers: return "\(step.target) of key \(step.key)"
         default: return step.target.description
         }
     }
@@ -107,6 +107,7 @@ final class Nemesis: @unchecked Sendable {
             guard let leader = view.replicas(key: step.key)?.leader, leader >= 0 else { return [] }
             return [leader]
         case .followers: return view.replicas(key: step.key)?.others.sorted() ?? []
+        case .follower: return view.replicas(key: step.key)?.others.first.map { [$0] } ?? []
         }
     }
 

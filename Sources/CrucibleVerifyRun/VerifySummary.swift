@@ -11,7 +11,10 @@ public enum VerifySummary {
     public static func markdown(_ outcomes: [VerifyOutcome]) -> String {
         var lines = ["# Verification", ""]
         if let mutation = outcomes.lazy.compactMap(\.mutation).first {
-            lines += ["With the planted bug `\(mutation)`: a run not as expected caught it.", ""]
+            // A run that does not meet its expectation is one that caught the bug.
+            let caught = outcomes.filter { !$0.expectationMet }.count
+            lines += [caught == 0 ? "With the planted bug `\(mutation)`: caught by none of the \(outcomes.count) run(s)."
+                      : "With the planted bug `\(mutation)`: caught by \(caught) of \(outcomes.count) run(s).", ""]
         }
         lines += [
                      "| scenario | runs | as expected | anomalies found | acknowledged sends | acknowledged writes lost |",

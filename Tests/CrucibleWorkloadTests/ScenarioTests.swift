@@ -27,6 +27,14 @@ final class ScenarioTests: XCTestCase {
         XCTAssertEqual(clean.nemesis.schedule.map(\.fault), unclean.nemesis.schedule.map(\.fault))
     }
 
+    func testTheLaggingFollowerScenarioPausesTheReplicaAnElectionTriesFirstThenKillsTheLeader() throws {
+        let (scenario, _) = try Scenario.load(path: Self.shipped.appendingPathComponent("safe-lagging-follower.yaml").path)
+        XCTAssertEqual(scenario.nemesis.schedule.map(\.target), [.follower, .leader, .paused, .killed])
+        XCTAssertEqual(scenario.nemesis.schedule.map(\.fault), [.pause, .kill, .resume, .restart])
+        XCTAssertEqual(NemesisTarget.parse("follower"), .follower)
+        XCTAssertEqual(NemesisTarget.follower.description, "follower")
+    }
+
     private func load(_ text: String) throws -> (Scenario, [String]) {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("scenario-\(UUID().uuidString).yaml").path
         try text.write(toFile: path, atomically: true, encoding: .utf8)

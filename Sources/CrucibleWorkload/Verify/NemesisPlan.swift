@@ -36,6 +36,9 @@ public enum NemesisTarget: Sendable, Equatable, CustomStringConvertible {
     case one
     /// The leader, or the other replicas, of a key's partition.
     case leader, followers
+    /// The replica of a key's partition a leader change tries first: the first in replica order after the
+    /// leader (the one to make lag, so that an election which ignores the ISR would pick it).
+    case follower
     /// The active controller (the metadata quorum's leader).
     case controller
     /// A majority of the nodes, chosen by the seed.
@@ -58,6 +61,7 @@ public enum NemesisTarget: Sendable, Equatable, CustomStringConvertible {
         case "one": return .one
         case "leader": return .leader
         case "followers": return .followers
+        case "follower": return .follower
         case "controller": return .controller
         case "majority": return .majority
         case "all": return .all
@@ -76,6 +80,7 @@ public enum NemesisTarget: Sendable, Equatable, CustomStringConvertible {
         case .one: return "one"
         case .leader: return "leader"
         case .followers: return "followers"
+        case .follower: return "follower"
         case .controller: return "controller"
         case .majority: return "majority"
         case .all: return "all"
@@ -89,8 +94,8 @@ public enum NemesisTarget: Sendable, Equatable, CustomStringConvertible {
     }
 }
 
-/// One step of a nemesis plan: at a time from the test's start, a fault on a target (for `leader` and
-/// `followers`, of `key`'s partition); `pick` is the seed's draw for choosing among candidate nodes.
+/// One step of a nemesis plan: at a time from the test's start, a fault on a target (for `leader`, `follower`
+/// and `followers`, of `key`'s partition); `pick` is the seed's draw for choosing among candidate nodes.
 public struct NemesisStep: Sendable, Equatable {
     public var atSeconds: Double
     public var fault: NemesisFault
@@ -147,7 +152,7 @@ public struct NemesisSpec: Sendable, Equatable {
         }
         spec.targets = try map.stringList("targets").map { name in
             guard let target = NemesisTarget.parse(name) else {
-                throw WorkloadFileError(map.file, "targets: \(name) is not one, leader, followers, controller, majority, all, ring, bridge or node:N")
+                throw WorkloadFileError(map.file, "targets: \(name) is not one, leader, follower, followers, controller, majority, all, ring, bridge or node:N")
             }
             return target
         }
@@ -186,7 +191,7 @@ public struct NemesisSpec: Sendable, Equatable {
                 }
                 let targetName = try step.string("target") ?? ""
                 guard let target = NemesisTarget.parse(targetName) else {
-                    throw WorkloadFileError(step.file, "target: \(targetName) is not one, leader, followers, controller, majority, all, killed, paused, ring, bridge or node:N")
+                    throw WorkloadFileError(step.file, "target: \(targetName) is not one, leader, follower, followers, controller, majority, all, killed, paused, ring, bridge or node:N")
                 }
                 if target.isNetworkShape && !fault.cutsNetwork {
                     throw WorkloadFileError(step.file, "target: \(target) shapes a partition or lossy link, not \(fault.rawValue)")
