@@ -14,8 +14,9 @@ final class Nemesis: @unchecked Sendable {
         /// For a network cut: each node and the nodes it dropped packets from, and how many in a hundred.
         var drops: [String: [Int32]]?
         var lossPercent: Int?
-        /// For a clock bump: seconds the nodes' wall clocks moved.
+        /// For a clock bump or strobe: seconds the nodes' wall clocks moved; for a strobe, how often they flipped.
         var clockOffsetSeconds: Int?
+        var strobePeriodMs: Int?
         /// For a disk fault: the calls that fail and the error (`write EIO`).
         var diskFault: String?
         var error: String?
@@ -30,6 +31,7 @@ final class Nemesis: @unchecked Sendable {
     private var paused: Set<Int32> = []
     private var networkCut = false
     private var skewed: Set<Int32> = []
+    private var strobes: [Int32: ClockStrobe] = [:]
     private var brokenDisks: Set<Int32> = []
     /// The nodes each executed step hit, by plan index (what `sameAs` heals).
     private var hit: [Int: [Int32]] = [:]
@@ -77,8 +79,8 @@ final class Nemesis: @unchecked Sendable {
             }
             if step.fault == .lossy { cut!.percent = step.lossPercent }
         }
-        apply(step.fault, to: nodes, target: describe(step), cut: cut, clockOffset: step.clockOffsetSeconds, disk: step.disk,
-              at: seconds)
+        apply(step.fault, to: nodes, target: describe(step), cut: cut, clockOffset: step.clockOffsetSeconds,
+              strobePeriodMs: step.strobePeriodMs, disk: step.disk, at: seconds)
     }
 
     private func describe(_ step: NemesisStep) -> String {
@@ -122,7 +124,7 @@ final class Nemesis: @unchecked Sendable {
     }
 
     private func apply(_ fault: NemesisFault, to nodes: [Int32], target: String, cut: NetworkCut? = nil,
-                       clockOffset: Int = 0, disk: DiskFault? = nil, at seconds: Double) {
+                       clockOffset: Int = 0, strobePeriodMs: Int = 0, disk: DiskFault? = nil, at seconds: Double) {
         var failures: [String] = []
         for node in nodes {
             do {
@@ -144,7 +146,13 @@ final class Nemesis: @unchecked Sendable {
                 case .bumpClock:
                     try cluster.setClock(node: node, offsetSeconds: clockOffset)
                     skewed.insert(node)
+                case .strobeClock:
+                    _ = strobes.removeValue(forKey: node)?.stop()
+                    try cluster.setClock(node: node, offsetSeconds: clockOffset)  // a cluster that cannot fails here
+                    strobes[node] = ClockStrobe(cluster: cluster, node: node, offsetSeconds: clockOffset, periodMs: strobePeriodMs)
+                    skewed.insert(node)
                 case .resetClock:
+                    if let strobe = strobes.removeValue(forKey: node), let failure = strobe.stop() { failures.append(failure) }
                     try cluster.setClock(node: node, offsetSeconds: 0)
                     skewed.remove(node)
                 case .diskFault:
@@ -184,8 +192,48 @@ final class Nemesis: @unchecked Sendable {
         let drops = cut.map { cut in Dictionary(uniqueKeysWithValues: cut.drops.map { ("n\($0.key)", $0.value.sorted()) }) }
         timeline.append(Event(atSeconds: (seconds * 1_000).rounded() / 1_000, fault: fault.rawValue, target: target,
                               nodes: nodes, drops: drops, lossPercent: cut.flatMap { $0.percent < 100 ? $0.percent : nil },
-                              clockOffsetSeconds: fault == .bumpClock ? clockOffset : nil,
+                              clockOffsetSeconds: fault == .bumpClock || fault == .strobeClock ? clockOffset : nil,
+                              strobePeriodMs: fault == .strobeClock ? strobePeriodMs : nil,
                               diskFault: fault == .diskFault ? disk?.description : nil,
                               error: failures.isEmpty ? nil : failures.joined(separator: "; ")))
+    }
+}
+
+/// Flips a node's wall clock between the offset it was given and true time every period, on a thread of its own,
+/// until stopped (Jepsen's strobe-time: a clock that cannot be trusted from one read to the next).
+final class ClockStrobe: @unchecked Sendable {
+    private let lock = NSLock()
+    private var stopped = false
+    private var failure: String?
+    private let finished = DispatchSemaphore(value: 0)
+    private let cluster: VerifyCluster
+
+    /// Starts flipping; the clock already stands at `offsetSeconds`.
+    init(cluster: VerifyCluster, node: Int32, offsetSeconds: Int, periodMs: Int) {
+        self.cluster = cluster
+        let thread = Thread { [self] in
+            var shifted = true
+            while true {
+                usleep(UInt32(periodMs) * 1_000)
+                if lock.withLock({ stopped }) { break }
+                shifted.toggle()
+                do {
+                    try self.cluster.setClock(node: node, offsetSeconds: shifted ? offsetSeconds : 0)
+                } catch {
+                    lock.withLock { failure = "strobing node \(node): \(error)" }
+                    break
+                }
+            }
+            finished.signal()
+        }
+        thread.name = "clock-strobe-\(node)"
+        thread.start()
+    }
+
+    /// Stops flipping, once the last flip is written (so a reset after it stands); what went wrong, if anything.
+    func stop() -> String? {
+        lock.withLock { stopped = true }
+        finished.wait()
+        return lock.withLock { failure }
     }
 }

@@ -154,6 +154,35 @@ final class ScenarioTests: XCTestCase {
         XCTAssertTrue(plan.allSatisfy { $0.atSeconds < 60 })
     }
 
+    func testClockStrobesCarryTheirPeriodAndAreResetLikeBumps() throws {
+        let (scheduled, warnings) = try load("""
+            expect: {valid: true}
+            nemesis:
+              schedule:
+                - {at: 1, do: strobe-clock, target: leader, seconds: -30, periodMs: 20}
+                - {at: 4, do: reset-clock, target: all}
+            """)
+        XCTAssertEqual(warnings, [])
+        XCTAssertTrue(scheduled.nemesis.movesClocks, "strobing nodes start with movable clocks")
+        let strobe = scheduled.nemesis.schedule[0]
+        XCTAssertEqual([strobe.clockOffsetSeconds, strobe.strobePeriodMs], [-30, 20])
+        XCTAssertEqual(NemesisFault.strobeClock.healing, .resetClock)
+        let (drawn, _) = try load("""
+            expect: {valid: true}
+            nemesis: {faults: [strobe-clock], strobePeriodMs: 50, clockBumpSeconds: 10}
+            """)
+        let plan = drawn.nemesis.plan(seed: 3, timeLimitSeconds: 60, keys: 2)
+        let strobes = plan.enumerated().filter { $0.element.fault == .strobeClock }
+        XCTAssertFalse(strobes.isEmpty)
+        for (index, step) in strobes {
+            XCTAssertEqual(step.strobePeriodMs, 50)
+            XCTAssertTrue((1...10).contains(abs(step.clockOffsetSeconds)), "\(step.clockOffsetSeconds)")
+            XCTAssertEqual(plan.first { $0.target == .sameAs(index) }?.fault, .resetClock)
+        }
+        assertRefused("expect: {valid: true}\nnemesis: {faults: [strobe-clock], strobePeriodMs: 5}\n", naming: "strobePeriodMs")
+        assertRefused("expect: {valid: true}\nnemesis: {schedule: [{at: 1, do: strobe-clock, target: one, periodMs: 0}]}\n", naming: "periodMs")
+    }
+
     func testDiskFaultsAreDrawnFromTheScenarioListsAndHealed() throws {
         let (scenario, warnings) = try Scenario.load(path: Self.shipped.appendingPathComponent("safe-disk.yaml").path)
         XCTAssertEqual(warnings, [])

@@ -62,7 +62,7 @@ public struct ExternalCluster: Sendable, Equatable {
             switch fault {
             case .kill, .restart: needed = ["kill", "start"]
             case .pause, .resume: needed = ["pause", "resume"]
-            case .partition, .lossy, .heal, .bumpClock, .resetClock, .diskFault, .healDisk:
+            case .partition, .lossy, .heal, .bumpClock, .strobeClock, .resetClock, .diskFault, .healDisk:
                 throw WorkloadFileError(file, "external: a cluster crucible does not start takes kill and pause faults only, not \(fault.rawValue)")
             }
             if let missing = needed.first(where: { commands[$0] == nil }) {

@@ -8,8 +8,9 @@ public enum NemesisFault: String, CaseIterable, Sendable, Equatable {
     /// Cut the target nodes off from the others (both ways, or in the target's shape: a ring, a bridge), or drop
     /// a share of the packets between them at random (`lossy`); `heal` removes every cut.
     case partition, lossy, heal
-    /// Move the target nodes' wall clocks (Jepsen's clock bump); `reset-clock` puts them back.
-    case bumpClock = "bump-clock", resetClock = "reset-clock"
+    /// Move the target nodes' wall clocks (Jepsen's clock bump), or flip them between true time and an offset
+    /// every period (Jepsen's strobe); `reset-clock` puts them back.
+    case bumpClock = "bump-clock", strobeClock = "strobe-clock", resetClock = "reset-clock"
     /// Make the target nodes' writes or fsyncs in their log directories fail (the broker halts, as Kafka's does);
     /// `heal-disk` mends the disk and starts the node again if it stopped.
     case diskFault = "disk-fault", healDisk = "heal-disk"
@@ -23,7 +24,7 @@ public enum NemesisFault: String, CaseIterable, Sendable, Equatable {
         case .kill: return .restart
         case .pause: return .resume
         case .partition, .lossy: return .heal
-        case .bumpClock: return .resetClock
+        case .bumpClock, .strobeClock: return .resetClock
         case .diskFault: return .healDisk
         case .restart, .resume, .heal, .resetClock, .healDisk: return nil
         }
@@ -104,8 +105,10 @@ public struct NemesisStep: Sendable, Equatable {
     public var pick: UInt64
     /// For `lossy`: the packets dropped, per hundred.
     public var lossPercent: Int = NemesisSpec.defaultLossPercent
-    /// For `bump-clock`: how far the clock moves, in seconds (negative: back).
+    /// For `bump-clock` and `strobe-clock`: how far the clock moves, in seconds (negative: back).
     public var clockOffsetSeconds: Int = 0
+    /// For `strobe-clock`: how long the clock stays at each of its two times, in milliseconds.
+    public var strobePeriodMs: Int = NemesisSpec.defaultStrobePeriodMs
     /// For `disk-fault`: which calls fail, and how.
     public var disk = DiskFault(operation: .write, error: .eio)
 }
@@ -123,8 +126,12 @@ public struct NemesisSpec: Sendable, Equatable {
     public var lossPercent: Int = defaultLossPercent
 
     public static let defaultLossPercent = 30
-    /// For `bump-clock` faults drawn at random: the largest move, in seconds, either way (`clockBumpSeconds`).
+    /// For `bump-clock` and `strobe-clock` faults drawn at random: the largest move, in seconds, either way
+    /// (`clockBumpSeconds`).
     public var clockBumpSeconds: Int = 60
+    /// For `strobe-clock`: milliseconds between flips (`strobePeriodMs`, default 100).
+    public var strobePeriodMs: Int = defaultStrobePeriodMs
+    public static let defaultStrobePeriodMs = 100
     /// For `disk-fault` faults drawn at random: the operations and errors drawn from (`diskOperations`,
     /// `diskErrors`; default all of each).
     public var diskOperations = DiskFault.Operation.allCases
@@ -134,7 +141,9 @@ public struct NemesisSpec: Sendable, Equatable {
     public var breaksDisks: Bool { faults.contains(.diskFault) || schedule.contains { $0.fault == .diskFault } }
 
     /// Whether any step moves a clock, which needs the nodes started with movable clocks.
-    public var movesClocks: Bool { faults.contains(.bumpClock) || schedule.contains { $0.fault == .bumpClock } }
+    public var movesClocks: Bool {
+        faults.contains { $0 == .bumpClock || $0 == .strobeClock } || schedule.contains { $0.fault == .bumpClock || $0.fault == .strobeClock }
+    }
 
     /// Whether any step cuts the network, which needs each node on a host of its own.
     public var partitions: Bool { faults.contains(where: \.cutsNetwork) || schedule.contains { $0.fault.cutsNetwork } }
@@ -146,7 +155,7 @@ public struct NemesisSpec: Sendable, Equatable {
         var spec = NemesisSpec.none
         for name in try map.stringList("faults") {
             guard let fault = NemesisFault(rawValue: name), fault.healing != nil else {
-                throw WorkloadFileError(map.file, "faults: \(name) is not kill, pause, partition, lossy, bump-clock or disk-fault")
+                throw WorkloadFileError(map.file, "faults: \(name) is not kill, pause, partition, lossy, bump-clock, strobe-clock or disk-fault")
             }
             spec.faults.append(fault)
         }
@@ -162,6 +171,7 @@ public struct NemesisSpec: Sendable, Equatable {
         }
         spec.lossPercent = try map.int("lossPercent", default: defaultLossPercent, range: 1...99)
         spec.clockBumpSeconds = try map.int("clockBumpSeconds", default: 60, range: 1...31_536_000)
+        spec.strobePeriodMs = try map.int("strobePeriodMs", default: defaultStrobePeriodMs, range: 10...60_000)
         spec.diskOperations = try map.stringList("diskOperations").map { name in
             guard let operation = DiskFault.Operation(rawValue: name) else {
                 throw WorkloadFileError(map.file, "diskOperations: \(name) is not write or fsync")
@@ -187,7 +197,7 @@ public struct NemesisSpec: Sendable, Equatable {
                 var step = YAMLMapping(file: "\(map.file) schedule[\(index)]", values: values)
                 let faultName = try step.string("do") ?? ""
                 guard let fault = NemesisFault(rawValue: faultName) else {
-                    throw WorkloadFileError(step.file, "do: \(faultName) is not kill, restart, pause, resume, partition, lossy, heal, bump-clock, reset-clock, disk-fault or heal-disk")
+                    throw WorkloadFileError(step.file, "do: \(faultName) is not kill, restart, pause, resume, partition, lossy, heal, bump-clock, strobe-clock, reset-clock, disk-fault or heal-disk")
                 }
                 let targetName = try step.string("target") ?? ""
                 guard let target = NemesisTarget.parse(targetName) else {
@@ -203,6 +213,7 @@ public struct NemesisSpec: Sendable, Equatable {
                 let key = try step.int("key", default: 0, range: 0...999)
                 let loss = try step.int("lossPercent", default: spec.lossPercent, range: 1...99)
                 let offset = try step.int("seconds", default: spec.clockBumpSeconds, range: -31_536_000...31_536_000)
+                let period = try step.int("periodMs", default: spec.strobePeriodMs, range: 10...60_000)
                 let operationName = try step.string("operation") ?? "write"
                 guard let operation = DiskFault.Operation(rawValue: operationName) else {
                     throw WorkloadFileError(step.file, "operation: \(operationName) is not write or fsync")
@@ -213,7 +224,7 @@ public struct NemesisSpec: Sendable, Equatable {
                 }
                 if let unread = step.unreadKeys.first { throw WorkloadFileError(step.file, "\(unread): unknown key") }
                 spec.schedule.append(NemesisStep(atSeconds: at, fault: fault, target: target, key: key, pick: 0,
-                                                 lossPercent: loss, clockOffsetSeconds: offset,
+                                                 lossPercent: loss, clockOffsetSeconds: offset, strobePeriodMs: period,
                                                  disk: DiskFault(operation: operation, error: failure)))
             }
         }
@@ -243,10 +254,11 @@ public struct NemesisSpec: Sendable, Equatable {
             let key = Int(random.next() % UInt64(max(1, keys)))
             var step = NemesisStep(atSeconds: at, fault: fault, target: target, key: key, pick: random.next(),
                                    lossPercent: lossPercent)
-            if fault == .bumpClock {
+            if fault == .bumpClock || fault == .strobeClock {
                 // 1 to clockBumpSeconds seconds, forward or back.
                 let magnitude = 1 + Int(random.next() % UInt64(clockBumpSeconds))
                 step.clockOffsetSeconds = random.next() % 2 == 0 ? magnitude : -magnitude
+                step.strobePeriodMs = strobePeriodMs
             }
             if fault == .diskFault {
                 step.disk = DiskFault(operation: diskOperations[Int(random.next() % UInt64(diskOperations.count))],
