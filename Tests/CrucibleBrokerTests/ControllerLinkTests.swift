@@ -17,6 +17,8 @@ final class ControllerLinkTests: XCTestCase {
     final class ScriptedChannel: ControllerChannel, @unchecked Sendable {
         let loop: EventLoop
         let state = NIOLockedValueBox((controller: Int32?.some(1), drops: 0, beats: 0))
+        /// While set, heartbeats go unanswered (a controller cut off from this broker): the calls are held here.
+        let unanswered = NIOLockedValueBox<[EventLoopPromise<HeartbeatAnswer>]?>(nil)
         init(loop: EventLoop) { self.loop = loop }
 
         var activeControllerId: Int32? { state.withLockedValue { $0.controller } }
@@ -30,7 +32,19 @@ final class ControllerLinkTests: XCTestCase {
 
         func heartbeat(broker: Int32, brokerEpoch: Int64, wantShutDown: Bool) -> EventLoopFuture<HeartbeatAnswer> {
             state.withLockedValue { $0.beats += 1 }
-            return loop.makeSucceededFuture(HeartbeatAnswer(error: .none, isFenced: false, shouldShutDown: false))
+            let held = loop.makePromise(of: HeartbeatAnswer.self)
+            let hangs = unanswered.withLockedValue { calls in
+                calls?.append(held)
+                return calls != nil
+            }
+            if !hangs { held.succeed(HeartbeatAnswer(error: .none, isFenced: false, shouldShutDown: false)) }
+            return held.futureResult
+        }
+
+        /// Fails every held call (the request timing out at last).
+        func timeOutHeldCalls() {
+            struct TimedOut: Error {}
+            for call in unanswered.withLockedValue({ calls in defer { calls = nil }; return calls ?? [] }) { call.fail(TimedOut()) }
         }
 
         func alterPartition(topicId: KafkaUUID, partition: Int32, leaderId: Int32, leaderEpoch: Int32,
@@ -68,6 +82,33 @@ final class ControllerLinkTests: XCTestCase {
         XCTAssertEqual(channel.beats, 3)
         channel.state.withLockedValue { $0.controller = 2 }
         waitUntil("a beat to the re-elected controller") { channel.beats == 4 }
+    }
+
+    func testANewControllerGetsABeatWhileTheOneToTheOldControllerIsUnanswered() throws {
+        // The old controller, cut off, answers nothing until the request times out (5 s), longer than the grace a
+        // new controller gives brokers it has not heard from: waiting for that beat got live brokers fenced.
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        defer { try? group.syncShutdownGracefully() }
+        let channel = ScriptedChannel(loop: group.next())
+        let lifecycle = BrokerLifecycle(nodeId: 1, endpoints: [], rack: nil, channel: channel, eventLoop: group.next(),
+                                        intervalMs: 600_000, logger: Logger(label: "test"))
+        try lifecycle.start().wait()
+        defer { lifecycle.stop() }
+        defer { channel.timeOutHeldCalls() }
+        channel.unanswered.withLockedValue { $0 = [] }
+        channel.state.withLockedValue { $0.drops += 1 }
+        waitUntil("a beat the controller leaves unanswered") { channel.beats == 2 }
+        // The same controller: no second beat while one is in flight to it.
+        channel.state.withLockedValue { $0.drops += 1 }
+        usleep(300_000)
+        XCTAssertEqual(channel.beats, 2)
+        // A new controller: a beat at once, the unanswered one notwithstanding.
+        channel.state.withLockedValue { $0.controller = 2 }
+        waitUntil("a beat to the new controller while the old beat hangs") { channel.beats == 3 }
+        // Its late failure frees nothing the newer beat holds; once both are done, beats go on as before.
+        channel.timeOutHeldCalls()
+        channel.state.withLockedValue { $0.drops += 1 }
+        waitUntil("a beat after the held calls ended") { channel.beats >= 4 }
     }
 
     func testACommandThatLosesLeadershipAnswersNotController() throws {
