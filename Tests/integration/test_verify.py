@@ -15,7 +15,8 @@ SCENARIOS = ROOT / "Workloads" / "verify"
 # comes back at second 20).
 SHORT = {"safe-kill": 15, "safe-pause": 15, "safe-subscribe": 15, "safe-clock": 15, "acks1-leader-kill": 15,
          "safe-partition": 20, "safe-disk": 15, "safe-leader-isolation": 25, "unclean-election-loses-writes": 30,
-         "clean-election-keeps-writes": 30, "safe-lagging-follower": 20, "safe-leader-return": 25, "safe-crash-all": 25}
+         "clean-election-keeps-writes": 30, "safe-lagging-follower": 20, "safe-leader-return": 25, "safe-crash-all": 25,
+         "safe-rejoining-follower": 25}
 
 
 def verify(*args, timeout=900) -> subprocess.CompletedProcess:
