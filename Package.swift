@@ -4,7 +4,7 @@ import PackageDescription
 // Layers, lowest first. A target may depend only on targets above it in this list:
 //   C shims, CrucibleMutations -> CrucibleProtocol -> CrucibleRecords -> CrucibleGroups -> CrucibleStorage -> CrucibleRaft
 //   -> CrucibleClient -> CrucibleController -> CrucibleBroker -> CrucibleWorkload -> CrucibleRdKafka -> CrucibleBench
-//   / CrucibleVerify (checkers) -> CrucibleVerifyRun -> crucible (CLI)
+//   / CrucibleVerify (checkers) -> CrucibleVerifyRun -> CrucibleReport (reports, the gate) -> crucible (CLI)
 // (The client sits below the controller because the metadata quorum's peers talk to each other with it.)
 let swiftSettings: [SwiftSetting] = [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]
 
@@ -115,10 +115,13 @@ let package = Package(
                 dependencies: ["CrucibleWorkload", "CrucibleVerify", "CrucibleClient", "CrucibleProtocol", "CRdKafka",
                                "CrucibleRdKafka", .product(name: "NIOConcurrencyHelpers", package: "swift-nio")],
                 swiftSettings: swiftSettings),
+        // Reports and the CI regression gate, over what bench, verify and check write.
+        .target(name: "CrucibleReport", dependencies: [], swiftSettings: swiftSettings),
         // The front door.
         .executableTarget(name: "crucible",
                           dependencies: ["CrucibleBroker", "CrucibleClient", "CrucibleVerify", "CrucibleStorage", "CrucibleGroups",
                                          "CrucibleBench", "CrucibleWorkload", "CrucibleRdKafka", "CrucibleVerifyRun", "CrucibleMutations",
+                                         "CrucibleReport",
                                          .product(name: "ArgumentParser", package: "swift-argument-parser"),
                                          .product(name: "Logging", package: "swift-log")],
                           swiftSettings: swiftSettings),
@@ -136,6 +139,7 @@ let package = Package(
         .testTarget(name: "CrucibleBrokerTests", dependencies: ["CrucibleBroker", "CrucibleClient", "CrucibleController",
                                                                 "CrucibleProtocol"]),
         .testTarget(name: "CrucibleVerifyTests", dependencies: ["CrucibleVerify"]),
+        .testTarget(name: "CrucibleReportTests", dependencies: ["CrucibleReport"]),
         .testTarget(name: "CrucibleGroupsTests", dependencies: ["CrucibleGroups"]),
         .testTarget(name: "CrucibleWorkloadTests", dependencies: ["CrucibleWorkload", "CrucibleBench",
                                                                   .product(name: "Histogram", package: "hdrhistogram-swift")]),

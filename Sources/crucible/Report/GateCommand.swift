@@ -1,0 +1,62 @@
+import ArgumentParser
+import CrucibleReport
+import Foundation
+
+/// `crucible gate`: a candidate's measurements against a committed baseline; exit 1 on a regression beyond the
+/// noise, 2 on input it cannot use.
+struct GateCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "gate",
+        abstract: "Compare a candidate's measurements with a baseline; exit 1 on a regression beyond the noise.")
+
+    @Option(name: .long, help: "The baseline gate file (crucible-gate/1 JSON).")
+    var baseline: String
+
+    @Option(name: .long, help: "The candidate gate file, measured the same way.")
+    var candidate: String
+
+    @Option(name: .long, parsing: .singleValue, help: "METRIC=PCT: the change this metric may show before it counts (default 2% for counts, 10% for timings).")
+    var tolerance: [String] = []
+
+    @Option(name: .long, help: "Also write the table, as Markdown, to this file (a CI job's step summary).")
+    var markdown: String?
+
+    func run() throws {
+        let (base, cand): (GateFile, GateFile)
+        do {
+            base = try GateFile.load(path: baseline)
+            cand = try GateFile.load(path: candidate)
+        } catch let error as GateInputError {
+            throw UsageError(error.description)
+        }
+        guard base.workload == cand.workload else {
+            throw UsageError("\(candidate): measures \(cand.workload), not the baseline's \(base.workload)")
+        }
+        let tolerances = try parseTolerances(known: Set(base.metrics.keys).union(cand.metrics.keys))
+        let rows = GateComparison.compare(baseline: base, candidate: cand, tolerances: tolerances)
+        let table = GateComparison.markdown(rows)
+        print(table, terminator: "")
+        if let markdown { try Data(table.utf8).write(to: URL(fileURLWithPath: markdown)) }
+        let regressions = rows.filter { $0.verdict == .regression }.map(\.metric)
+        guard regressions.isEmpty else {
+            FileHandle.standardError.write(Data("crucible gate: regression in \(regressions.joined(separator: ", "))\n".utf8))
+            throw ExitCode(1)
+        }
+    }
+
+    private func parseTolerances(known: Set<String>) throws -> [String: Double] {
+        var tolerances: [String: Double] = [:]
+        for entry in tolerance {
+            let parts = entry.split(separator: "=", maxSplits: 1).map(String.init)
+            guard parts.count == 2, let percent = Double(parts[1].hasSuffix("%") ? String(parts[1].dropLast()) : parts[1]),
+                  percent >= 0, percent.isFinite else {
+                throw UsageError("--tolerance \(entry): expected METRIC=PCT, a metric name and a percentage")
+            }
+            guard known.contains(parts[0]) else {
+                throw UsageError("--tolerance \(entry): no metric \(parts[0]) in the baseline or the candidate")
+            }
+            tolerances[parts[0]] = percent / 100
+        }
+        return tolerances
+    }
+}

@@ -1,0 +1,52 @@
+"""`crucible gate` as CI runs it: exit 0 when the candidate is within the noise of the baseline, 1 on a regression
+beyond it (the table names it), 2 on input it cannot use, with a line naming the file and what is wrong."""
+import json
+import subprocess
+
+from conftest import crucible_binary
+
+
+def gate_file(path, workload="micro", **metrics):
+    path.write_text(json.dumps({"format": "crucible-gate/1", "workload": workload, "metrics": {
+        name: {"unit": "instructions", "tier": "deterministic", "better": "lower", "samples": samples}
+        for name, samples in metrics.items()}}))
+    return path
+
+
+def gate(*args):
+    return subprocess.run([crucible_binary(), "gate", *map(str, args)], capture_output=True, text=True, timeout=60)
+
+
+def test_within_noise_passes_and_a_regression_fails_naming_it(tmp_path):
+    base = gate_file(tmp_path / "base.json", crc=[1_000_000, 1_000_004, 999_998], append=[5_000_000, 5_000_010])
+    same = gate_file(tmp_path / "same.json", crc=[1_000_100, 1_000_090, 1_000_110], append=[5_001_000, 5_000_990])
+    passed = gate("--baseline", base, "--candidate", same, "--markdown", tmp_path / "summary.md")
+    assert passed.returncode == 0, passed.stderr
+    assert "| crc (instructions) | 1000000 | 1000100 |" in passed.stdout and "within noise" in passed.stdout
+    assert (tmp_path / "summary.md").read_text() == passed.stdout
+
+    slower = gate_file(tmp_path / "slower.json", crc=[1_200_000, 1_200_010, 1_199_990], append=[5_000_000, 5_000_010])
+    failed = gate("--baseline", base, "--candidate", slower)
+    assert failed.returncode == 1, failed.stdout + failed.stderr
+    assert "| crc (instructions) | 1000000 | 1200000 | +20.00% | ±2.00% | **regression** |" in failed.stdout
+    assert "regression in crc" in failed.stderr
+    # A tolerance wider than the change lets it through.
+    assert gate("--baseline", base, "--candidate", slower, "--tolerance", "crc=25").returncode == 0
+
+
+def test_bad_input_exits_2_naming_it(tmp_path):
+    base = gate_file(tmp_path / "base.json", crc=[1_000_000])
+    broken = tmp_path / "broken.json"
+    broken.write_text("{not json")
+    other = gate_file(tmp_path / "other.json", workload="1-topic-1kb", crc=[1_000_000])
+    for args, named in [
+        (["--baseline", tmp_path / "absent.json", "--candidate", base], "absent.json: cannot be read"),
+        (["--baseline", base, "--candidate", broken], "broken.json: is not a gate file (malformed JSON)"),
+        (["--baseline", base, "--candidate", other], "other.json: measures 1-topic-1kb, not the baseline's micro"),
+        (["--baseline", base, "--candidate", base, "--tolerance", "crc"], "--tolerance crc: expected METRIC=PCT"),
+        (["--baseline", base, "--candidate", base, "--tolerance", "nope=5"], "no metric nope"),
+        (["--baseline", base], "--candidate"),
+    ]:
+        completed = gate(*args)
+        assert completed.returncode == 2, (args, completed.stdout, completed.stderr)
+        assert named in completed.stderr, (args, completed.stderr)
