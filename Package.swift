@@ -116,7 +116,9 @@ let package = Package(
                                "CrucibleRdKafka", .product(name: "NIOConcurrencyHelpers", package: "swift-nio")],
                 swiftSettings: swiftSettings),
         // Reports and the CI regression gate, over what bench, verify and check write.
-        .target(name: "CrucibleReport", dependencies: [], swiftSettings: swiftSettings),
+        .target(name: "CrucibleReport",
+                dependencies: ["CrucibleRecords", "CrucibleStorage", "CrucibleVerify", .product(name: "NIOCore", package: "swift-nio")],
+                swiftSettings: swiftSettings),
         // The front door.
         .executableTarget(name: "crucible",
                           dependencies: ["CrucibleBroker", "CrucibleClient", "CrucibleVerify", "CrucibleStorage", "CrucibleGroups",

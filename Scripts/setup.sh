@@ -10,6 +10,7 @@ debian_packages=(
   iperf3 procps time python3-pip                    # loopback calibration, process and CPU accounting
   iproute2 nftables                                 # verify: network namespaces and partitions between nodes
   libfaketime                                       # verify: clock faults (a node's wall clock moved by the nemesis)
+  valgrind binutils                                 # gate: instruction counts (callgrind) of a debug-stripped copy
 )
 missing=()
 for p in "${debian_packages[@]}"; do

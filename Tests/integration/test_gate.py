@@ -1,7 +1,10 @@
 """`crucible gate` as CI runs it: exit 0 when the candidate is within the noise of the baseline, 1 on a regression
 beyond it (the table names it), 2 on input it cannot use, with a line naming the file and what is wrong."""
 import json
+import shutil
 import subprocess
+
+import pytest
 
 from conftest import crucible_binary
 
@@ -50,3 +53,26 @@ def test_bad_input_exits_2_naming_it(tmp_path):
         completed = gate(*args)
         assert completed.returncode == 2, (args, completed.stdout, completed.stderr)
         assert named in completed.stderr, (args, completed.stderr)
+
+
+@pytest.mark.skipif(shutil.which("valgrind") is None, reason="the deterministic tier needs valgrind")
+@pytest.mark.timeout(300)
+def test_the_deterministic_tier_counts_the_same_instructions_every_run(tmp_path):
+    """Instruction counts of the fixed micro-workloads under callgrind: two repetitions agree to a few in a
+    million (hashing seeded the same), so the 2% default tolerance is all noise leaves to the verdict."""
+    measured = tmp_path / "measured.json"
+    completed = subprocess.run([crucible_binary(), "gate", "--measure", measured, "--repetitions", "2"],
+                               capture_output=True, text=True, timeout=280)
+    assert completed.returncode == 0, completed.stderr
+    metrics = json.loads(measured.read_text())["metrics"]
+    assert sorted(metrics) == ["batch-validation.instructions", "kafka-checker.instructions",
+                               "log-append-and-read.instructions"]
+    for name, metric in metrics.items():
+        first, second = metric["samples"]
+        assert metric["tier"] == "deterministic" and metric["unit"] == "instructions"
+        assert first > 1_000_000 and abs(first - second) / first < 1e-4, (name, first, second)
+    again = gate("--baseline", measured, "--candidate", measured)
+    assert again.returncode == 0 and again.stdout.count("within noise") == 3, again.stdout
+    refused = subprocess.run([crucible_binary(), "gate", "--measure", measured, "--baseline", measured],
+                             capture_output=True, text=True, timeout=30)
+    assert refused.returncode == 2 and "--measure: give it alone" in refused.stderr

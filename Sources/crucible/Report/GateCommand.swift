@@ -10,10 +10,19 @@ struct GateCommand: ParsableCommand {
         abstract: "Compare a candidate's measurements with a baseline; exit 1 on a regression beyond the noise.")
 
     @Option(name: .long, help: "The baseline gate file (crucible-gate/1 JSON).")
-    var baseline: String
+    var baseline: String?
 
     @Option(name: .long, help: "The candidate gate file, measured the same way.")
-    var candidate: String
+    var candidate: String?
+
+    @Option(name: .long, help: "Measure this build instead (instruction counts of fixed micro-workloads under valgrind) and write a gate file here: a candidate, or, committed, the baseline.")
+    var measure: String?
+
+    @Option(name: .long, help: "With --measure: repetitions of every micro-workload.")
+    var repetitions = 3
+
+    @Option(name: .long, help: .hidden)
+    var runWorkload: String?
 
     @Option(name: .long, parsing: .singleValue, help: "METRIC=PCT: the change this metric may show before it counts (default 2% for counts, 10% for timings).")
     var tolerance: [String] = []
@@ -22,6 +31,17 @@ struct GateCommand: ParsableCommand {
     var markdown: String?
 
     func run() throws {
+        if let runWorkload {
+            guard let workload = GateWorkload(rawValue: runWorkload) else { throw UsageError("--run-workload \(runWorkload): unknown") }
+            _ = try workload.run()
+            return
+        }
+        if let measure {
+            guard baseline == nil, candidate == nil else { throw UsageError("--measure: give it alone, not with --baseline or --candidate") }
+            guard (1...100).contains(repetitions) else { throw UsageError("--repetitions \(repetitions): expected 1 to 100") }
+            return try measureThisBuild(into: measure)
+        }
+        guard let baseline, let candidate else { throw UsageError("give --baseline FILE and --candidate FILE (or --measure FILE)") }
         let (base, cand): (GateFile, GateFile)
         do {
             base = try GateFile.load(path: baseline)
@@ -42,6 +62,23 @@ struct GateCommand: ParsableCommand {
             FileHandle.standardError.write(Data("crucible gate: regression in \(regressions.joined(separator: ", "))\n".utf8))
             throw ExitCode(1)
         }
+    }
+
+    private func measureThisBuild(into path: String) throws {
+        let metrics: [String: GateFile.Metric]
+        do {
+            metrics = try GateMeasurement.deterministic(executable: Self.thisExecutable, repetitions: repetitions) {
+                FileHandle.standardError.write(Data("crucible gate: \($0)\n".utf8))
+            }
+        } catch let error as GateInputError {
+            throw UsageError("--measure: \(error.description)")
+        }
+        try GateFile(workload: GateMeasurement.workloadName, metrics: metrics).write(to: path)
+        print("wrote \(path): \(metrics.count) metrics, \(repetitions) repetition(s) each")
+    }
+
+    private static var thisExecutable: String {
+        (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
     }
 
     private func parseTolerances(known: Set<String>) throws -> [String: Double] {
