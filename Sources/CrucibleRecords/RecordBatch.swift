@@ -1,10 +1,22 @@
 import CCRC32C
+#if canImport(Glibc)
+import Glibc
+#endif
 import NIOCore
 
 public enum CRC32C {
     public static func checksum(_ bytes: UnsafeRawBufferPointer) -> UInt32 {
-        crucible_crc32c(0, bytes.baseAddress, bytes.count)
+        #if DEBUG
+        // The slowdown the gate's own test plants (debug builds only, and only with CRUCIBLE_GATE_SLOWDOWN=crc):
+        // the checksum computed twice, about a sixth more instructions for batch validation in a debug build.
+        if plantedSlowdown { _ = crucible_crc32c(0, bytes.baseAddress, bytes.count) }
+        #endif
+        return crucible_crc32c(0, bytes.baseAddress, bytes.count)
     }
+
+    #if DEBUG
+    static let plantedSlowdown = getenv("CRUCIBLE_GATE_SLOWDOWN").map { String(cString: $0) == "crc" } ?? false
+    #endif
 
     public static var isHardwareAccelerated: Bool { crucible_crc32c_is_hardware() != 0 }
 }

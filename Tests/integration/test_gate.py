@@ -1,6 +1,7 @@
 """`crucible gate` as CI runs it: exit 0 when the candidate is within the noise of the baseline, 1 on a regression
 beyond it (the table names it), 2 on input it cannot use, with a line naming the file and what is wrong."""
 import json
+import os
 import shutil
 import subprocess
 
@@ -57,7 +58,7 @@ def test_bad_input_exits_2_naming_it(tmp_path):
 
 @pytest.mark.skipif(shutil.which("valgrind") is None, reason="the deterministic tier needs valgrind")
 @pytest.mark.timeout(300)
-def test_the_deterministic_tier_counts_the_same_instructions_every_run(tmp_path):
+def test_the_deterministic_tier_is_repeatable_and_catches_a_planted_slowdown(tmp_path):
     """Instruction counts of the fixed micro-workloads under callgrind: two repetitions agree to a few in a
     million (hashing seeded the same), so the 2% default tolerance is all noise leaves to the verdict."""
     measured = tmp_path / "measured.json"
@@ -73,6 +74,21 @@ def test_the_deterministic_tier_counts_the_same_instructions_every_run(tmp_path)
         assert first > 1_000_000 and abs(first - second) / first < 1e-4, (name, first, second)
     again = gate("--baseline", measured, "--candidate", measured)
     assert again.returncode == 0 and again.stdout.count("within noise") == 3, again.stdout
+
+    # A build whose CRC path does its work twice (the slowdown debug builds carry, switched on by the
+    # environment): batch validation costs about a sixth more, the gate fails naming it and nothing else.
+    planted = tmp_path / "planted.json"
+    slowed = subprocess.run([crucible_binary(), "gate", "--measure", planted, "--repetitions", "1"],
+                            capture_output=True, text=True, timeout=280,
+                            env={**os.environ, "CRUCIBLE_GATE_SLOWDOWN": "crc"})
+    assert slowed.returncode == 0, slowed.stderr
+    caught = gate("--baseline", measured, "--candidate", planted)
+    assert caught.returncode == 1, caught.stdout
+    assert "regression in batch-validation.instructions\n" in caught.stderr, caught.stderr
+    row = next(line for line in caught.stdout.splitlines() if line.startswith("| batch-validation"))
+    change = float(row.split("|")[4].strip().rstrip("%"))
+    assert 10 < change < 30, row
+    assert caught.stdout.count("within noise") == 2, caught.stdout
     refused = subprocess.run([crucible_binary(), "gate", "--measure", measured, "--baseline", measured],
                              capture_output=True, text=True, timeout=30)
     assert refused.returncode == 2 and "--measure: give it alone" in refused.stderr
