@@ -117,7 +117,8 @@ let package = Package(
                 swiftSettings: swiftSettings),
         // Reports and the CI regression gate, over what bench, verify and check write.
         .target(name: "CrucibleReport",
-                dependencies: ["CrucibleRecords", "CrucibleStorage", "CrucibleVerify", .product(name: "NIOCore", package: "swift-nio")],
+                dependencies: ["CrucibleRecords", "CrucibleStorage", "CrucibleVerify", "CrucibleWorkload",
+                               .product(name: "NIOCore", package: "swift-nio")],
                 swiftSettings: swiftSettings),
         // The front door.
         .executableTarget(name: "crucible",

@@ -9,10 +9,10 @@ struct GateCommand: ParsableCommand {
         commandName: "gate",
         abstract: "Compare a candidate's measurements with a baseline; exit 1 on a regression beyond the noise.")
 
-    @Option(name: .long, help: "The baseline gate file (crucible-gate/1 JSON).")
+    @Option(name: .long, help: "The baseline: a gate file (crucible-gate/1 JSON) or a bench result JSON.")
     var baseline: String?
 
-    @Option(name: .long, help: "The candidate gate file, measured the same way.")
+    @Option(name: .long, help: "The candidate, measured the same way (the same workload and driver, for bench results).")
     var candidate: String?
 
     @Option(name: .long, help: "Measure this build instead (instruction counts of fixed micro-workloads under valgrind) and write a gate file here: a candidate, or, committed, the baseline.")
@@ -44,8 +44,8 @@ struct GateCommand: ParsableCommand {
         guard let baseline, let candidate else { throw UsageError("give --baseline FILE and --candidate FILE (or --measure FILE)") }
         let (base, cand): (GateFile, GateFile)
         do {
-            base = try GateFile.load(path: baseline)
-            cand = try GateFile.load(path: candidate)
+            base = try GateFile.loadAny(path: baseline)
+            cand = try GateFile.loadAny(path: candidate)
         } catch let error as GateInputError {
             throw UsageError(error.description)
         }
