@@ -7,7 +7,7 @@ import subprocess
 
 import pytest
 
-from conftest import crucible_binary
+from conftest import ROOT, crucible_binary
 
 
 def gate_file(path, workload="micro", **metrics):
@@ -74,6 +74,12 @@ def test_the_deterministic_tier_is_repeatable_and_catches_a_planted_slowdown(tmp
         assert first > 1_000_000 and abs(first - second) / first < 1e-4, (name, first, second)
     again = gate("--baseline", measured, "--candidate", measured)
     assert again.returncode == 0 and again.stdout.count("within noise") == 3, again.stdout
+
+    # The CI gate: this build against the committed baseline of the debug build. A change that makes one of these
+    # paths 2% more expensive fails here until the baseline is measured again on purpose:
+    #   .build/debug/crucible gate --measure Baselines/gate-debug.json --repetitions 3
+    committed = gate("--baseline", ROOT / "Baselines" / "gate-debug.json", "--candidate", measured)
+    assert committed.returncode == 0, committed.stdout + committed.stderr
 
     # A build whose CRC path does its work twice (the slowdown debug builds carry, switched on by the
     # environment): batch validation costs about a sixth more, the gate fails naming it and nothing else.
