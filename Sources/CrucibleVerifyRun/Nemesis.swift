@@ -213,8 +213,15 @@ final class ClockStrobe: @unchecked Sendable {
         self.cluster = cluster
         let thread = Thread { [self] in
             var shifted = true
-            while true {
-                usleep(UInt32(periodMs) * 1_000)
+            flipping: while true {
+                // In slices, so that stopping waits 20 ms at most, whatever the period.
+                var slept = 0
+                while slept < periodMs {
+                    if lock.withLock({ stopped }) { break flipping }
+                    let slice = min(20, periodMs - slept)
+                    usleep(UInt32(slice) * 1_000)
+                    slept += slice
+                }
                 if lock.withLock({ stopped }) { break }
                 shifted.toggle()
                 do {
@@ -230,7 +237,8 @@ final class ClockStrobe: @unchecked Sendable {
         thread.start()
     }
 
-    /// Stops flipping, once the last flip is written (so a reset after it stands); what went wrong, if anything.
+    /// Stops flipping (within 20 ms), once the last flip is written, so a reset after it stands; what went wrong,
+    /// if anything.
     func stop() -> String? {
         lock.withLock { stopped = true }
         finished.wait()
