@@ -76,9 +76,12 @@ def test_the_deterministic_tier_is_repeatable_and_catches_a_planted_slowdown(tmp
     assert again.returncode == 0 and again.stdout.count("within noise") == 3, again.stdout
 
     # The CI gate: this build against the committed baseline of the debug build. A change that makes one of these
-    # paths 2% more expensive fails here until the baseline is measured again on purpose:
+    # paths markedly more expensive fails here until the baseline is measured again on purpose:
     #   .build/debug/crucible gate --measure Baselines/gate-debug.json --repetitions 3
-    committed = gate("--baseline", ROOT / "Baselines" / "gate-debug.json", "--candidate", measured)
+    # 10% rather than the 2% default: glibc picks its string routines by CPU features, so a machine of another kind
+    # may count a few percent differently (within one machine, as below, 2% holds).
+    tolerances = [arg for name in metrics for arg in ("--tolerance", f"{name}=10")]
+    committed = gate("--baseline", ROOT / "Baselines" / "gate-debug.json", "--candidate", measured, *tolerances)
     assert committed.returncode == 0, committed.stdout + committed.stderr
 
     # A build whose CRC path does its work twice (the slowdown debug builds carry, switched on by the
