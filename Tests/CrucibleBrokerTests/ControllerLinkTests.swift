@@ -61,14 +61,20 @@ final class ControllerLinkTests: XCTestCase {
         }
     }
 
+    /// A broker lifecycle on `channel`, registered and past its first beat. Its regular interval is far longer
+    /// than a test: any beat after the first comes from the watch.
+    func startedLifecycle(_ channel: ScriptedChannel, _ group: EventLoopGroup) throws -> BrokerLifecycle {
+        let lifecycle = BrokerLifecycle(nodeId: 1, endpoints: [], rack: nil, channel: channel, eventLoop: group.next(),
+                                        intervalMs: 600_000, logger: Logger(label: "test"))
+        try lifecycle.start().wait()
+        return lifecycle
+    }
+
     func testABrokerBeatsAtOnceWhenTheControllerChangesOrItsConnectionDrops() throws {
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         defer { try? group.syncShutdownGracefully() }
         let channel = ScriptedChannel(loop: group.next())
-        // A regular interval far longer than the test: any beat after the first comes from the watch.
-        let lifecycle = BrokerLifecycle(nodeId: 1, endpoints: [], rack: nil, channel: channel, eventLoop: group.next(),
-                                        intervalMs: 600_000, logger: Logger(label: "test"))
-        try lifecycle.start().wait()
+        let lifecycle = try startedLifecycle(channel, group)
         defer { lifecycle.stop() }
         XCTAssertEqual(channel.beats, 1)
         channel.state.withLockedValue { $0.controller = 2 }
@@ -90,9 +96,7 @@ final class ControllerLinkTests: XCTestCase {
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         defer { try? group.syncShutdownGracefully() }
         let channel = ScriptedChannel(loop: group.next())
-        let lifecycle = BrokerLifecycle(nodeId: 1, endpoints: [], rack: nil, channel: channel, eventLoop: group.next(),
-                                        intervalMs: 600_000, logger: Logger(label: "test"))
-        try lifecycle.start().wait()
+        let lifecycle = try startedLifecycle(channel, group)
         defer { lifecycle.stop() }
         defer { channel.timeOutHeldCalls() }
         channel.unanswered.withLockedValue { $0 = [] }
