@@ -62,7 +62,9 @@ public struct ProducerStateTable: Sendable {
         }
         let expected = entry.lastSequence == Int32.max ? 0 : entry.lastSequence + 1
         guard header.baseSequence == expected else {
-            return .outOfOrder("expected sequence \(expected), got \(header.baseSequence)")
+            let cached = entry.batches.map { "\($0.firstSequence)-\($0.lastSequence)@\($0.firstOffset)" }
+            return .outOfOrder("producer \(header.producerId) epoch \(header.producerEpoch): expected sequence \(expected), "
+                               + "got \(header.baseSequence)-\(header.lastSequence) (batches kept: \(cached.joined(separator: ", ")))")
         }
         return .append
     }

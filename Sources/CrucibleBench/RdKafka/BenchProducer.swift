@@ -131,11 +131,19 @@ final class BenchProducer: @unchecked Sendable {
         // and its reports served here so the drop is counted (as abandoned, not failed).
         _ = rd_kafka_purge(handle, Int32(RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT))
         _ = rd_kafka_poll(handle, 0)
+        var reason = [CChar](repeating: 0, count: 1_024)
+        let fatal = rd_kafka_fatal_error(handle, &reason, reason.count)
+        if fatal != RD_KAFKA_RESP_ERR_NO_ERROR {
+            fatalError = "\(String(cString: rd_kafka_err2name(fatal))): \(rdKafkaText(reason))"
+        }
         if let topicHandle { rd_kafka_topic_destroy(topicHandle) }
         rd_kafka_destroy(handle)
         relay.producer = nil
     }
     private let finished = NIOLockedValueBox(false)
+    /// The fatal error librdkafka raised, if any (an idempotent producer that lost sync with a broker fails
+    /// every later send with it): known after `stop`.
+    private(set) var fatalError: String?
 
     /// Messages handed to librdkafka and not yet acknowledged, failed or abandoned.
     var outstanding: Int { let t = stats.snapshot; return t.sent - t.acknowledged - t.failed - t.abandoned }

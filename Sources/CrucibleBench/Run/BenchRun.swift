@@ -111,6 +111,12 @@ public final class BenchRun {
         fleet.setRate(0)
         fleet.stop(flushSeconds: 10)
         stopped = true
+        for producer in fleet.producers {
+            guard let fatal = producer.fatalError else { continue }
+            let warning = "librdkafka producer \(producer.id) raised a fatal error, failing every later send: \(fatal)"
+            progress.note("[\(label)] \(warning)")
+            warnings.append(warning)
+        }
         // After the flush: the stored bytes below include what it delivered, so the bytes handed must too.
         let totals = fleet.totals
         let stored = try? topics.storedBytes(bootstrap: bootstrap)

@@ -105,7 +105,10 @@ extension BrokerApis {
                                                            timeoutMs: timeoutMs, on: context.eventLoop))
         } catch let error as AppendError {
             switch error {
-            case .outOfOrderSequence(let why): return fail(.outOfOrderSequenceNumber, why)
+            case .outOfOrderSequence(let why):
+                // Rare and fatal to an idempotent producer: worth a line in the broker's log.
+                logger.warning("refused a batch for \(topic)-\(data.index) at leader epoch \(partition.leaderEpoch): \(why)")
+                return fail(.outOfOrderSequenceNumber, why)
             case .invalidProducerEpoch(let why): return fail(.invalidProducerEpoch, why)
             }
         } catch {

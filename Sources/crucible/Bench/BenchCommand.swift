@@ -79,12 +79,18 @@ struct BenchCommand: ParsableCommand {
                 progress.note("run failed: \(failures.last!)")
             }
         }
+        let failed = !failures.isEmpty || outcomes.contains(where: { $0.summary.failedSends > 0 })
+        if failed, let local {
+            // What the brokers said is the first thing to read about a failed run; the scratch directory goes.
+            local.collectLogs(into: directory + "/nodes")
+            progress.note("the nodes' logs are in \(directory)/nodes")
+        }
         let summary = try BenchSummary(outcomes: outcomes.map(\.summary), failures: failures, calibration: calibration,
                                        embedded: local != nil)
         try summary.write(directory: directory)
         print(summary.markdown)
         print("results: \(directory)")
-        if !failures.isEmpty || outcomes.contains(where: { $0.summary.failedSends > 0 }) { throw ExitCode(1) }
+        if failed { throw ExitCode(1) }
     }
 
     struct PlannedRun {
