@@ -117,7 +117,7 @@ let package = Package(
                 swiftSettings: swiftSettings),
         // Reports and the CI regression gate, over what bench, verify and check write.
         .target(name: "CrucibleReport",
-                dependencies: ["CrucibleRecords", "CrucibleStorage", "CrucibleVerify", "CrucibleWorkload",
+                dependencies: ["CrucibleRecords", "CrucibleStorage", "CrucibleVerify", "CrucibleVerifyRun", "CrucibleWorkload",
                                .product(name: "NIOCore", package: "swift-nio")],
                 swiftSettings: swiftSettings),
         // The front door.

@@ -11,6 +11,7 @@ debian_packages=(
   iproute2 nftables                                 # verify: network namespaces and partitions between nodes
   libfaketime                                       # verify: clock faults (a node's wall clock moved by the nemesis)
   valgrind binutils                                 # gate: instruction counts (callgrind) of a debug-stripped copy
+  chromium fonts-dejavu-core                        # report: the HTML report rendered headless in a test
 )
 missing=()
 for p in "${debian_packages[@]}"; do

@@ -66,7 +66,9 @@ public struct GateFile: Codable, Sendable, Equatable {
         try encoder.encode(self).write(to: URL(fileURLWithPath: path))
     }
 
-    private static func describe(_ error: DecodingError) -> String {
+    /// A decoding failure in a line that names the key at fault.
+    static func describe(_ error: Error) -> String {
+        guard let error = error as? DecodingError else { return "\(error)" }
         switch error {
         case .keyNotFound(let key, let context): return "missing \(path(context.codingPath + [key]))"
         case .typeMismatch(_, let context), .valueNotFound(_, let context):

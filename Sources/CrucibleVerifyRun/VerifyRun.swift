@@ -69,6 +69,8 @@ public final class VerifyRun: @unchecked Sendable {
         let report = try Check.file(history.path)
         let analysis = report.analysis
         try write(analysis.json(), to: "analysis.json")
+        // The checker's page of this history: what a report's witnesses link to.
+        try Data(HTMLView.render(report).utf8).write(to: URL(fileURLWithPath: directory + "/history.html"))
         try JSONEncoder.pretty.encode(nemesis.timeline).write(to: URL(fileURLWithPath: directory + "/nemesis.json"))
         // Acknowledged values the final reads of the whole log did not find: the loss in the plainest terms, whether
         // or not a consumer saw the value before it went (which the checker reports as inconsistent offsets).

@@ -221,3 +221,43 @@ def make_cluster():
             print(f"--- node {node.node_id} exited {node.process.returncode}; log tail:")
             print(node.logs()[-6000:])
     temp.cleanup()
+
+
+# Results more than one test module reads, made once per session (bench_support and verify_support import this
+# module, hence the imports inside the fixtures).
+
+@pytest.fixture(scope="session")
+def omb_set(tmp_path_factory):
+    """One `crucible bench` invocation of every OMB workload and driver file, unchanged, through a benchmark set:
+    run i pairs workload i mod 9 with driver i mod 14 (14 runs), so every workload and every driver runs.
+    Returns (pairs, output directory, completed process). Session-wide: the report tests render the same results."""
+    from bench_support import OMB_DRIVERS, OMB_WORKLOADS, QUICK, bench, write_yaml
+    workloads = sorted(OMB_WORKLOADS.glob("*.yaml"))
+    drivers = sorted(OMB_DRIVERS.glob("*.yaml"))
+    assert len(workloads) == 9 and len(drivers) == 14, (workloads, drivers)
+    pairs = [(workloads[i % len(workloads)], drivers[i % len(drivers)]) for i in range(max(len(workloads), len(drivers)))]
+    runs: dict[Path, list[Path]] = {}
+    for workload, driver in pairs:
+        runs.setdefault(workload, []).append(driver)
+    tmp = tmp_path_factory.mktemp("omb-set")
+    set_file = write_yaml(tmp / "omb-set.yaml", "name: every OMB workload and driver\nruns:\n" + "".join(
+        f"  - workload: {w}\n    drivers: [{', '.join(str(d) for d in ds)}]\n" for w, ds in runs.items()))
+    out = tmp / "out"
+    # OMB's 100-topic workload alone (100 producers, 300 consumers) takes minutes here: see the timeout marks.
+    # With this machine's calibration (measured once per invocation, reported in every result).
+    completed = bench(set_file, "--output", out, *QUICK, "--test-minutes", "0.05", timeout=1700)
+    return pairs, out, completed
+
+
+@pytest.fixture(scope="session")
+def verify_runs(tmp_path_factory):
+    """Every shipped scenario once, seed 1, each in its own invocation, in its short form.
+    Returns name -> (completed process, run directory, output directory)."""
+    from verify_support import SCENARIOS, SHORT, verify
+    out = tmp_path_factory.mktemp("verify")
+    done = {}
+    for name, seconds in SHORT.items():
+        completed = verify(SCENARIOS / f"{name}.yaml", "--seed", 1, "--time-limit", seconds, "--output", out / name)
+        run_dirs = sorted((out / name / name).glob("run-*"))
+        done[name] = (completed, run_dirs[0] if run_dirs else None, out / name)
+    return done

@@ -137,26 +137,6 @@ def driver_property(driver_file: Path, key: str) -> str | None:
     return match.group(1) if match else None
 
 
-@pytest.fixture(scope="module")
-def omb_set(tmp_path_factory):
-    """One `crucible bench` invocation of every OMB workload and driver file, unchanged, through a benchmark set:
-    run i pairs workload i mod 9 with driver i mod 14 (14 runs), so every workload and every driver runs.
-    Returns (pairs, output directory, completed process)."""
-    workloads = sorted(OMB_WORKLOADS.glob("*.yaml"))
-    drivers = sorted(OMB_DRIVERS.glob("*.yaml"))
-    assert len(workloads) == 9 and len(drivers) == 14, (workloads, drivers)
-    pairs = [(workloads[i % len(workloads)], drivers[i % len(drivers)]) for i in range(max(len(workloads), len(drivers)))]
-    runs: dict[Path, list[Path]] = {}
-    for workload, driver in pairs:
-        runs.setdefault(workload, []).append(driver)
-    tmp = tmp_path_factory.mktemp("omb-set")
-    set_file = write_yaml(tmp / "omb-set.yaml", "name: every OMB workload and driver\nruns:\n" + "".join(
-        f"  - workload: {w}\n    drivers: [{', '.join(str(d) for d in ds)}]\n" for w, ds in runs.items()))
-    out = tmp / "out"
-    # OMB's 100-topic workload alone (100 producers, 300 consumers) takes minutes here: see the timeout marks.
-    # With this machine's calibration (measured once per invocation, reported in every result).
-    completed = bench(set_file, "--output", out, *QUICK, *SHORT_TEST, timeout=1700)
-    return pairs, out, completed
 
 
 @pytest.mark.timeout(1800)

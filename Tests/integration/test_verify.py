@@ -9,34 +9,17 @@ import pytest
 from bench_support import crucible, explain
 from cluster import Cluster
 from conftest import ROOT, crucible_binary
-
-SCENARIOS = ROOT / "Workloads" / "verify"
-# Short forms: the random-nemesis scenarios for 15 s; the scheduled ones need their whole 30 s (the old leader
-# comes back at second 20).
-SHORT = {"safe-kill": 15, "safe-pause": 15, "safe-subscribe": 15, "safe-clock": 15, "acks1-leader-kill": 15,
-         "safe-partition": 20, "safe-disk": 15, "safe-leader-isolation": 25, "unclean-election-loses-writes": 30,
-         "clean-election-keeps-writes": 30, "safe-lagging-follower": 20, "safe-leader-return": 25, "safe-crash-all": 25,
-         "safe-rejoining-follower": 25}
-
-
-def verify(*args, timeout=900) -> subprocess.CompletedProcess:
-    return subprocess.run([crucible_binary(), "verify", *map(str, args)], capture_output=True, text=True, timeout=timeout)
+from verify_support import SCENARIOS, SHORT, verify
 
 
 def test_the_short_forms_cover_every_shipped_scenario():
     assert sorted(SHORT) == sorted(path.stem for path in SCENARIOS.glob("*.yaml"))
 
 
-@pytest.fixture(scope="module")
-def runs(tmp_path_factory):
-    """Every scenario once, seed 1, each in its own invocation. Returns name -> (completed process, run directory)."""
-    out = tmp_path_factory.mktemp("verify")
-    done = {}
-    for name, seconds in SHORT.items():
-        completed = verify(SCENARIOS / f"{name}.yaml", "--seed", 1, "--time-limit", seconds, "--output", out / name)
-        run_dirs = sorted((out / name / name).glob("run-*"))
-        done[name] = (completed, run_dirs[0] if run_dirs else None, out / name)
-    return done
+@pytest.fixture
+def runs(verify_runs):
+    """Every scenario once, seed 1 (conftest: the report tests read the same runs)."""
+    return verify_runs
 
 
 @pytest.mark.timeout(1200)
@@ -45,7 +28,7 @@ def test_every_scenario_meets_its_expectation(runs, name):
     completed, run_dir, out = runs[name]
     assert completed.returncode == 0, explain(completed)
     assert run_dir is not None and run_dir.name == "run-1-seed-1"
-    for file in ("history.jsonl", "analysis.json", "nemesis.json", "run.json"):
+    for file in ("history.jsonl", "analysis.json", "history.html", "nemesis.json", "run.json"):
         assert (run_dir / file).stat().st_size > 0, file
     assert (run_dir / "clients.log").exists()  # librdkafka's own lines; a pause may leave it with none
     assert sorted(p.name for p in (run_dir / "nodes").iterdir()) == [f"node-{i}.log" for i in (1, 2, 3)]

@@ -216,7 +216,7 @@ public enum HTMLView {
 
     static func f(_ d: Double) -> String { String(Double(Int(d * 10)) / 10) }
 
-    static func escape(_ s: String) -> String {
+    public static func escape(_ s: String) -> String {
         var out = ""
         for c in s {
             switch c {

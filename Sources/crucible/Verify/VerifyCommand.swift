@@ -13,7 +13,7 @@ struct VerifyCommand: ParsableCommand {
         discussion: """
         Each run starts a fresh local cluster as the scenario describes, runs the workload and the nemesis, heals, \
         reads every key to its end, and checks the history. Writes per run history.jsonl (streamed), \
-        analysis.json, nemesis.json, run.json and every node's log, and summary.json / summary.md across runs, \
+        analysis.json, history.html (the checker's page), nemesis.json, run.json and every node's log, and summary.json / summary.md across runs, \
         to --output (default Reports/verify-<time>). Exits 1 when any run's outcome differs from its scenario's \
         expectation.
         """)
