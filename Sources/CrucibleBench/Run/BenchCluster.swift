@@ -124,9 +124,15 @@ struct BenchTopics {
     }
 
     func leader(topic: String, partition: Int32, bootstrap: String) throws -> Int32? {
+        try leaderAndController(topic: topic, partition: partition, bootstrap: bootstrap).leader
+    }
+
+    /// The partition's leader and the active controller (-1 when the cluster names none), from one Metadata answer.
+    func leaderAndController(topic: String, partition: Int32, bootstrap: String) throws -> (leader: Int32?, controller: Int32) {
         let client = try KafkaClient(bootstrap: bootstrap, clientId: "crucible-bench-admin", requestTimeout: .seconds(5))
         defer { client.close() }
-        return try client.refreshMetadata(topics: [topic]).leader(of: TopicPartition(topic, partition))
+        let metadata = try client.refreshMetadata(topics: [topic])
+        return (metadata.leader(of: TopicPartition(topic, partition)), metadata.controllerId)
     }
 
     func delete(bootstrap: String) -> [String] {

@@ -60,10 +60,13 @@ public struct BenchSummary: Codable {
         let failovers = runs.filter { !$0.failoverGapsMs.isEmpty }
         if !failovers.isEmpty {
             out += "\n## Failover (leader SIGKILLed)\n\n"
-            out += table(["workload", "driver", "kill", "gap to first acks=all write (ms)", "latency spike max (ms)"],
+            out += table(["workload", "driver", "kill", "gap to first acks=all write (ms)", "latency spike max (ms)",
+                          "also the active controller"],
                          failovers.flatMap { r in
                 zip(r.failoverGapsMs, r.failoverSpikesMs).enumerated().map { i, figures in
-                    [r.workload, r.driver, "\(i + 1)", figures.0.map { fixed($0, 0) } ?? "none in 60 s", fixed(figures.1, 1)]
+                    let controller = i < r.failoverKilledController.count ? r.failoverKilledController[i] : nil
+                    return [r.workload, r.driver, "\(i + 1)", figures.0.map { fixed($0, 0) } ?? "none in 60 s", fixed(figures.1, 1),
+                            controller.map { $0 ? "yes" : "no" } ?? "not known"]
                 }
             })
         }

@@ -17,6 +17,9 @@ final class FailoverPhase: @unchecked Sendable {
         var spikeMaxMs: Double
         var spikeP99Ms: Double
         var newLeader: Int32?
+        /// Whether the killed node was also the active controller: then a new one must be elected first, which is
+        /// where the longest gaps come from. Nil when the cluster did not say.
+        var wasController: Bool? = nil
     }
 
     private let fleet: Fleet
@@ -69,8 +72,8 @@ final class FailoverPhase: @unchecked Sendable {
 
     private func failover(start: Date) -> Figures {
         let bootstrap = cluster.bootstrapServers
-        let leader = (try? topics.leader(topic: topics.names[0], partition: 0, bootstrap: bootstrap)) ?? nil
-        guard let leader, leader >= 0 else {
+        let found = try? topics.leaderAndController(topic: topics.names[0], partition: 0, bootstrap: bootstrap)
+        guard let leader = found?.leader, leader >= 0 else {
             return Figures(node: -1, killedAtSeconds: Date().timeIntervalSince(start), gapMs: nil, spikeMaxMs: 0, spikeP99Ms: 0)
         }
         let killedAt = nowMicros()
@@ -82,7 +85,9 @@ final class FailoverPhase: @unchecked Sendable {
         do { try cluster.kill(node: leader) } catch { progress.note("[\(label)] failover: \(error)") }
         let gone = nowMicros()
         for producer in watched { producer.watch.withLockedValue { $0?.since = gone } }
-        progress.note("[\(label)] failover: killed node \(leader), leader of \(topics.names[0])-0")
+        let wasController = found.map { $0.controller >= 0 ? $0.controller == leader : nil } ?? nil
+        progress.note("[\(label)] failover: killed node \(leader), leader of \(topics.names[0])-0"
+                      + (wasController == true ? " and the active controller" : ""))
         let deadline = killedAt + 60_000_000
         var firstAck: Int64?
         while firstAck == nil && nowMicros() < deadline {
@@ -101,6 +106,6 @@ final class FailoverPhase: @unchecked Sendable {
         progress.note("[\(label)] failover: first acknowledged write \(gap.map { String(format: "%.0f ms", $0) } ?? "never (60 s)") after the kill; new leader \(newLeader.map(String.init) ?? "none")")
         return Figures(node: leader, killedAtSeconds: Double(killedAt) / 1_000_000 - start.timeIntervalSince1970, gapMs: gap,
                        spikeMaxMs: Double(spike.max) / 1_000, spikeP99Ms: Double(spike.valueAtPercentile(99)) / 1_000,
-                       newLeader: newLeader)
+                       newLeader: newLeader, wasController: wasController)
     }
 }

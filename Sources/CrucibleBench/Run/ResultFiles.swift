@@ -42,6 +42,8 @@ public struct RunSummary: Codable, Sendable {
     public var compressionRatio: Double?
     public var failoverGapsMs: [Double?]
     public var failoverSpikesMs: [Double]
+    /// Per kill: whether the node killed was also the active controller (nil: not known).
+    public var failoverKilledController: [Bool?]
     public var failedSends: Int
     public var failedSendsByCode: [String: Int]
     public var abandonedSends: Int
@@ -73,6 +75,7 @@ public struct RunSummary: Codable, Sendable {
         compressionRatio = extras.compressionRatio
         failoverGapsMs = extras.failovers.map(\.gapMs)
         failoverSpikesMs = extras.failovers.map(\.spikeMaxMs)
+        failoverKilledController = extras.failovers.map(\.wasController)
         failedSends = extras.sendsFailed
         failedSendsByCode = extras.sendsFailedByCode
         abandonedSends = extras.sendsAbandoned

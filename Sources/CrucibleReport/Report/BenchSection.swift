@@ -154,7 +154,12 @@ struct BenchSection {
                 let node = failover["node"]?.number.map { String(Int($0)) } ?? "?"
                 bands.append(.init(from: at, to: gap.map { at + $0 / 1_000 } ?? max(testEnd, at),
                                    label: "n\(node) killed: " + (gap.map { String(format: "%.2f s", $0 / 1_000) } ?? "no write after")))
-                rows.append([H.esc(run.identity), H.number(at), "n\(node)",
+                let controller: String
+                switch failover["wasController"] {
+                case .bool(let was)?: controller = was ? "yes" : "no"
+                default: controller = "not known"
+                }
+                rows.append([H.esc(run.identity), H.number(at), "n\(node)", controller,
                              failover["newLeader"]?.number.map { "n\(Int($0))" } ?? "–",
                              gap.map { H.number($0) } ?? "none within 60 s",
                              H.number(failover["spikeP99Ms"]?.number), H.number(failover["spikeMaxMs"]?.number)])
@@ -171,7 +176,8 @@ struct BenchSection {
             html += H.figure(chart.render(), caption: "Each shaded interval runs from a leader's SIGKILL to the first "
                              + "acknowledged acks=all write on its partition.")
         }
-        html += H.table(["run", "killed at s", "node", "new leader", "gap ms", "spike p99 ms", "spike max ms"], rows)
+        html += H.table(["run", "killed at s", "node", "also the controller", "new leader", "gap ms", "spike p99 ms",
+                         "spike max ms"], rows)
         return html
     }
 
