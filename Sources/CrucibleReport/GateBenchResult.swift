@@ -2,19 +2,29 @@ import CrucibleWorkload
 import Foundation
 
 /// The timed tier from a `crucible bench` result (OMB's result JSON): each statistics period is one sample, so a
-/// run carries its own spread. Throughput is divided by the loopback bandwidth the same run measured (its
-/// calibration), so a machine busier or idler than the baseline's moves both; latency percentiles stay in
-/// milliseconds. The workload a result measured is its OMB workload and driver: the gate compares only like with like.
+/// run carries its own spread. A run at a fixed rate is judged on whether it kept to its schedule (the rate over
+/// the target: the machine's bandwidth has nothing to do with a rate the schedule set), and on its latency
+/// percentiles in milliseconds; a searched maximum is divided by the loopback bandwidth the same run measured (its
+/// calibration), so a machine busier or idler than the baseline's moves both. The workload a result measured is
+/// its OMB workload and driver: the gate compares only like with like.
 extension GateFile {
     public init(benchResult result: TestResult) {
         var metrics: [String: Metric] = [:]
         let loopback = result.crucible?["calibration"]?["loopbackBytesPerSecond"]?.number
-        let rates = result.publishRate.filter { $0 > 0 }
-        if let loopback, loopback > 0 {
-            metrics["publishRate.toLoopback"] = Metric(unit: "ratio", tier: .timed, better: .higher,
-                                                       samples: rates.map { $0 * Double(result.messageSize) / loopback })
+        let target = result.crucible?["targetRate"]?.number ?? 0
+        if target > 0 {
+            metrics["publishRate.toTarget"] = Metric(unit: "ratio", tier: .timed, better: .higher,
+                                                     samples: result.publishRate.filter { $0 > 0 }.map { $0 / target })
         } else {
-            metrics["publishRate"] = Metric(unit: "msg/s", tier: .timed, better: .higher, samples: rates)
+            metrics["publishRate"] = Metric(unit: "msg/s", tier: .timed, better: .higher, samples: result.publishRate.filter { $0 > 0 })
+        }
+        if let found = result.crucible?["maxSustainableRate"]?.number, found > 0 {
+            if let loopback, loopback > 0 {
+                metrics["maxSustainableRate.toLoopback"] = Metric(unit: "ratio", tier: .timed, better: .higher,
+                                                                  samples: [found * Double(result.messageSize) / loopback])
+            } else {
+                metrics["maxSustainableRate"] = Metric(unit: "msg/s", tier: .timed, better: .higher, samples: [found])
+            }
         }
         let series: [(String, [Double])] = [
             ("publishLatency50pct", result.publishLatency50pct), ("publishLatency99pct", result.publishLatency99pct),
@@ -25,7 +35,9 @@ extension GateFile {
         }
         // OMB's driver files all call themselves "Kafka": the file a run was given tells drivers apart.
         let driver = result.crucible?["driverFile"]?.string.map { ($0 as NSString).lastPathComponent } ?? result.driver
-        self.init(workload: "\(result.workload) with \(driver)", metrics: metrics.filter { !$0.value.samples.isEmpty })
+        // Every sample here comes from this one run.
+        self.init(workload: "\(result.workload) with \(driver)",
+                  metrics: metrics.filter { !$0.value.samples.isEmpty }.mapValues { var m = $0; m.runs = 1; return m })
     }
 
     /// A gate file, or a bench result turned into one; anything else is refused naming the file.

@@ -8,7 +8,7 @@ import Foundation
 public enum GateComparison {
     public enum Verdict: String, Sendable, Equatable {
         case regression, improvement, withinNoise = "within noise", onlyInBaseline = "only in baseline",
-             onlyInCandidate = "only in candidate"
+             onlyInCandidate = "only in candidate", tooFewRuns = "too few runs to judge"
     }
 
     public struct Row: Sendable, Equatable {
@@ -30,6 +30,11 @@ public enum GateComparison {
     }
 
     static let standardErrors = 3.0
+    /// A timed metric needs this many independent runs on each side: a timing moves between runs of the same build
+    /// by more than its spread within one run (two identical 5,000 msg/s runs here differed by 15-30% in p50 and
+    /// p99 latency), so only a spread measured between runs can tell a change from noise. Counts repeat exactly,
+    /// so one run is enough for them.
+    static let minimumTimedRuns = 3
 
     /// Compares every metric of either file. `tolerances` (fractions) override the default per metric name.
     public static func compare(baseline: GateFile, candidate: GateFile, tolerances: [String: Double] = [:]) -> [Row] {
@@ -67,6 +72,9 @@ public enum GateComparison {
         row.change = change
         row.band = band
         row.verdict = worse > band ? .regression : worse < -band ? .improvement : .withinNoise
+        if base.tier == .timed && min(base.runCount, cand.runCount) < minimumTimedRuns && row.verdict != .withinNoise {
+            row.verdict = .tooFewRuns
+        }
         return row
     }
 

@@ -21,15 +21,37 @@ public struct GateFile: Codable, Sendable, Equatable {
         public var unit: String
         public var tier: Tier
         public var better: Better
-        /// One per repetition.
+        /// One per repetition (or, from a single bench result, one per statistics period).
         public var samples: [Double]
+        /// How many independent runs the samples come from, when fewer than the samples: one bench result's
+        /// periods share its run's luck (leader placement, page-cache state), so they show the spread within a
+        /// run, not between runs. Absent: every sample is a run of its own.
+        public var runs: Int?
 
-        public init(unit: String, tier: Tier, better: Better, samples: [Double]) {
+        public init(unit: String, tier: Tier, better: Better, samples: [Double], runs: Int? = nil) {
             self.unit = unit
             self.tier = tier
             self.better = better
             self.samples = samples
+            self.runs = runs
         }
+
+        /// Independent runs behind the samples.
+        public var runCount: Int { runs ?? samples.count }
+    }
+
+    /// Several measurements of the same workload as one: per metric, one sample per file (its median), so the
+    /// spread is the spread between runs. A single file is returned as it is.
+    public static func pooled(_ files: [GateFile]) -> GateFile {
+        guard files.count > 1 else { return files[0] }
+        var metrics: [String: Metric] = [:]
+        for name in Set(files.flatMap(\.metrics.keys)) {
+            let present = files.compactMap { $0.metrics[name] }
+            let first = present[0]
+            metrics[name] = Metric(unit: first.unit, tier: first.tier, better: first.better,
+                                   samples: present.map { GateComparison.median($0.samples) })
+        }
+        return GateFile(workload: files[0].workload, metrics: metrics)
     }
 
     public init(workload: String, metrics: [String: Metric]) {
@@ -55,6 +77,9 @@ public struct GateFile: Codable, Sendable, Equatable {
             guard !metric.samples.isEmpty else { throw GateInputError(path, "metric \(name) has no samples") }
             guard metric.samples.allSatisfy({ $0.isFinite && $0 >= 0 }) else {
                 throw GateInputError(path, "metric \(name) has a sample that is negative or not a number")
+            }
+            if let runs = metric.runs, !(1...metric.samples.count).contains(runs) {
+                throw GateInputError(path, "metric \(name) says its \(metric.samples.count) sample(s) come from \(runs) runs")
             }
         }
         return file

@@ -33,6 +33,31 @@ final class GateComparisonTests: XCTestCase {
         XCTAssertEqual(verdict(base, rate([95, 96, 94, 95, 95])), .withinNoise)
     }
 
+    /// Periods of one run say nothing about how a timing moves between runs: a change beyond the tolerance is
+    /// reported but not called a regression until each side has three runs. Counts repeat exactly, so one run is
+    /// enough for them.
+    func testATimingNeedsThreeRunsASideForAVerdict() {
+        XCTAssertEqual(verdict(rate([100, 101]), rate([50, 51])), .tooFewRuns)
+        XCTAssertEqual(verdict(rate([100]), rate([100])), .withinNoise)
+        XCTAssertEqual(verdict(rate([100, 101, 99]), rate([50, 51, 49])), .regression)
+        var periodsOfOneRun = rate([100, 101, 99, 100, 100])
+        periodsOfOneRun.runs = 1
+        XCTAssertEqual(verdict(periodsOfOneRun, rate([50, 51, 49])), .tooFewRuns)
+        XCTAssertEqual(verdict(counts([1_000_000]), counts([1_200_000])), .regression)
+    }
+
+    /// Pooled results give one sample per run, each run's median, and count as that many runs.
+    func testPoolingRunsTakesEachRunsMedian() {
+        func run(_ samples: [Double]) -> GateFile {
+            var metric = rate(samples)
+            metric.runs = 1
+            return file(["m": metric])
+        }
+        let pooled = GateFile.pooled([run([1, 2, 3]), run([10, 20, 30, 40]), run([7])])
+        XCTAssertEqual(pooled.metrics["m"]?.samples, [2, 25, 7])
+        XCTAssertEqual(pooled.metrics["m"]?.runCount, 3)
+    }
+
     func testNoisySamplesWidenTheBandBeyondTheTolerance() {
         // Spread of about 30% each side: a 20% drop in the median is within what the noise explains.
         let base = rate([70, 100, 130, 85, 115])

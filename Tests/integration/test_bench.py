@@ -179,15 +179,15 @@ def test_compression_ratio_without_a_codec_is_about_one(omb_set):
 @pytest.mark.timeout(1800)
 def test_the_gate_reads_bench_results_and_refuses_another_workload(omb_set):
     """`crucible gate` takes bench results as its timed tier: every period a sample, throughput as a ratio to the
-    run's own loopback calibration. A result against itself is within the noise; against a result of another
-    workload or driver it exits 2 naming both."""
+    rate the run was asked for (a searched maximum as a ratio to the run's own loopback calibration). A result
+    against itself is within the noise; against a result of another workload or driver it exits 2 naming both."""
     _, out, completed = omb_set
     assert completed.returncode == 0, explain(completed)
     found = [path for path, _ in results(out)]
     first, other = found[0], next(p for p in found[1:] if p.name.split("-Kafka-")[0] != found[0].name.split("-Kafka-")[0])
     same = crucible("gate", "--baseline", first, "--candidate", first)
     assert same.returncode == 0, same.stdout + same.stderr
-    assert "| publishRate.toLoopback (ratio) |" in same.stdout and "| endToEndLatency99pct (ms) |" in same.stdout, same.stdout
+    assert "| publishRate.toTarget (ratio) |" in same.stdout and "| endToEndLatency99pct (ms) |" in same.stdout, same.stdout
     assert "regression" not in same.stdout
     mixed = crucible("gate", "--baseline", first, "--candidate", other)
     assert mixed.returncode == 2 and f"{other}: measures " in mixed.stderr and "not the baseline's" in mixed.stderr, mixed.stderr

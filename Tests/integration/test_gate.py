@@ -10,9 +10,10 @@ import pytest
 from conftest import ROOT, crucible_binary
 
 
-def gate_file(path, workload="micro", **metrics):
+def gate_file(path, workload="micro", tier="deterministic", runs=None, **metrics):
     path.write_text(json.dumps({"format": "crucible-gate/1", "workload": workload, "metrics": {
-        name: {"unit": "instructions", "tier": "deterministic", "better": "lower", "samples": samples}
+        name: {"unit": "instructions" if tier == "deterministic" else "ms", "tier": tier, "better": "lower",
+               "samples": samples, **({"runs": runs} if runs else {})}
         for name, samples in metrics.items()}}))
     return path
 
@@ -36,6 +37,24 @@ def test_within_noise_passes_and_a_regression_fails_naming_it(tmp_path):
     assert "regression in crc" in failed.stderr
     # A tolerance wider than the change lets it through.
     assert gate("--baseline", base, "--candidate", slower, "--tolerance", "crc=25").returncode == 0
+
+
+def test_repeated_runs_pool_and_a_timing_needs_three_a_side(tmp_path):
+    """Each --baseline / --candidate file is one run, one sample (its median). A timing 30% slower in three runs
+    a side is a regression; in one run a side it is shown, not judged (exit 0)."""
+    def runs(name, medians):
+        # Like a bench result: three periods of one run.
+        return [gate_file(tmp_path / f"{name}-{i}.json", tier="timed", runs=1, p99=[m, m * 1.01, m * 0.99])
+                for i, m in enumerate(medians)]
+    base = runs("base", [10.0, 10.4, 9.8])
+    slow = runs("slow", [13.0, 13.3, 12.9])
+    pooled = gate(*[arg for f in base for arg in ("--baseline", f)], *[arg for f in slow for arg in ("--candidate", f)])
+    assert pooled.returncode == 1 and "| p99 (ms) | 10 | 13 | +30.00% |" in pooled.stdout, pooled.stdout
+    single = gate("--baseline", base[0], "--candidate", slow[0])
+    assert single.returncode == 0 and "too few runs to judge" in single.stdout, single.stdout
+    other = gate_file(tmp_path / "other.json", workload="another", tier="timed", p99=[10.0])
+    mixed = gate("--baseline", base[0], "--baseline", other, "--candidate", slow[0])
+    assert mixed.returncode == 2 and f"{other}: measures another" in mixed.stderr, mixed.stderr
 
 
 def test_bad_input_exits_2_naming_it(tmp_path):

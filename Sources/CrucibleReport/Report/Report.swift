@@ -104,8 +104,10 @@ public struct Report {
     private func comparison() -> String {
         let baseline = benchResults[0]
         var html = "<section id=\"comparison\"><h2>Comparison</h2><p>Baseline: <code>\(H.esc(baseline.directory))</code>. A change counts "
-            + "only outside the noise band of the periods' spread (the gate's rule); throughput is compared as a ratio to each "
-            + "run's loopback calibration when both have one.</p>"
+            + "only beyond its tolerance and outside the noise band of the runs' spread (the gate's rule); a timing needs three "
+            + "runs of a workload on each side for a verdict (runs of the same workload and driver in one directory are "
+            + "repetitions). A fixed-rate run's throughput is compared as a ratio to the rate it was asked for, a searched "
+            + "maximum as a ratio to its run's loopback calibration.</p>"
         for candidate in benchResults.dropFirst() {
             html += "<h3>\(H.esc(candidate.directory))</h3>"
             for (run, rows) in Self.compare(baseline, candidate) {
@@ -120,12 +122,20 @@ public struct Report {
         return html + "</section>"
     }
 
+    /// Runs of the same workload and driver in one directory are repetitions: pooled, one sample per run.
     static func compare(_ baseline: BenchResults, _ candidate: BenchResults) -> [(String, [GateComparison.Row])] {
-        let base = Dictionary(baseline.runs.map { ($0.identity, $0) }, uniquingKeysWith: { first, _ in first })
-        return candidate.runs.compactMap { run in
-            guard let before = base[run.identity] else { return nil }
-            return (run.identity, GateComparison.compare(baseline: GateFile(benchResult: before.result),
-                                                         candidate: GateFile(benchResult: run.result)))
+        func repetitions(_ results: BenchResults) -> [(String, GateFile)] {
+            var order: [String] = []
+            var files: [String: [GateFile]] = [:]
+            for run in results.runs {
+                if files[run.identity] == nil { order.append(run.identity) }
+                files[run.identity, default: []].append(GateFile(benchResult: run.result))
+            }
+            return order.map { ($0, GateFile.pooled(files[$0]!)) }
+        }
+        let base = Dictionary(repetitions(baseline), uniquingKeysWith: { first, _ in first })
+        return repetitions(candidate).compactMap { identity, file in
+            base[identity].map { (identity, GateComparison.compare(baseline: $0, candidate: file)) }
         }
     }
 

@@ -9,11 +9,11 @@ struct GateCommand: ParsableCommand {
         commandName: "gate",
         abstract: "Compare a candidate's measurements with a baseline; exit 1 on a regression beyond the noise.")
 
-    @Option(name: .long, help: "The baseline: a gate file (crucible-gate/1 JSON) or a bench result JSON.")
-    var baseline: String?
+    @Option(name: .long, help: "The baseline: a gate file (crucible-gate/1 JSON) or a bench result JSON. Repeat it for repeated runs: each becomes one sample (its median), and timings need three runs a side for a verdict.")
+    var baseline: [String] = []
 
-    @Option(name: .long, help: "The candidate, measured the same way (the same workload and driver, for bench results).")
-    var candidate: String?
+    @Option(name: .long, help: "The candidate, measured the same way (the same workload and driver, for bench results); repeatable like --baseline.")
+    var candidate: [String] = []
 
     @Option(name: .long, help: "Measure this build instead (instruction counts of fixed micro-workloads under valgrind) and write a gate file here: a candidate, or, committed, the baseline.")
     var measure: String?
@@ -37,20 +37,16 @@ struct GateCommand: ParsableCommand {
             return
         }
         if let measure {
-            guard baseline == nil, candidate == nil else { throw UsageError("--measure: give it alone, not with --baseline or --candidate") }
+            guard baseline.isEmpty, candidate.isEmpty else { throw UsageError("--measure: give it alone, not with --baseline or --candidate") }
             guard (1...100).contains(repetitions) else { throw UsageError("--repetitions \(repetitions): expected 1 to 100") }
             return try measureThisBuild(into: measure)
         }
-        guard let baseline, let candidate else { throw UsageError("give --baseline FILE and --candidate FILE (or --measure FILE)") }
-        let (base, cand): (GateFile, GateFile)
-        do {
-            base = try GateFile.loadAny(path: baseline)
-            cand = try GateFile.loadAny(path: candidate)
-        } catch let error as GateInputError {
-            throw UsageError(error.description)
+        guard !baseline.isEmpty, !candidate.isEmpty else {
+            throw UsageError("give --baseline FILE and --candidate FILE (or --measure FILE)")
         }
+        let (base, cand) = (try load(baseline), try load(candidate))
         guard base.workload == cand.workload else {
-            throw UsageError("\(candidate): measures \(cand.workload), not the baseline's \(base.workload)")
+            throw UsageError("\(candidate[0]): measures \(cand.workload), not the baseline's \(base.workload)")
         }
         let tolerances = try parseTolerances(known: Set(base.metrics.keys).union(cand.metrics.keys))
         let rows = GateComparison.compare(baseline: base, candidate: cand, tolerances: tolerances)
@@ -61,6 +57,19 @@ struct GateCommand: ParsableCommand {
         guard regressions.isEmpty else {
             FileHandle.standardError.write(Data("crucible gate: regression in \(regressions.joined(separator: ", "))\n".utf8))
             throw ExitCode(1)
+        }
+    }
+
+    /// One side's files, pooled: all must measure the same workload.
+    private func load(_ paths: [String]) throws -> GateFile {
+        do {
+            let files = try paths.map { try GateFile.loadAny(path: $0) }
+            for (path, file) in zip(paths, files).dropFirst() where file.workload != files[0].workload {
+                throw UsageError("\(path): measures \(file.workload), not \(paths[0])'s \(files[0].workload)")
+            }
+            return GateFile.pooled(files)
+        } catch let error as GateInputError {
+            throw UsageError(error.description)
         }
     }
 
