@@ -103,15 +103,12 @@ struct SegmentDump {
         }
     }
 
-    /// A control record's key is {version, type}: 0 ABORT, 1 COMMIT; its value {version, coordinatorEpoch}.
+    /// As Kafka's DumpLogSegments prints a control record: a transaction marker with its coordinator epoch, or
+    /// the control type.
     static func controlMarker(_ record: Record) -> String {
-        guard let key = record.key, key.count >= 4 else { return " controlType: unknown" }
-        let type = Int16(key[2]) << 8 | Int16(key[3])
-        guard type == 0 || type == 1 else { return " controlType: \(type)" }
-        var epoch = "unknown"
-        if let value = record.value, value.count >= 6 {
-            epoch = String(value[2..<6].reduce(Int32(0)) { $0 << 8 | Int32($1) })
-        }
-        return " endTxnMarker: \(type == 0 ? "ABORT" : "COMMIT") coordinatorEpoch: \(epoch)"
+        guard let type = ControlRecord.type(ofKey: record.key) else { return " controlType: unknown" }
+        guard let marker = ControlRecord.Marker(rawValue: type) else { return " controlType: \(type)" }
+        let epoch = ControlRecord.marker(in: record).map { String($0.coordinatorEpoch) } ?? "unknown"
+        return " endTxnMarker: \(marker == .abort ? "ABORT" : "COMMIT") coordinatorEpoch: \(epoch)"
     }
 }

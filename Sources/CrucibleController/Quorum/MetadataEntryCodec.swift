@@ -86,13 +86,7 @@ enum MetadataEntryCodec {
 
     /// A control batch of one record: key {version 0, type}, then the control message.
     static func controlBatch(type: Int16, value: [UInt8], baseOffset: Int64 = 0) throws -> ByteBuffer {
-        var builder = RecordBatchBuilder(codec: .none)
-        builder.isControl = true
-        var key = ByteBuffer()
-        key.writeKafkaInt16(0)
-        key.writeKafkaInt16(type)
-        builder.append(Record(timestamp: 0, key: Array(key.readableBytesView), value: value))
-        return try builder.build(baseOffset: baseOffset)
+        try ControlRecord.batch(type: type, value: value, baseOffset: baseOffset)
     }
 
     // MARK: LeaderChangeMessage (flexible v0: version, leader id, voters, granting voters)
