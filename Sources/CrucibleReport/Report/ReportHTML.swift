@@ -25,7 +25,8 @@ enum ReportHTML {
         return formatted(value, digits: abs(value) >= 100 ? min(digits, 1) : max(digits, abs(value) < 1 ? 3 : 2))
     }
 
-    static func formatted(_ value: Double, digits: Int) -> String {
+    /// One formatter per digit count, made once: a report formats thousands of cells.
+    nonisolated(unsafe) private static let formatters: [NumberFormatter] = (0...6).map { digits in
         let formatter = NumberFormatter()
         formatter.numberStyle = .decimal
         formatter.locale = Locale(identifier: "en_US_POSIX")
@@ -33,7 +34,11 @@ enum ReportHTML {
         formatter.groupingSeparator = ","
         formatter.minimumFractionDigits = 0
         formatter.maximumFractionDigits = digits
-        return formatter.string(from: NSNumber(value: value)) ?? String(value)
+        return formatter
+    }
+
+    static func formatted(_ value: Double, digits: Int) -> String {
+        formatters[min(max(digits, 0), 6)].string(from: NSNumber(value: value)) ?? String(value)
     }
 
     static func percent(_ value: Double?) -> String {

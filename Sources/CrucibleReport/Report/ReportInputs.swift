@@ -91,7 +91,8 @@ public struct BenchRunResult {
     var meanPublishRate: Double { extras["publishRate"]?.number ?? result.publishRate.reduce(0, +) / Double(result.publishRate.count) }
     var publishMBps: Double? { extras["publishMBps"]?.number }
     var compressionRatio: Double? { extras["compressionRatio"]?.number }
-    var ratio: (String) -> Double? { { self.extras["ratios"]?[$0]?.number } }
+    /// This run's throughput over one of its calibrated limits (`publishToLoopback`, ...).
+    func ratio(_ name: String) -> Double? { extras["ratios"]?[name]?.number }
     var fromIntended: JSONValue? { extras["publishLatencyFromIntendedMs"] }
     var failovers: [JSONValue] { extras["failovers"]?.array ?? [] }
     /// Whether any publish or end-to-end latency was recorded (a run that acknowledged nothing has none to draw).
