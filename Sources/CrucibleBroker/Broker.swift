@@ -157,9 +157,8 @@ public final class Broker: @unchecked Sendable {
         // Now caught up with the metadata (the controller unfenced us only then): a log on disk the image does
         // not know belongs to a topic deleted while this node was away.
         replicas.removeOrphanLogs(publisher.currentImage)
-        // Subscribe, then catch up once: applying an image twice is harmless, missing one is not.
-        publisher.onChange { image, changes in replicas.apply(image, changes: changes, nowMs: Clock.nowMs()) }
-        replicas.apply(publisher.currentImage, nowMs: Clock.nowMs())
+        // Catching up and subscribing are one step against commits, so no commit is missed and none overtaken.
+        publisher.subscribe(catchingUp: { image, changes in replicas.apply(image, changes: changes, nowMs: Clock.nowMs()) })
         logger.info("unfenced: partitions take their roles")
     }
 

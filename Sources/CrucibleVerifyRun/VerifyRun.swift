@@ -64,6 +64,10 @@ public final class VerifyRun: @unchecked Sendable {
         if !whole { progress("the cluster was not whole 90 s after healing; reading what it serves") }
 
         let finalRead = finalReads(workers: workers)
+        for key in finalRead.keys where !key.complete {
+            progress("final read of key \(key.key) incomplete: read to offset \(key.readUpTo) of \(key.highestOffsetSeen) seen in the run "
+                     + "(high watermark \(key.highWatermark.map(String.init) ?? "unknown"))")
+        }
         history.close()
         cluster.collectLogs(into: directory + "/nodes")
         let report = try Check.file(history.path)
@@ -89,7 +93,7 @@ public final class VerifyRun: @unchecked Sendable {
             acknowledgedWritesLost: lost,
             lostWriteAnomalies: analysis.anomalies(ofType: "lost-write").count,
             operations: workers.completed, nemesis: nemesis.timeline.map { "\($0.atSeconds)s \($0.fault) \($0.target) \($0.nodes)" },
-            finalReadsComplete: finalRead.complete, clusterWholeAfterHealing: whole,
+            finalReadsComplete: finalRead.complete, finalReads: finalRead.keys, clusterWholeAfterHealing: whole,
             seconds: Date().timeIntervalSince(started))
         try JSONEncoder.pretty.encode(outcome).write(to: URL(fileURLWithPath: directory + "/run.json"))
         deleteTopic(topic)
@@ -99,7 +103,7 @@ public final class VerifyRun: @unchecked Sendable {
     /// Jepsen's final phase: a fresh process assigns every key from the beginning and polls until it has read up to
     /// the highest offset seen during the test, or to the partition's end when that is lower (a log that lost its
     /// tail), or the scenario's final-read time runs out. True when every key was read to its end.
-    private func finalReads(workers: QueueWorkers) -> (complete: Bool, values: [Int: Set<Int>]) {
+    private func finalReads(workers: QueueWorkers) -> (complete: Bool, values: [Int: Set<Int>], keys: [FinalRead]) {
         let deadline = Date().addingTimeInterval(scenario.finalReadSeconds)
         let process = 1_000_000
         var client: QueueClient?
@@ -107,7 +111,7 @@ public final class VerifyRun: @unchecked Sendable {
             client = workers.open(process: process, mode: .assign)
             if client == nil { usleep(500_000) }
         }
-        guard let client else { return (false, [:]) }
+        guard let client else { return (false, [:], []) }
         defer { client.close() }
         var values: [Int: Set<Int>] = [:]
         let highest = workers.highestOffsets.withLockedValue { $0 }
@@ -118,16 +122,23 @@ public final class VerifyRun: @unchecked Sendable {
             let end = (ends[key] ?? Int64.max) - 1
             return (reached[key] ?? -1) >= min(target, end)
         }
+        // How far each key got, so a run whose final reads came up short says where (run.json).
+        func progress() -> [FinalRead] {
+            (0..<scenario.keys).map { key in
+                FinalRead(key: key, highestOffsetSeen: highest[key] ?? -1, highWatermark: ends[key], readUpTo: reached[key] ?? -1,
+                          values: values[key]?.count ?? 0, complete: done(key))
+            }
+        }
         while Date() < deadline {
             for key in 0..<scenario.keys where ends[key] == nil { ends[key] = client.highWatermark(key: key) }
-            if (0..<scenario.keys).allSatisfy(done) { return (true, values) }
+            if (0..<scenario.keys).allSatisfy(done) { return (true, values, progress()) }
             let read = workers.poll(process: process, client: client, waitMs: 500)
             for (key, pairs) in read {
                 reached[key] = max(reached[key] ?? -1, pairs.map(\.offset).max() ?? -1)
                 values[key, default: []].formUnion(pairs.map(\.value))
             }
         }
-        return ((0..<scenario.keys).allSatisfy(done), values)
+        return ((0..<scenario.keys).allSatisfy(done), values, progress())
     }
 
     private func createTopic(_ topic: String) throws {
@@ -191,10 +202,23 @@ public struct VerifyOutcome: Codable, Sendable {
     public var operations: [String: Int]
     public var nemesis: [String]
     public var finalReadsComplete: Bool
+    /// Per key, how far the final reads got against what they aimed for.
+    public var finalReads: [FinalRead]? = nil
     public var clusterWholeAfterHealing: Bool
     public var seconds: Double
     /// The planted broker bug the nodes ran with (`--mutation`), if any: an unmet expectation then means caught.
     public var mutation: String? = nil
+}
+
+/// One key's final read: the highest offset any operation saw during the run, the partition's high watermark
+/// when the reader asked (nil when it could not), the highest offset read, and how many distinct values.
+public struct FinalRead: Codable, Sendable {
+    public var key: Int
+    public var highestOffsetSeen: Int64
+    public var highWatermark: Int64?
+    public var readUpTo: Int64
+    public var values: Int
+    public var complete: Bool
 }
 
 /// Calls `body` every `seconds` on a thread of its own until stopped.

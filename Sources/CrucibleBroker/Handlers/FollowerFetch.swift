@@ -40,6 +40,8 @@ final class FollowerReads: @unchecked Sendable {
     func noteFirst(_ partition: Partition, rack: String, logger: Logger) {
         let key = Key(topic: partition.topic, partition: partition.index, rack: rack)
         guard lock.withLock({ seen.insert(key).inserted }) else { return }
-        logger.info("served fetch from follower for \(partition.topic)-\(partition.index) to a consumer in rack '\(rack)'")
+        let image = partition.image
+        let what = "served fetch from follower for \(partition.topic)-\(partition.index) to a consumer in rack '\(rack)'"
+        logger.info("\(what) (leader \(image.leader) in epoch \(image.leaderEpoch))")
     }
 }

@@ -22,6 +22,9 @@ public final class ReplicaManager: @unchecked Sendable {
     private var partitions: [String: Partition] = [:]
     private var fetchers: [Int32: ReplicaFetcher] = [:]
     private var brokerAddresses: [Int32: (host: String, port: Int)] = [:]
+    /// Where the newest image applied ends in the metadata log: an older image arriving after it would undo
+    /// the role changes since.
+    private var appliedMetadataOffset: Int64 = -1
     let fetchWaiters = FetchWaiters()
     let producePurgatory = ProducePurgatory()
     let leaderQuota = ReplicationQuota()
@@ -55,6 +58,14 @@ public final class ReplicaManager: @unchecked Sendable {
     /// Brings hosted partitions in line with `image`: opens new ones, changes roles, deletes removed topics.
     /// Only the topics `changes` names are revisited (a commit usually touches one or two of thousands).
     func apply(_ image: MetadataImage, changes: MetadataChanges = MetadataChanges(everything: true), nowMs: Int64) {
+        let newest = lock.withLock { () -> Int64 in
+            appliedMetadataOffset = max(appliedMetadataOffset, image.appliedOffset)
+            return appliedMetadataOffset
+        }
+        guard image.appliedOffset == newest else {
+            logger.error("ignored a metadata image at offset \(image.appliedOffset), older than the one applied (\(newest))")
+            return
+        }
         lock.withLock {
             brokerAddresses = image.brokers.compactMapValues { broker in
                 broker.endpoints.first { !staticConfig.controllerListenerNames.contains($0.name) }
@@ -100,7 +111,7 @@ public final class ReplicaManager: @unchecked Sendable {
                     change = state.leader == nodeId ? .becameLeader
                         : state.leader >= 0 ? .becameFollower(leader: state.leader) : .leaderless
                 }
-                applyRole(change, partition)
+                applyRole(change, partition, metadataOffset: image.appliedOffset)
                 highWatermarkMoved(partition)
             }
         }
@@ -110,20 +121,23 @@ public final class ReplicaManager: @unchecked Sendable {
         }
     }
 
-    private func applyRole(_ change: Partition.RoleChange, _ partition: Partition) {
+    private func applyRole(_ change: Partition.RoleChange, _ partition: Partition, metadataOffset: Int64) {
         if change != .none, partition.topic == OffsetsTopicLog.topic { onOffsetsLeadership?(partition) }
+        let name = "\(partition.topic)-\(partition.index)"
         switch change {
         case .none:
             return
         case .becameLeader, .leaderless:
             stopFollowing(partition)
             if change == .becameLeader {
-                logger.info("\(partition.topic)-\(partition.index): leader in epoch \(partition.leaderEpoch)")
+                logger.info("\(name): leader in epoch \(partition.leaderEpoch) (metadata offset \(metadataOffset))")
                 if partition.appendedAsLeader() { highWatermarkMoved(partition) }
+            } else {
+                logger.info("\(name): no leader in epoch \(partition.leaderEpoch) (metadata offset \(metadataOffset))")
             }
         case .becameFollower(let leader):
             stopFollowing(partition)
-            logger.info("\(partition.topic)-\(partition.index): following \(leader) in epoch \(partition.leaderEpoch)")
+            logger.info("\(name): following \(leader) in epoch \(partition.leaderEpoch) (metadata offset \(metadataOffset))")
             fetcher(for: leader).add(partition)
         }
         fetchWaiters.wake(Self.key(partition.topic, partition.index))
