@@ -8,12 +8,15 @@ public struct LogSlice: @unchecked Sendable {
     public let length: Int
 }
 
-/// One `<20-digit base offset>.log` file with its `.index` and `.timeindex`.
+/// One `<20-digit base offset>.log` file with its `.index`, `.timeindex` and (once it holds an ABORT marker)
+/// `.txnindex`.
 final class LogSegment {
     let baseOffset: Int64
     let log: DiskFile
     let offsetIndex: OffsetIndex
     let timeIndex: TimeIndex
+    /// The aborted transactions whose ABORT marker is in this segment.
+    let txnIndex: TransactionIndex
     let indexIntervalBytes: Int
     /// Wall-clock time the segment was opened at, for `segment.ms` rolls.
     let createdMs: Int64
@@ -38,6 +41,8 @@ final class LogSegment {
                                       baseOffset: baseOffset)
         timeIndex = try TimeIndex(path: directory + "/" + Self.fileName(baseOffset, ".timeindex" + suffix),
                                   baseOffset: baseOffset)
+        // A cleaned copy keeps the segment's own `.txnindex`: cleaning moves no marker to another segment.
+        txnIndex = try TransactionIndex(path: directory + "/" + Self.fileName(baseOffset, ".txnindex"))
         createdMs = nowMs
         nextOffset = baseOffset
     }
@@ -160,11 +165,13 @@ final class LogSegment {
         try log.sync()
         try offsetIndex.file.sync()
         try timeIndex.file.sync()
+        try txnIndex.sync()
     }
 
     func delete() throws {
         try FileSystem.remove(log.path)
         try FileSystem.remove(offsetIndex.file.path)
         try FileSystem.remove(timeIndex.file.path)
+        try txnIndex.delete()
     }
 }

@@ -14,6 +14,8 @@ public struct AppendResult: Equatable, Sendable {
 public enum AppendError: Error, Equatable {
     case outOfOrderSequence(String)
     case invalidProducerEpoch(String)
+    case invalidTxnState(String)
+    case transactionCoordinatorFenced(String)
 }
 
 /// One partition's log on disk: `<topic>-<partition>/` holding segments named by base offset. All mutation
@@ -32,7 +34,7 @@ public final class PartitionLog: @unchecked Sendable {
     var truncations = 0
     /// Told (outside the lock) where the log was truncated to, so the cleaner checkpoint can follow it down.
     var truncationObserver: (@Sendable (Int64) -> Void)?
-    private var startOffset: Int64 = 0
+    var startOffset: Int64 = 0
     private var unflushedMessages: Int64 = 0
     private var lastFlushMs: Int64
     private var flushedOffset: Int64 = 0
@@ -104,10 +106,10 @@ public final class PartitionLog: @unchecked Sendable {
 
     /// Once the files are deleted (topic deletion, a replica moved away) the log answers with where it ended
     /// and refuses changes, so a request still holding it fails instead of crashing the node.
-    private var logEndOffsetLocked: Int64 { segments.last?.nextOffset ?? deletedAtOffset }
+    var logEndOffsetLocked: Int64 { segments.last?.nextOffset ?? deletedAtOffset }
     private var deletedAtOffset: Int64 = 0
 
-    private func checkOpen() throws {
+    func checkOpen() throws {
         guard !segments.isEmpty else { throw StorageError("\(name) has been deleted") }
     }
 
@@ -176,10 +178,17 @@ public final class PartitionLog: @unchecked Sendable {
         for offset in snapshots where offset > end {
             try FileSystem.remove(directory + "/" + LogSegment.fileName(offset, ".snapshot"))
         }
+        // Markers from `from` on are replayed, so their aborted-transaction entries are written again.
         for segment in segments where segment.nextOffset > from {
+            try segment.txnIndex.truncate(toOffset: from)
             var position = segment.baseOffset >= from ? 0 : (try segment.locate(from)?.position ?? segment.size)
             while let header = try segment.header(at: position) {
-                producerState.update(header)
+                if header.isControl && header.isTransactional {
+                    let batch = try segment.log.read(at: position, count: header.totalSize)
+                    try noteMarker(BatchSpan(header: header, start: batch.readerIndex), in: batch, segment: segment)
+                } else {
+                    producerState.update(header)
+                }
                 position += header.totalSize
             }
         }
@@ -200,16 +209,17 @@ public final class PartitionLog: @unchecked Sendable {
 
     /// Appends one validated batch as leader: checks the producer's sequence, stamps offsets and the leader
     /// epoch in place (outside the CRC), and writes it.
-    public func appendAsLeader(_ batch: inout ByteBuffer, span: BatchSpan, leaderEpoch: Int32,
+    public func appendAsLeader(_ batch: inout ByteBuffer, span: BatchSpan, leaderEpoch: Int32, origin: AppendOrigin = .client,
                                nowMs: Int64) throws -> AppendResult {
         try lock.withLock {
             try checkOpen()
-            switch producerState.check(span.header) {
+            switch producerState.check(span.header, origin: origin) {
             case .duplicate(let base):
                 return AppendResult(baseOffset: base, lastOffset: base + Int64(span.header.lastOffsetDelta),
                                     duplicate: true)
             case .outOfOrder(let why): throw AppendError.outOfOrderSequence(why)
             case .fencedEpoch(let why): throw AppendError.invalidProducerEpoch(why)
+            case .invalidTxnState(let why): throw AppendError.invalidTxnState(why)
             case .append: break
             }
             let base = logEndOffsetLocked
@@ -255,11 +265,15 @@ public final class PartitionLog: @unchecked Sendable {
         }
     }
 
-    private func appendLocked(_ batches: ByteBuffer, spans: [BatchSpan], nowMs: Int64) throws {
+    func appendLocked(_ batches: ByteBuffer, spans: [BatchSpan], nowMs: Int64) throws {
         try maybeRoll(incomingBytes: batches.readableBytes, nowMs: nowMs, lastOffset: spans.last!.header.lastOffset)
         try segments.last!.append(batches, spans: spans)
         for span in spans {
-            producerState.update(span.header)
+            if span.header.isControl && span.header.isTransactional {
+                try noteMarker(span, in: batches, segment: segments.last!)
+            } else {
+                producerState.update(span.header)
+            }
             noteEpoch(span.header)
         }
         unflushedMessages += spans.reduce(0) { $0 + Int64($1.header.recordCount) }

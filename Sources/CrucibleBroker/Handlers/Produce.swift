@@ -110,6 +110,8 @@ extension BrokerApis {
                 logger.warning("refused a batch for \(topic)-\(data.index) at leader epoch \(partition.leaderEpoch): \(why)")
                 return fail(.outOfOrderSequenceNumber, why)
             case .invalidProducerEpoch(let why): return fail(.invalidProducerEpoch, why)
+            case .invalidTxnState(let why): return fail(.invalidTxnState, why)
+            case .transactionCoordinatorFenced(let why): return fail(.transactionCoordinatorFenced, why)
             }
         } catch {
             logger.error("append to \(topic)-\(data.index) failed: \(error)")
