@@ -34,13 +34,17 @@ def string(s: str | None) -> bytes:
     return struct.pack(">h", len(raw)) + raw
 
 
-def record_batch(values: list[bytes], timestamp: int = 1_700_000_000_000) -> bytes:
-    """An uncompressed magic-2 batch with a correct CRC."""
+def record_batch(values: list[bytes], timestamp: int = 1_700_000_000_000, producer_id: int = -1, producer_epoch: int = -1,
+                 base_sequence: int = -1, transactional: bool = False) -> bytes:
+    """An uncompressed magic-2 batch with a correct CRC; a transactional one carries its producer's id, epoch and
+    first sequence."""
     records = b""
     for i, value in enumerate(values):
         body = b"\x00" + varint(0) + varint(i) + varint(-1) + varint(len(value)) + value + varint(0)
         records += varint(len(body)) + body
-    after_crc = struct.pack(">hiqqqhii", 0, len(values) - 1, timestamp, timestamp, -1, -1, -1, len(values)) + records
+    attributes = 0x10 if transactional else 0
+    after_crc = struct.pack(">hiqqqhii", attributes, len(values) - 1, timestamp, timestamp, producer_id, producer_epoch,
+                            base_sequence, len(values)) + records
     crc = crc32c(after_crc)
     batch_length = 4 + 1 + 4 + len(after_crc)
     return struct.pack(">qiibI", 0, batch_length, -1, 2, crc) + after_crc
@@ -52,10 +56,44 @@ def request(api_key: int, version: int, correlation_id: int, body: bytes, client
     return struct.pack(">i", len(payload)) + payload
 
 
-def produce_v3(topic: str, partition: int, batch: bytes, acks: int = 1) -> bytes:
-    body = string(None) + struct.pack(">hi", acks, 10_000) + struct.pack(">i", 1) + string(topic)
+def produce_v3(topic: str, partition: int, batch: bytes, acks: int = 1, transactional_id: str | None = None) -> bytes:
+    body = string(transactional_id) + struct.pack(">hi", acks, 10_000) + struct.pack(">i", 1) + string(topic)
     body += struct.pack(">i", 1) + struct.pack(">i", partition) + struct.pack(">i", len(batch)) + batch
     return body
+
+
+def write_txn_markers_v0(producer_id: int, producer_epoch: int, commit: bool, topic: str, partitions: list[int],
+                         coordinator_epoch: int = 0) -> bytes:
+    """One marker: what a transaction coordinator sends each partition leader when a transaction ends."""
+    body = struct.pack(">i", 1) + struct.pack(">qhb", producer_id, producer_epoch, 1 if commit else 0)
+    body += struct.pack(">i", 1) + string(topic) + struct.pack(">i", len(partitions))
+    body += b"".join(struct.pack(">i", p) for p in partitions)
+    return body + struct.pack(">i", coordinator_epoch)
+
+
+def write_txn_markers_v0_errors(response: bytes) -> list[int]:
+    """The per-partition error codes of a WriteTxnMarkers v0 response holding one marker and one topic."""
+    pos = 4 + 8 + 4  # marker count, producer id, topic count
+    name_len = struct.unpack(">h", response[pos:pos + 2])[0]
+    pos += 2 + name_len
+    count = struct.unpack(">i", response[pos:pos + 4])[0]
+    pos += 4
+    return [struct.unpack(">h", response[pos + 4 + 6 * i:pos + 6 + 6 * i])[0] for i in range(count)]
+
+
+def list_offsets_v2(topic: str, partition: int, timestamp: int, isolation_level: int) -> bytes:
+    """ListOffsets v2 (-1 latest, -2 earliest); isolation 1 is read_committed (answers the last stable offset)."""
+    return struct.pack(">ib", -1, isolation_level) + struct.pack(">i", 1) + string(topic) + struct.pack(">i", 1) \
+        + struct.pack(">iq", partition, timestamp)
+
+
+def list_offsets_v2_offset(response: bytes) -> tuple[int, int]:
+    """(error code, offset) of the single partition in a ListOffsets v2 response."""
+    pos = 4 + 4  # throttle, topic count
+    name_len = struct.unpack(">h", response[pos:pos + 2])[0]
+    pos += 2 + name_len + 4 + 4  # name, partition count, partition index
+    error, _timestamp, offset = struct.unpack(">hqq", response[pos:pos + 18])
+    return error, offset
 
 
 def metadata_v1(topics: list[str] | None) -> bytes:
@@ -67,6 +105,15 @@ def metadata_v1(topics: list[str] | None) -> bytes:
 class Connection:
     def __init__(self, port: int, timeout: float = 10.0):
         self.sock = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+        self.correlation = 0
+
+    def call(self, api_key: int, version: int, body: bytes) -> bytes:
+        """Sends one request and returns its response body."""
+        self.correlation += 1
+        self.send(request(api_key, version, self.correlation, body))
+        correlation, response = self.receive()
+        assert correlation == self.correlation
+        return response
 
     def send(self, frame: bytes) -> None:
         self.sock.sendall(frame)

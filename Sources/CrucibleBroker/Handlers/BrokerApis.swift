@@ -64,6 +64,7 @@ final class BrokerApis: @unchecked Sendable {
         table.serve(DeleteRecordsRequest.self, versions: 0...2, deleteRecords)
         table.serve(DescribeLogDirsRequest.self, versions: 0...4, describeLogDirs)
         table.serve(DescribeProducersRequest.self, versions: 0...0, describeProducers)
+        table.serve(WriteTxnMarkersRequest.self, versions: 0...1, writeTxnMarkers)
         table.serve(DescribeClusterRequest.self, versions: 0...1, describeCluster)
         table.serve(ListPartitionReassignmentsRequest.self, versions: 0...0, listPartitionReassignments)
         return table

@@ -165,6 +165,15 @@ extension BrokerApis {
             logger.error("read of \(topic)-\(wanted.partition) failed: \(error)")
             return .kafkaStorageError
         }
+        if readCommitted {
+            // Consumers drop these producers' batches from each first offset until the producer's ABORT marker.
+            read.response.abortedTransactions = partition.log.abortedTransactions(from: wanted.fetchOffset, upTo: end).map {
+                var aborted = FetchResponse.AbortedTransaction()
+                aborted.producerId = $0.producerId
+                aborted.firstOffset = $0.firstOffset
+                return aborted
+            }
+        }
         budget -= read.bytes
         anyData = anyData || read.bytes > 0
         if throttled { replicas.leaderQuota.record(bytes: read.bytes, nowMs: Clock.nowMs()) }

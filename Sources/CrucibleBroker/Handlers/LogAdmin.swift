@@ -105,8 +105,8 @@ extension BrokerApis {
                     state.producerEpoch = Int32(producer.epoch)
                     state.lastSequence = producer.lastSequence
                     state.lastTimestamp = producer.lastTimestamp
-                    state.coordinatorEpoch = -1
-                    state.currentTxnStartOffset = -1
+                    state.coordinatorEpoch = producer.coordinatorEpoch
+                    state.currentTxnStartOffset = producer.currentTxnStartOffset
                     return state
                 }
                 return result

@@ -71,8 +71,9 @@ public final class Partition: @unchecked Sendable {
     public var highWatermark: Int64 { lock.withLock { highWatermarkValue } }
     public var minInsyncReplicas: Int32 { lock.withLock { settings.minInsyncReplicas } }
     public var logAppendTime: Bool { lock.withLock { settings.logAppendTime } }
-    /// No transactions yet: the last stable offset is the high watermark.
-    public var lastStableOffset: Int64 { highWatermark }
+    /// What read_committed consumers read up to: the high watermark, held back by transactions still open
+    /// here (on followers too: KIP-392 consumers read from them).
+    public var lastStableOffset: Int64 { log.lastStableOffset(highWatermark: highWatermark) }
     public var isLeader: Bool { lock.withLock { state.leader == nodeId } }
     /// The ISR the leader acts on: the committed one, widened by an expansion in flight.
     var effectiveIsr: [Int32] {
