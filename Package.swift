@@ -2,7 +2,8 @@
 import PackageDescription
 
 // Layers, lowest first. A target may depend only on targets above it in this list:
-//   C shims, CrucibleMutations -> CrucibleProtocol -> CrucibleRecords -> CrucibleGroups -> CrucibleStorage -> CrucibleRaft
+//   C shims, CrucibleMutations -> CrucibleProtocol -> CrucibleRecords -> CrucibleGroups -> CrucibleTransactions
+//   -> CrucibleStorage -> CrucibleRaft
 //   -> CrucibleClient -> CrucibleController -> CrucibleBroker -> CrucibleWorkload -> CrucibleRdKafka -> CrucibleBench
 //   / CrucibleVerify (checkers) -> CrucibleVerifyRun -> CrucibleReport (reports, the gate) -> crucible (CLI)
 // (The client sits below the controller because the metadata quorum's peers talk to each other with it.)
@@ -75,6 +76,10 @@ let package = Package(
         .target(name: "CrucibleGroups",
                 dependencies: ["CrucibleProtocol", .product(name: "NIOCore", package: "swift-nio")],
                 swiftSettings: swiftSettings),
+        // Transactions: the coordinator's state machine (pure), `__transaction_state` records.
+        .target(name: "CrucibleTransactions",
+                dependencies: ["CrucibleProtocol", "CrucibleGroups", .product(name: "NIOCore", package: "swift-nio")],
+                swiftSettings: swiftSettings),
         // The broker: network server, request handlers, partition management.
         .target(name: "CrucibleBroker",
                 dependencies: ["CrucibleProtocol", "CrucibleRecords", "CrucibleStorage", "CrucibleClient",
@@ -144,6 +149,9 @@ let package = Package(
         .testTarget(name: "CrucibleVerifyTests", dependencies: ["CrucibleVerify"]),
         .testTarget(name: "CrucibleReportTests", dependencies: ["CrucibleReport"]),
         .testTarget(name: "CrucibleGroupsTests", dependencies: ["CrucibleGroups"]),
+        .testTarget(name: "CrucibleTransactionsTests", dependencies: ["CrucibleTransactions", "CrucibleGroups", "CrucibleStorage",
+                                                                      "CrucibleRecords", "CrucibleProtocol",
+                                                                      .product(name: "NIOCore", package: "swift-nio")]),
         .testTarget(name: "CrucibleWorkloadTests", dependencies: ["CrucibleWorkload", "CrucibleBench",
                                                                   .product(name: "Histogram", package: "hdrhistogram-swift")]),
         // The command-line tools' pure parts (plans, parsing, Kafka's table formats).

@@ -55,7 +55,7 @@ public struct GroupShard: Sendable {
     }
 
     /// Kafka's mapping of a failed `__consumer_offsets` append to what a group client understands.
-    static func coordinatorError(for appendError: ErrorCode, offsets: Bool) -> ErrorCode {
+    public static func coordinatorError(for appendError: ErrorCode, offsets: Bool) -> ErrorCode {
         switch appendError {
         case .unknownTopicOrPartition, .notEnoughReplicas, .notEnoughReplicasAfterAppend, .requestTimedOut:
             return .coordinatorNotAvailable
