@@ -83,7 +83,7 @@ let package = Package(
         // The broker: network server, request handlers, partition management.
         .target(name: "CrucibleBroker",
                 dependencies: ["CrucibleProtocol", "CrucibleRecords", "CrucibleStorage", "CrucibleClient",
-                               "CrucibleController", "CrucibleGroups", "CrucibleMutations",
+                               "CrucibleController", "CrucibleGroups", "CrucibleTransactions", "CrucibleMutations",
                                .product(name: "NIOCore", package: "swift-nio"),
                                .product(name: "NIOPosix", package: "swift-nio"),
                                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),

@@ -34,6 +34,7 @@ public final class Broker: @unchecked Sendable {
     private var forwarding: ControllerForwarding?
     private var replicas: ReplicaManager!
     private var groupCoordinator: GroupCoordinator?
+    private var transactionCoordinator: TransactionCoordinator?
     private var timers: [RepeatedTask] = []
     private let stopped = NIOLockedValueBox(false)
 
@@ -98,11 +99,16 @@ public final class Broker: @unchecked Sendable {
         replicas.controllerChannel = ActiveControllerChannel(local: controller, voters: voters, group: group,
                                                              nodeId: config.nodeId, logger: logger)
         let groupCoordinator = GroupCoordinator(loop: group.next(), replicas: replicas, config: config.groups, logger: logger)
-        replicas.onOffsetsLeadership = { partition in groupCoordinator.leadershipChanged(partition) }
         groupCoordinator.start()
         self.groupCoordinator = groupCoordinator
         let apis = BrokerApis(config: config, clusterId: clusterId, controller: controller, replicas: replicas,
                               groups: groupCoordinator, forwarding: forwarding, logger: logger)
+        let transactionCoordinator = makeTransactionCoordinator(apis: apis, replicas: replicas, controller: controller)
+        apis.transactions = transactionCoordinator
+        replicas.onInternalLeadership = { partition in
+            if partition.topic == OffsetsTopicLog.topic { groupCoordinator.leadershipChanged(partition) }
+            else { transactionCoordinator.leadershipChanged(partition) }
+        }
         let table = apis.clientTable(forwarding: forwarding)
         if let raft {
             let controllerTable = apis.controllerTable(quorum: raft)
@@ -149,6 +155,28 @@ public final class Broker: @unchecked Sendable {
                 exit(1)
             }
         }
+    }
+
+    /// The transaction coordinator, whose markers reach partition leaders through the metadata image's
+    /// addresses, and this node's own partitions in-process.
+    private func makeTransactionCoordinator(apis: BrokerApis, replicas: ReplicaManager,
+                                            controller: QuorumController) -> TransactionCoordinator {
+        let listenerNames = config.controllerListenerNames
+        let markers = TxnMarkerSender(nodeId: config.nodeId, group: group, leaderOf: { key in
+            let image = controller.currentImage
+            guard let leader = image.topic(named: key.topic)?.partitions[key.partition]?.leader, leader >= 0,
+                  let endpoint = image.brokers[leader]?.endpoints.first(where: { !listenerNames.contains($0.name) })
+            else { return nil }
+            return (leader, endpoint.host, Int(endpoint.port))
+        }, topicExists: { controller.currentImage.topic(named: $0) != nil },
+           writeLocally: { [weak apis] request, loop in
+            apis?.writeMarkers(request, nowMs: Clock.nowMs(), on: loop) ?? loop.makeSucceededFuture(WriteTxnMarkersResponse())
+        }, logger: logger)
+        let coordinator = TransactionCoordinator(loop: group.next(), replicas: replicas, config: config.transactions,
+                                                 markers: markers, logger: logger)
+        coordinator.start()
+        transactionCoordinator = coordinator
+        return coordinator
     }
 
     /// Registers and heartbeats through `channel`. A single node waits (bounded) for its first heartbeat so it
@@ -258,6 +286,7 @@ public final class Broker: @unchecked Sendable {
         lifecycle?.controlledShutdown(timeoutMs: 5_000)
         for timer in timers { timer.cancel() }
         groupCoordinator?.stop()
+        transactionCoordinator?.stop()
         for channel in channelsLock.withLock({ channels }) { try? channel.close().wait() }
         connections.closeAll(graceMs: 500)
         replicas?.shutdown()

@@ -196,20 +196,24 @@ public struct TxnShard: Sendable {
     // MARK: Loading
 
     /// Rebuilds the ids of this partition from its records in log order, as a new coordinator does before
-    /// answering; every transaction caught in Prepare* has its markers sent again, with this coordinator's epoch.
-    public static func loaded(from records: [TransactionLogRecord], settings: TxnSettings, coordinatorEpoch: Int32,
-                              nowMs: Int64) -> (shard: TxnShard, effects: [TxnEffect]) {
+    /// answering; `resume` then sends the markers of every transaction caught in Prepare*.
+    public static func loaded(from records: [TransactionLogRecord], settings: TxnSettings, coordinatorEpoch: Int32) -> TxnShard {
         var shard = TxnShard(settings: settings, coordinatorEpoch: coordinatorEpoch)
         for record in records {
             shard.transactions[record.transactionalId] = record.value.map {
                 TransactionMetadata(transactionalId: record.transactionalId, value: $0)
             }
         }
+        return shard
+    }
+
+    /// The markers of every transaction a previous coordinator left in Prepare*, again, with this one's epoch.
+    public mutating func resume(nowMs: Int64) -> [TxnEffect] {
         var effects: [TxnEffect] = []
-        for id in shard.transactions.keys.sorted() where shard.transactions[id]!.state.isPreparing {
-            effects += shard.markers(for: shard.transactions[id]!, nowMs: nowMs)
+        for id in transactions.keys.sorted() where transactions[id]!.state.isPreparing && writing[id] == nil {
+            effects += markers(for: transactions[id]!, nowMs: nowMs)
         }
-        return (shard, effects)
+        return effects
     }
 
     /// The partition moved: every request waiting here is answered NOT_COORDINATOR, and nothing more is written.

@@ -112,12 +112,12 @@ final class TxnShardTests: XCTestCase {
                                            lastUpdateMs: 1, startMs: 1)
         let done = TransactionLogValue(producerId: 8, producerEpoch: 0, timeoutMs: 1_000, state: .completeCommit, partitions: [],
                                        lastUpdateMs: 1, startMs: 1)
-        let (loaded, effects) = TxnShard.loaded(from: [TransactionLogRecord(transactionalId: "a", value: prepared),
+        var loaded = TxnShard.loaded(from: [TransactionLogRecord(transactionalId: "a", value: prepared),
                                                        TransactionLogRecord(transactionalId: "b", value: done),
                                                        TransactionLogRecord(transactionalId: "c", value: done),
                                                        TransactionLogRecord(transactionalId: "c", value: nil)],
-                                                settings: TxnSettings(), coordinatorEpoch: 12, nowMs: 5)
-        XCTAssertEqual(effects, [.sendMarkers(MarkerJob(transactionalId: "a", producerId: 9, producerEpoch: 3, commit: false,
+                                                settings: TxnSettings(), coordinatorEpoch: 12)
+        XCTAssertEqual(loaded.resume(nowMs: 5), [.sendMarkers(MarkerJob(transactionalId: "a", producerId: 9, producerEpoch: 3, commit: false,
                                                         coordinatorEpoch: 12, partitions: [p0]))])
         XCTAssertEqual(loaded.transactions.keys.sorted(), ["a", "b"])
     }

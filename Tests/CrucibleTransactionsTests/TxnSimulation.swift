@@ -176,9 +176,8 @@ struct TxnSimulation {
         try apply(shard.unload())
         coordinatorEpoch += 1
         note("failover to coordinator epoch \(coordinatorEpoch)")
-        let (loaded, effects) = TxnShard.loaded(from: log, settings: settings, coordinatorEpoch: coordinatorEpoch, nowMs: nowMs)
-        shard = loaded
-        try apply(effects)
+        shard = TxnShard.loaded(from: log, settings: settings, coordinatorEpoch: coordinatorEpoch)
+        try apply(shard.resume(nowMs: nowMs))
     }
 
     mutating func deliverMarker() throws {

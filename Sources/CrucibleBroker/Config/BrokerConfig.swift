@@ -55,6 +55,7 @@ public struct BrokerConfig: Sendable {
     public var rackAwareFetching: Bool { replicaSelectorClass == Self.rackAwareSelector }
     /// The group coordinator's and `__consumer_offsets`' keys.
     public var groups = GroupConfig()
+    public var transactions = TransactionConfig()
     /// Every key the file set, as written (DescribeConfigs reports them as STATIC_BROKER_CONFIG).
     public private(set) var staticProperties: [String: String] = [:]
     /// Keys the file set that Crucible does not know (warned about at start).
@@ -138,9 +139,11 @@ public struct BrokerConfig: Sendable {
             throw ConfigError(key: "replica.selector.class", "\(selector) is not a known replica selector (\(Self.rackAwareSelector) or \(Self.leaderSelector))")
         }
         groups = try GroupConfig(read)
+        transactions = try TransactionConfig(read)
         staticProperties = Dictionary(properties.entries.map { ($0.key, $0.value) }, uniquingKeysWith: { _, last in last })
         unknownKeys = properties.keys.filter {
             !Self.knownKeys.contains($0) && !Self.acceptedKafkaKeys.contains($0) && !GroupConfig.keys.contains($0)
+                && !TransactionConfig.keys.contains($0)
         }
         try validate()
     }
@@ -225,8 +228,7 @@ public struct BrokerConfig: Sendable {
     static let acceptedKafkaKeys: Set<String> = [
         "listener.security.protocol.map", "inter.broker.listener.name", "num.network.threads",
         "socket.send.buffer.bytes", "socket.receive.buffer.bytes", "num.recovery.threads.per.data.dir",
-        "transaction.state.log.replication.factor",
-        "transaction.state.log.min.isr", "log.flush.scheduler.interval.ms",
+        "log.flush.scheduler.interval.ms",
         "delete.topic.enable", "num.replica.fetchers", "zookeeper.connect", "broker.id", "log.cleaner.threads",
         "log.cleaner.io.buffer.size", "log.cleaner.io.max.bytes.per.second",
     ]

@@ -10,19 +10,13 @@ import NIOCore
 /// state machines need no locks; requests hop there and come back as futures. Records the shards ask for are
 /// appended as leader and acknowledged once the high watermark covers them (acks=all).
 final class GroupCoordinator: @unchecked Sendable {
-    enum Slot {
-        case loading(epoch: Int32)
-        case loaded(GroupShard, epoch: Int32)
-    }
-
-    /// Why a request cannot be served here.
-    enum Unavailable: Error { case notCoordinator, loading }
+    typealias Unavailable = ShardHost<GroupShard>.Unavailable
 
     let loop: EventLoop
     private let replicas: ReplicaManager
     private let config: GroupConfig
     private let logger: Logger
-    private var slots: [Int32: Slot] = [:]
+    private var shards: ShardHost<GroupShard>!
     private var waiters: [RequestToken: (GroupReply) -> Void] = [:]
     private var nextToken: RequestToken = 1
     private var timers: [RepeatedTask] = []
@@ -32,6 +26,24 @@ final class GroupCoordinator: @unchecked Sendable {
         self.replicas = replicas
         self.config = config
         self.logger = logger
+        shards = ShardHost(loop: loop, topic: OffsetsTopicLog.topic, logger: logger, load: { [config, logger] partition, epoch in
+            let started = Clock.nowMs()
+            do {
+                let records = try OffsetsTopicLog.load(partition.log) { why in
+                    logger.warning("\(OffsetsTopicLog.topic)-\(partition.index): skipping a record: \(why)")
+                }
+                let shard = GroupShard.loaded(from: records, settings: config.coordinator, nowMs: Clock.nowMs(),
+                                              makeId: { prefix in "\(prefix)-\(UUID().uuidString.lowercased())" })
+                logger.log(level: records.isEmpty ? .debug : .info, "\(OffsetsTopicLog.topic)-\(partition.index): loaded \(shard.groups.count) groups from \(records.count) records in epoch \(epoch) (\(Clock.nowMs() - started) ms)")
+                return shard
+            } catch {
+                logger.error("\(OffsetsTopicLog.topic)-\(partition.index): cannot load groups: \(error)")
+                return nil
+            }
+        }, installed: { _, _ in }, dropped: { [weak self] shard, index in
+            self?.deliver(shard.unload())
+            self?.logger.info("\(OffsetsTopicLog.topic)-\(index): unloaded \(shard.groups.count) groups")
+        })
     }
 
     func start() {
@@ -48,62 +60,8 @@ final class GroupCoordinator: @unchecked Sendable {
         for timer in timers { timer.cancel() }
     }
 
-    // MARK: Leadership of __consumer_offsets partitions
-
     /// Called on every role change of a `__consumer_offsets` partition hosted here.
-    func leadershipChanged(_ partition: Partition) {
-        let leading = partition.isLeader, epoch = partition.leaderEpoch
-        loop.execute {
-            switch (self.slots[partition.index], leading) {
-            case (.loaded(_, let current)?, true) where current == epoch, (.loading(let current)?, true) where current == epoch:
-                return
-            case (_, true):
-                self.unload(partition.index)
-                self.slots[partition.index] = .loading(epoch: epoch)
-                self.load(partition, epoch: epoch)
-            case (_, false):
-                self.unload(partition.index)
-            }
-        }
-    }
-
-    /// Reads the partition off the loop (requests meanwhile get COORDINATOR_LOAD_IN_PROGRESS), then installs the
-    /// shard if the partition is still ours in the same epoch.
-    private func load(_ partition: Partition, epoch: Int32) {
-        let started = Clock.nowMs()
-        DispatchQueue.global().async {
-            let records: [OffsetsTopicRecord]?
-            do {
-                records = try OffsetsTopicLog.load(partition.log) { why in
-                    self.logger.warning("\(OffsetsTopicLog.topic)-\(partition.index): skipping a record: \(why)")
-                }
-            } catch {
-                self.logger.error("\(OffsetsTopicLog.topic)-\(partition.index): cannot load groups: \(error)")
-                records = nil
-            }
-            self.loop.execute { self.install(records, partition: partition, epoch: epoch, started: started) }
-        }
-    }
-
-    private func install(_ records: [OffsetsTopicRecord]?, partition: Partition, epoch: Int32, started: Int64) {
-        guard case .loading(let current)? = slots[partition.index], current == epoch else { return }
-        guard let records else {
-            slots.removeValue(forKey: partition.index)
-            return
-        }
-        let shard = GroupShard.loaded(from: records, settings: config.coordinator, nowMs: Clock.nowMs(),
-                                      makeId: { prefix in "\(prefix)-\(UUID().uuidString.lowercased())" })
-        slots[partition.index] = .loaded(shard, epoch: epoch)
-        logger.log(level: records.isEmpty ? .debug : .info, "\(OffsetsTopicLog.topic)-\(partition.index): loaded \(shard.groups.count) groups from \(records.count) records in epoch \(epoch) (\(Clock.nowMs() - started) ms)")
-    }
-
-    private func unload(_ index: Int32) {
-        guard let slot = slots.removeValue(forKey: index) else { return }
-        if case .loaded(var shard, _) = slot {
-            deliver(shard.unload())
-            logger.info("\(OffsetsTopicLog.topic)-\(index): unloaded \(shard.groups.count) groups")
-        }
-    }
+    func leadershipChanged(_ partition: Partition) { shards.leadershipChanged(partition) }
 
     // MARK: Running requests against a shard
 
@@ -155,35 +113,18 @@ final class GroupCoordinator: @unchecked Sendable {
     /// Every loaded shard's answer (ListGroups).
     func collect<Value: Sendable>(on eventLoop: EventLoop, _ body: @escaping (GroupShard) -> [Value]) -> EventLoopFuture<(values: [Value], loading: Bool)> {
         loop.submit {
-            var values: [Value] = []
-            var loading = false
-            for (_, slot) in self.slots.sorted(by: { $0.key < $1.key }) {
-                switch slot {
-                case .loaded(let shard, _): values += body(shard)
-                case .loading: loading = true
-                }
-            }
-            return (values, loading)
+            let (loaded, loading) = self.shards.loadedShards()
+            return (loaded.flatMap(body), loading)
         }.hop(to: eventLoop)
     }
 
     private func withShard(_ index: Int32, _ body: (inout GroupShard) -> [GroupEffect]) throws {
-        switch slots[index] {
-        case nil: throw Unavailable.notCoordinator
-        case .loading?: throw Unavailable.loading
-        case .loaded(var shard, let epoch)?:
-            // Out of the table while it changes, so the change does not copy every group (copy-on-write).
-            slots[index] = .loading(epoch: epoch)
-            let effects = body(&shard)
-            slots[index] = .loaded(shard, epoch: epoch)
-            deliver(effects, shard: index, epoch: epoch)
-        }
+        let (effects, epoch) = try shards.withShard(index) { shard, epoch in (body(&shard), epoch) }
+        deliver(effects, shard: index, epoch: epoch)
     }
 
     private func forEachShard(_ body: (inout GroupShard, Int32) -> [GroupEffect]) {
-        for index in slots.keys.sorted() {
-            try? withShard(index) { shard in body(&shard, index) }
-        }
+        for (effects, index, epoch) in shards.forEachShard(body) { deliver(effects, shard: index, epoch: epoch) }
     }
 
     private func deliver(_ effects: [GroupEffect], shard index: Int32 = -1, epoch: Int32 = -1) {
@@ -216,7 +157,7 @@ final class GroupCoordinator: @unchecked Sendable {
             case .success(let value): code = value
             case .failure: code = .unknownServerError
             }
-            guard case .loaded(_, let current)? = self.slots[index], current == epoch else { return }
+            guard self.shards.isLoaded(index, epoch: epoch) else { return }
             try? self.withShard(index) { shard in shard.writeCompleted(writeId, error: code, nowMs: Clock.nowMs()) }
         }
     }

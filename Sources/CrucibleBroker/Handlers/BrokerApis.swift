@@ -14,6 +14,8 @@ final class BrokerApis: @unchecked Sendable {
     let controller: QuorumController
     let replicas: ReplicaManager
     let groups: GroupCoordinator
+    /// Set once the node runs its transaction coordinator (after this, which it writes markers through).
+    var transactions: TransactionCoordinator?
     let producerIds: ProducerIdAllocator
     let validator: BatchValidator
     /// Set in a cluster: where decisions go when this node is not the active controller.
@@ -65,6 +67,9 @@ final class BrokerApis: @unchecked Sendable {
         table.serve(DescribeLogDirsRequest.self, versions: 0...4, describeLogDirs)
         table.serve(DescribeProducersRequest.self, versions: 0...0, describeProducers)
         table.serve(WriteTxnMarkersRequest.self, versions: 0...1, writeTxnMarkers)
+        table.serve(AddPartitionsToTxnRequest.self, versions: 0...3, addPartitionsToTxn)
+        table.serve(AddOffsetsToTxnRequest.self, versions: 0...3, addOffsetsToTxn)
+        table.serve(EndTxnRequest.self, versions: 0...3, endTxn)
         table.serve(DescribeClusterRequest.self, versions: 0...1, describeCluster)
         table.serve(ListPartitionReassignmentsRequest.self, versions: 0...0, listPartitionReassignments)
         return table

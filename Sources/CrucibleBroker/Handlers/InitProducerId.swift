@@ -5,11 +5,6 @@ extension BrokerApis {
         var response = InitProducerIdResponse()
         response.producerId = -1
         response.producerEpoch = -1
-        guard request.transactionalId == nil else {
-            // Transactions need a coordinator, which this broker does not run yet.
-            response.errorCode = ErrorCode.transactionalIdAuthorizationFailed.rawValue
-            return .now(response)
-        }
         if request.producerId >= 0 && request.producerEpoch >= 0 {
             // KIP-360: an idempotent producer bumping its epoch after a fatal sequence error keeps its id.
             response.producerId = request.producerId

@@ -54,7 +54,7 @@ extension BrokerApis {
         var entry = MetadataResponse.MetadataResponseTopic()
         entry.name = topic.name
         entry.topicId = topic.id
-        entry.isInternal = OffsetsTopicLog.isInternal(topic.name)
+        entry.isInternal = InternalTopicLog.isInternal(topic.name)
         entry.partitions = topic.partitions.keys.sorted().map { index in
             let state = topic.partitions[index]!
             var partition = MetadataResponse.MetadataResponsePartition()

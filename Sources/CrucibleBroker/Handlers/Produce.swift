@@ -46,7 +46,7 @@ extension BrokerApis {
         }
         guard acks == 0 || acks == 1 || acks == -1 else { return fail(.invalidRequiredAcks) }
         // Kafka lets only its own admin client append to internal topics.
-        if OffsetsTopicLog.isInternal(topic) && context.header.clientId != "__admin_client" {
+        if InternalTopicLog.isInternal(topic) && context.header.clientId != "__admin_client" {
             return fail(.invalidTopicException, "Cannot append to internal topic \(topic)")
         }
         guard let partition = replicas.partition(topic, data.index) else {

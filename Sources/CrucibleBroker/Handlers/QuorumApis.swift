@@ -36,7 +36,11 @@ extension BrokerApis {
         serve(DeleteTopicsRequest.self, 0...6, deleteTopics, ControllerRefusal.deleteTopics)
         serve(AlterConfigsRequest.self, 0...2, alterConfigs, ControllerRefusal.alterConfigs)
         serve(IncrementalAlterConfigsRequest.self, 0...1, incrementalAlterConfigs, ControllerRefusal.incrementalAlterConfigs)
-        serve(InitProducerIdRequest.self, 0...5, initProducerId, ControllerRefusal.initProducerId)
+        // A transactional id is its coordinator's, wherever that runs; producer ids alone are the controller's.
+        let producerIdsOnly = forwarding.map { $0.wrap(initProducerId, refusal: ControllerRefusal.initProducerId) } ?? initProducerId
+        table.serve(InitProducerIdRequest.self, versions: 0...5) { [self] request, context in
+            request.transactionalId == nil ? try producerIdsOnly(request, context) : try transactionalInitProducerId(request, context)
+        }
         serve(CreatePartitionsRequest.self, 0...3, createPartitions, ControllerRefusal.createPartitions)
         serve(ElectLeadersRequest.self, 0...2, electLeaders, ControllerRefusal.electLeaders)
         serve(AlterPartitionReassignmentsRequest.self, 0...0, alterPartitionReassignments,

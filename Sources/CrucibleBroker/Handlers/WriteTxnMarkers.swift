@@ -12,6 +12,12 @@ extension BrokerApis {
     static let markerReplicationTimeoutMs: Int64 = 30_000
 
     func writeTxnMarkers(_ request: WriteTxnMarkersRequest, _ context: RequestContext) throws -> Reply<WriteTxnMarkersResponse> {
+        .later(writeMarkers(request, nowMs: context.nowMs, on: context.eventLoop).map { HandlerOutput(response: $0) })
+    }
+
+    /// Writes every marker of `request` on the partitions this node leads; the answer comes once all are durable
+    /// or refused. The transaction coordinator calls it directly for the partitions it leads itself.
+    func writeMarkers(_ request: WriteTxnMarkersRequest, nowMs: Int64, on eventLoop: EventLoop) -> EventLoopFuture<WriteTxnMarkersResponse> {
         var response = WriteTxnMarkersResponse()
         var waits: [(marker: Int, topic: Int, partition: Int, wait: EventLoopFuture<ErrorCode>)] = []
         response.markers = request.markers.enumerated().map { markerIndex, marker in
@@ -23,7 +29,7 @@ extension BrokerApis {
                 topicResult.partitions = topic.partitionIndexes.enumerated().map { partitionIndex, index in
                     var partitionResult = WriteTxnMarkersResponse.WritableTxnMarkerPartitionResult()
                     partitionResult.partitionIndex = index
-                    let (code, wait) = writeMarker(marker, topic: topic.name, partition: index, context: context)
+                    let (code, wait) = writeMarker(marker, topic: topic.name, partition: index, nowMs: nowMs, on: eventLoop)
                     partitionResult.errorCode = code.rawValue
                     if let wait { waits.append((markerIndex, topicIndex, partitionIndex, wait)) }
                     return partitionResult
@@ -32,17 +38,17 @@ extension BrokerApis {
             }
             return result
         }
-        guard !waits.isEmpty else { return .now(response) }
-        return .later(EventLoopFuture.whenAllSucceed(waits.map(\.wait), on: context.eventLoop).map { codes in
+        guard !waits.isEmpty else { return eventLoop.makeSucceededFuture(response) }
+        return EventLoopFuture.whenAllSucceed(waits.map(\.wait), on: eventLoop).map { codes in
             for (slot, code) in zip(waits, codes) where code != .none {
                 response.markers[slot.marker].topics[slot.topic].partitions[slot.partition].errorCode = code.rawValue
             }
-            return HandlerOutput(response: response)
-        })
+            return response
+        }
     }
 
     private func writeMarker(_ marker: WriteTxnMarkersRequest.WritableTxnMarker, topic: String, partition index: Int32,
-                             context: RequestContext) -> (ErrorCode, EventLoopFuture<ErrorCode>?) {
+                             nowMs: Int64, on eventLoop: EventLoop) -> (ErrorCode, EventLoopFuture<ErrorCode>?) {
         guard let partition = replicas.partition(topic, index) else {
             return (controller.currentImage.topic(named: topic) == nil ? .unknownTopicOrPartition : .notLeaderOrFollower, nil)
         }
@@ -51,11 +57,11 @@ extension BrokerApis {
         do {
             let appended = try partition.log.appendMarker(marker.transactionResult ? .commit : .abort, producerId: marker.producerId,
                                                           producerEpoch: marker.producerEpoch, coordinatorEpoch: marker.coordinatorEpoch,
-                                                          leaderEpoch: partition.leaderEpoch, nowMs: context.nowMs)
+                                                          leaderEpoch: partition.leaderEpoch, nowMs: nowMs)
             replicas.appended(partition)
             guard partition.highWatermark <= appended.lastOffset else { return (.none, nil) }
             return (.none, replicas.producePurgatory.wait(for: partition, requiredOffset: appended.lastOffset + 1,
-                                                          timeoutMs: Self.markerReplicationTimeoutMs, on: context.eventLoop))
+                                                          timeoutMs: Self.markerReplicationTimeoutMs, on: eventLoop))
         } catch AppendError.invalidProducerEpoch(let why) {
             logger.info("refused a marker for \(topic)-\(index): \(why)")
             return (.invalidProducerEpoch, nil)

@@ -31,9 +31,9 @@ public final class ReplicaManager: @unchecked Sendable {
     let followerQuota = ReplicationQuota()
     private let group: EventLoopGroup
     var controllerChannel: ControllerChannel?
-    /// Told of every role change of a hosted `__consumer_offsets` partition (the group coordinator loads or
-    /// unloads its groups).
-    var onOffsetsLeadership: ((Partition) -> Void)?
+    /// Told of every role change of a hosted internal topic's partition (`__consumer_offsets`,
+    /// `__transaction_state`): its coordinator loads or unloads the shard.
+    var onInternalLeadership: ((Partition) -> Void)?
     private let logger: Logger
     private let highWatermarks: [String: Int64]
 
@@ -122,7 +122,7 @@ public final class ReplicaManager: @unchecked Sendable {
     }
 
     private func applyRole(_ change: Partition.RoleChange, _ partition: Partition, metadataOffset: Int64) {
-        if change != .none, partition.topic == OffsetsTopicLog.topic { onOffsetsLeadership?(partition) }
+        if change != .none, InternalTopicLog.isInternal(partition.topic) { onInternalLeadership?(partition) }
         let name = "\(partition.topic)-\(partition.index)"
         switch change {
         case .none:
@@ -172,7 +172,7 @@ public final class ReplicaManager: @unchecked Sendable {
         }
         for partition in removed {
             stopFollowing(partition)
-            if partition.topic == OffsetsTopicLog.topic { onOffsetsLeadership?(partition) }
+            if InternalTopicLog.isInternal(partition.topic) { onInternalLeadership?(partition) }
             do {
                 try logs.deleteLog(topic: partition.topic, partition: partition.index)
                 logger.info("deleted log \(partition.topic)-\(partition.index)")

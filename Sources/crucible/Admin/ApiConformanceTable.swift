@@ -66,8 +66,9 @@ struct ApiConformanceTable {
         "UpdateFeatures": "feature levels are fixed; nothing negotiates them yet",
         "ConsumerGroupHeartbeat": "the new consumer group protocol (KIP-848) is not implemented; clients use the classic one",
         "ConsumerGroupDescribe": "the new consumer group protocol (KIP-848) is not implemented; clients use the classic one",
-        "AddPartitionsToTxn": "transactions: issue 13", "AddOffsetsToTxn": "transactions: issue 13",
-        "EndTxn": "transactions: issue 13", "WriteTxnMarkers": "transactions: issue 13",
+        "AddPartitionsToTxn": "v4+ (brokers' batched and verify-only form, KIP-890) not served yet",
+        "AddOffsetsToTxn": "v4+ (TRANSACTION_ABORTABLE, KIP-890) not served yet",
+        "EndTxn": "v4+ (TRANSACTION_ABORTABLE and per-transaction epochs, KIP-890) not served yet",
         "TxnOffsetCommit": "transactions: issue 13", "DescribeTransactions": "transactions: issue 13",
         "ListTransactions": "transactions: issue 13",
         "SaslHandshake": "security: issue 14", "SaslAuthenticate": "security: issue 14",
@@ -116,7 +117,7 @@ struct ApiConformanceTable {
             let ours = served[api.key].map(Self.text) ?? "—"
             var note = ""
             if let range = served[api.key] {
-                if range.upperBound < api.versions.upperBound { note = "newer versions not served yet" }
+                if range.upperBound < api.versions.upperBound { note = Self.reasons[api.name] ?? "newer versions not served yet" }
                 if range.lowerBound > api.versions.lowerBound {
                     note = (note.isEmpty ? "" : note + "; ") + "versions below \(range.lowerBound) refused"
                 }

@@ -1,0 +1,129 @@
+"""Kafka's transactions through real clients: confluent-kafka's (librdkafka's) transactional producer against the
+transaction coordinator, read back by read_committed and read_uncommitted consumers."""
+import time
+
+import pytest
+from confluent_kafka import Consumer, KafkaError, KafkaException, Producer, TopicPartition
+from confluent_kafka.admin import AdminClient, NewTopic
+
+from conftest import unique_topic
+
+
+def create_topic(bootstrap: str, partitions: int = 3) -> str:
+    topic = unique_topic("txn")
+    admin = AdminClient({"bootstrap.servers": bootstrap})
+    admin.create_topics([NewTopic(topic, num_partitions=partitions, replication_factor=1)])[topic].result(30)
+    return topic
+
+
+def transactional(bootstrap: str, transactional_id: str, **config) -> Producer:
+    producer = Producer({"bootstrap.servers": bootstrap, "transactional.id": transactional_id,
+                         "transaction.timeout.ms": 20_000, **config})
+    producer.init_transactions(60)
+    return producer
+
+
+def read_all(bootstrap: str, topic: str, partitions: int, isolation: str) -> list[bytes]:
+    """Every value from the start of each partition up to the end this isolation level may read."""
+    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": "unused", "enable.auto.commit": False,
+                         "isolation.level": isolation, "enable.partition.eof": True})
+    consumer.assign([TopicPartition(topic, p, 0) for p in range(partitions)])
+    values, at_end, deadline = [], set(), time.monotonic() + 30
+    while len(at_end) < partitions and time.monotonic() < deadline:
+        msg = consumer.poll(0.5)
+        if msg is None:
+            continue
+        if msg.error():
+            assert msg.error().code() == KafkaError._PARTITION_EOF, msg.error()
+            at_end.add(msg.partition())
+            continue
+        at_end.discard(msg.partition())
+        values.append(msg.value())
+    consumer.close()
+    assert len(at_end) == partitions, "a partition never reached its end"
+    return values
+
+
+def send(producer: Producer, topic: str, values: list[str]) -> None:
+    for i, value in enumerate(values):
+        producer.produce(topic, value=value.encode(), partition=i % 3)
+
+
+def test_committed_transactions_are_read_and_aborted_ones_only_by_read_uncommitted(broker):
+    topic = create_topic(broker.bootstrap)
+    producer = transactional(broker.bootstrap, unique_topic("tx"))
+    committed = [f"first-{i}" for i in range(30)]
+    producer.begin_transaction()
+    send(producer, topic, committed)
+    producer.commit_transaction(60)
+
+    aborted = [f"aborted-{i}" for i in range(30)]
+    producer.begin_transaction()
+    send(producer, topic, aborted)
+    producer.flush(30)
+    producer.abort_transaction(60)
+
+    later = [f"second-{i}" for i in range(30)]
+    producer.begin_transaction()
+    send(producer, topic, later)
+    producer.commit_transaction(60)
+
+    assert sorted(read_all(broker.bootstrap, topic, 3, "read_committed")) == sorted(v.encode() for v in committed + later)
+    assert sorted(read_all(broker.bootstrap, topic, 3, "read_uncommitted")) == \
+        sorted(v.encode() for v in committed + aborted + later)
+
+
+def test_a_second_instance_with_the_same_transactional_id_fences_the_first(broker):
+    topic = create_topic(broker.bootstrap)
+    transactional_id = unique_topic("fence")
+    first = transactional(broker.bootstrap, transactional_id)
+    first.begin_transaction()
+    send(first, topic, ["zombie-0", "zombie-1"])
+    first.flush(30)
+
+    second = transactional(broker.bootstrap, transactional_id)   # aborts the first one's transaction
+    with pytest.raises(KafkaException) as raised:
+        first.commit_transaction(30)
+    assert raised.value.args[0].fatal() or raised.value.args[0].code() in (KafkaError._FENCED, KafkaError.PRODUCER_FENCED,
+                                                                           KafkaError.INVALID_PRODUCER_EPOCH)
+    second.begin_transaction()
+    send(second, topic, ["kept-0", "kept-1", "kept-2"])
+    second.commit_transaction(60)
+    assert sorted(read_all(broker.bootstrap, topic, 3, "read_committed")) == [b"kept-0", b"kept-1", b"kept-2"]
+
+
+def test_a_transaction_left_open_past_its_timeout_is_aborted_and_its_producer_fenced(make_broker):
+    broker = make_broker(**{"transaction.abort.timed.out.transaction.cleanup.interval.ms": "200"})
+    topic = create_topic(broker.bootstrap)
+    producer = transactional(broker.bootstrap, unique_topic("slow"), **{"transaction.timeout.ms": 1_000})
+    producer.begin_transaction()
+    send(producer, topic, ["late"])
+    producer.flush(30)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:   # the coordinator aborts it, which the read_committed end shows
+        if read_all(broker.bootstrap, topic, 3, "read_committed") == [] and \
+                read_all(broker.bootstrap, topic, 3, "read_uncommitted") == [b"late"] and \
+                _last_stable_offsets_reached_end(broker.bootstrap, topic):
+            break
+        time.sleep(0.2)
+    else:
+        pytest.fail("the timed-out transaction was never aborted")
+    with pytest.raises(KafkaException):
+        producer.commit_transaction(30)
+
+
+def _last_stable_offsets_reached_end(bootstrap: str, topic: str) -> bool:
+    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": "unused", "isolation.level": "read_committed"})
+    try:
+        return all(consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=10)[1] ==
+                   _high_watermark(bootstrap, topic, p) for p in range(3))
+    finally:
+        consumer.close()
+
+
+def _high_watermark(bootstrap: str, topic: str, partition: int) -> int:
+    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": "unused", "isolation.level": "read_uncommitted"})
+    try:
+        return consumer.get_watermark_offsets(TopicPartition(topic, partition), timeout=10)[1]
+    finally:
+        consumer.close()
