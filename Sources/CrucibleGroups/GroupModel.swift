@@ -110,6 +110,9 @@ public struct ClassicGroup: Sendable {
     var offsetWrites: [TopicPartitionKey: UInt64] = [:]
     /// Commits written but not yet acknowledged: expiry leaves such a group alone.
     var pendingCommits = 0
+    /// Offsets committed in producers' open transactions (TxnOffsetCommit), by producer id, with the write that
+    /// made each: they count once the producer's COMMIT marker lands, and are dropped on ABORT.
+    var pendingTxnOffsets: [Int64: [TopicPartitionKey: (value: OffsetCommitValue, writeId: UInt64)]] = [:]
 
     init(groupId: String, nowMs: Int64) {
         self.groupId = groupId

@@ -191,7 +191,7 @@ extension GroupShard {
         for groupId in groups.keys.sorted() {
             var group = groups[groupId]!
             // A group with commits in flight or members being admitted is left for the next round.
-            guard group.state == .empty || group.state == .stable, group.pendingCommits == 0,
+            guard group.state == .empty || group.state == .stable, group.pendingCommits == 0, group.pendingTxnOffsets.isEmpty,
                   group.pendingMembers.isEmpty else { continue }
             let subscribed = group.state == .stable ? group.subscribedTopics : []
             guard let subscribed else { continue }

@@ -5,6 +5,9 @@ import CrucibleProtocol
 public enum GroupEffect: Sendable {
     case reply(RequestToken, GroupReply)
     case append(writeId: UInt64, records: [OffsetsTopicRecord])
+    /// Records of a producer's transaction (TxnOffsetCommit): written with its id and epoch, in effect only once
+    /// its COMMIT marker lands (`completeTransaction`).
+    case appendTransactional(writeId: UInt64, producerId: Int64, producerEpoch: Int16, records: [OffsetsTopicRecord])
     /// Something an operator wants in the log (rebalances, members dropped), worded as Kafka logs it.
     case note(String)
 }
@@ -15,6 +18,7 @@ public enum GroupReply: Sendable {
     case heartbeat(HeartbeatResponse)
     case leave(LeaveGroupResponse)
     case offsetCommit(OffsetCommitResponse)
+    case txnOffsetCommit(TxnOffsetCommitResponse)
     case deleteGroup(DeleteGroupsResponse.DeletableGroupResult)
     case offsetDelete(OffsetDeleteResponse)
 }
@@ -34,6 +38,8 @@ public struct GroupShard: Sendable {
     enum PendingWrite: Sendable {
         case offsets(group: String, token: RequestToken, response: OffsetCommitResponse,
                      values: [TopicPartitionKey: OffsetCommitValue])
+        case txnOffsets(group: String, token: RequestToken, response: TxnOffsetCommitResponse, producerId: Int64,
+                        values: [TopicPartitionKey: OffsetCommitValue])
         case assignment(group: String, generation: Int32, assignments: [String: [UInt8]])
         case staticRejoin(group: String, token: RequestToken, version: Int16, newMemberId: String, previous: GroupMember,
                           previousLeader: String?)
@@ -47,11 +53,13 @@ public struct GroupShard: Sendable {
         self.makeId = makeId
     }
 
-    mutating func append(_ records: [OffsetsTopicRecord], _ pending: PendingWrite) -> GroupEffect {
+    mutating func append(_ records: [OffsetsTopicRecord], _ pending: PendingWrite,
+                         transaction: (producerId: Int64, epoch: Int16)? = nil) -> GroupEffect {
         let id = nextWriteId
         nextWriteId += 1
         pendingWrites[id] = pending
-        return .append(writeId: id, records: records)
+        guard let transaction else { return .append(writeId: id, records: records) }
+        return .appendTransactional(writeId: id, producerId: transaction.producerId, producerEpoch: transaction.epoch, records: records)
     }
 
     /// Kafka's mapping of a failed `__consumer_offsets` append to what a group client understands.
@@ -106,6 +114,12 @@ public struct GroupShard: Sendable {
             }
             groups[groupId] = group
             return [.reply(token, .offsetCommit(response))]
+        case .txnOffsets(let groupId, let token, let response, let producerId, let values):
+            // Written, and pending until the transaction's marker says whether they count.
+            var group = groups[groupId] ?? ClassicGroup(groupId: groupId, nowMs: nowMs)
+            for (key, value) in values { group.pendingTxnOffsets[producerId, default: [:]][key] = (value, writeId) }
+            groups[groupId] = group
+            return [.reply(token, .txnOffsetCommit(response))]
         case .assignment(let groupId, let generation, let assignments):
             guard var group = groups[groupId], group.state == .completingRebalance, group.generation == generation else {
                 return []
@@ -166,6 +180,14 @@ public struct GroupShard: Sendable {
                 }
             }
             return [.reply(token, .offsetCommit(response))]
+        case .txnOffsets(_, let token, var response, _, _):
+            let code = Self.coordinatorError(for: appendError, offsets: true).rawValue
+            for t in response.topics.indices {
+                for p in response.topics[t].partitions.indices where response.topics[t].partitions[p].errorCode == 0 {
+                    response.topics[t].partitions[p].errorCode = code
+                }
+            }
+            return [.reply(token, .txnOffsetCommit(response))]
         case .assignment(let groupId, let generation, _):
             guard var group = groups[groupId], group.state == .completingRebalance, group.generation == generation else {
                 return []
@@ -206,27 +228,55 @@ public struct GroupShard: Sendable {
     /// heartbeating to the old coordinator carry on without a rebalance.
     public static func loaded(from records: [OffsetsTopicRecord], settings: GroupSettings, nowMs: Int64,
                               makeId: @escaping @Sendable (String) -> String) -> GroupShard {
+        loaded(from: records.map(OffsetsTopicEntry.record), settings: settings, nowMs: nowMs, makeId: makeId)
+    }
+
+    /// The same from the log's entries with their transactions: offsets a transaction wrote stay pending until
+    /// its marker, and a transaction still open at the end stays pending after the load.
+    public static func loaded(from entries: [OffsetsTopicEntry], settings: GroupSettings, nowMs: Int64,
+                              makeId: @escaping @Sendable (String) -> String) -> GroupShard {
         var shard = GroupShard(settings: settings, makeId: makeId)
-        for record in records {
-            switch record {
-            case .offsetCommit(let key, let value):
+        for entry in entries {
+            let order = shard.nextWriteId
+            shard.nextWriteId += 1
+            switch entry {
+            case .record(.offsetCommit(let key, let value)):
                 var group = shard.groups[key.group] ?? ClassicGroup(groupId: key.group, nowMs: nowMs)
                 group.offsets[TopicPartitionKey(key.topic, key.partition)] = value
+                group.offsetWrites[TopicPartitionKey(key.topic, key.partition)] = order
                 shard.groups[key.group] = group
-            case .groupMetadata(let groupId, nil):
+            case .record(.groupMetadata(let groupId, nil)):
                 shard.groups[groupId]?.forgetManagement(nowMs: nowMs)
                 if shard.groups[groupId]?.offsets.isEmpty == true { shard.groups.removeValue(forKey: groupId) }
-            case .groupMetadata(let groupId, let value?):
+            case .record(.groupMetadata(let groupId, let value?)):
                 var group = shard.groups[groupId] ?? ClassicGroup(groupId: groupId, nowMs: nowMs)
                 group.restore(value, nowMs: nowMs)
                 shard.groups[groupId] = group
+            case .transactional(let producerId, .offsetCommit(let key, let value?)):
+                var group = shard.groups[key.group] ?? ClassicGroup(groupId: key.group, nowMs: nowMs)
+                group.pendingTxnOffsets[producerId, default: [:]][TopicPartitionKey(key.topic, key.partition)] = (value, order)
+                shard.groups[key.group] = group
+            case .transactional:
+                continue   // a transaction writes offsets only
+            case .marker(let producerId, let commit):
+                shard.completeTransaction(producerId: producerId, commit: commit)
             }
         }
-        for id in shard.groups.keys where shard.groups[id]!.offsets.isEmpty && shard.groups[id]!.protocolType == nil {
+        for id in shard.groups.keys where shard.groups[id]!.offsets.isEmpty && shard.groups[id]!.protocolType == nil
+            && shard.groups[id]!.pendingTxnOffsets.isEmpty {
             shard.groups.removeValue(forKey: id)
         }
         return shard
     }
+}
+
+/// One entry of a `__consumer_offsets` partition as a loading coordinator reads it.
+public enum OffsetsTopicEntry: Sendable {
+    case record(OffsetsTopicRecord)
+    /// A record written in producer `producerId`'s transaction (TxnOffsetCommit).
+    case transactional(producerId: Int64, OffsetsTopicRecord)
+    /// The marker ending that producer's transaction.
+    case marker(producerId: Int64, commit: Bool)
 }
 
 extension ClassicGroup {

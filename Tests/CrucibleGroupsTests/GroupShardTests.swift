@@ -48,7 +48,7 @@ final class GroupShardTests: XCTestCase {
                 switch effect {
                 case .reply(let t, let reply): if t == mine { replies.append(reply) } else { pending.append((t, reply)) }
                 case .note: break
-                case .append(let id, let records):
+                case .append(let id, let records), .appendTransactional(let id, _, _, let records):
                     writes[id] = records
                     next += shard.writeCompleted(id, error: .none, nowMs: now)
                 }

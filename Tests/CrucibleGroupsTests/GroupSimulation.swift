@@ -209,7 +209,7 @@ struct GroupSimulation {
                                        commit: origin.commit, reply)))
             case .note(let text):
                 trace.append("\(nowMs) \(text)")
-            case .append(let writeId, let records):
+            case .append(let writeId, let records), .appendTransactional(let writeId, _, _, let records):
                 // Mostly quick; sometimes as slow as a struggling ISR (below the clients' request timeout).
                 let slow = random.next(upTo: 100) < 5
                 inflightWrites.append((writeId, records, nowMs + Int64(random.next(upTo: slow ? 2_500 : 400))))

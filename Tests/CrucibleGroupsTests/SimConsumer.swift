@@ -213,6 +213,8 @@ struct SimConsumer {
             }
             if code != .none { rejoin(resetId: code == .unknownMemberId || code == .fencedInstanceId) }
             return nil
+        case .txnOffsetCommit:
+            return nil   // simulated consumers commit outside transactions
         case .offsetCommit(let response):
             code = ErrorCode(rawValue: response.topics.first?.partitions.first?.errorCode ?? 0)
             if rejoinAfterCommit || code == .rebalanceInProgress || code == .illegalGeneration || code == .unknownMemberId

@@ -127,3 +127,39 @@ def _high_watermark(bootstrap: str, topic: str, partition: int) -> int:
         return consumer.get_watermark_offsets(TopicPartition(topic, partition), timeout=10)[1]
     finally:
         consumer.close()
+
+
+def test_offsets_sent_to_a_transaction_count_only_when_it_commits(broker):
+    source, sink = create_topic(broker.bootstrap, 1), create_topic(broker.bootstrap, 1)
+    plain = Producer({"bootstrap.servers": broker.bootstrap})
+    for i in range(10):
+        plain.produce(source, value=f"in-{i}".encode())
+    assert plain.flush(30) == 0
+    group = unique_topic("ctp")
+    consumer = Consumer({"bootstrap.servers": broker.bootstrap, "group.id": group, "enable.auto.commit": False,
+                         "isolation.level": "read_committed", "auto.offset.reset": "earliest"})
+    consumer.assign([TopicPartition(source, 0, 0)])
+    got, deadline = [], time.monotonic() + 30
+    while len(got) < 10 and time.monotonic() < deadline:
+        msg = consumer.poll(0.5)
+        if msg is not None and not msg.error():
+            got.append(msg)
+    assert len(got) == 10
+    producer = transactional(broker.bootstrap, unique_topic("ctp-tx"))
+
+    def transform(messages, commit: bool):
+        producer.begin_transaction()
+        for msg in messages:
+            producer.produce(sink, value=msg.value().replace(b"in-", b"out-"))
+        offsets = [TopicPartition(source, 0, messages[-1].offset() + 1)]
+        producer.send_offsets_to_transaction(offsets, consumer.consumer_group_metadata(), 30)
+        (producer.commit_transaction if commit else producer.abort_transaction)(30)
+
+    transform(got[:4], commit=True)
+    assert consumer.committed([TopicPartition(source, 0)], timeout=10)[0].offset == 4
+    transform(got[4:8], commit=False)
+    assert consumer.committed([TopicPartition(source, 0)], timeout=10)[0].offset == 4, "an aborted transaction's offsets never count"
+    transform(got[4:], commit=True)
+    assert consumer.committed([TopicPartition(source, 0)], timeout=10)[0].offset == 10
+    consumer.close()
+    assert read_all(broker.bootstrap, sink, 1, "read_committed") == [f"out-{i}".encode() for i in range(10)]

@@ -1,6 +1,7 @@
 import CrucibleGroups
 import CrucibleProtocol
 import CrucibleRecords
+import CrucibleStorage
 import Foundation
 import Logging
 import NIOCore
@@ -58,6 +59,17 @@ final class GroupCoordinator: @unchecked Sendable {
 
     func stop() {
         for timer in timers { timer.cancel() }
+    }
+
+    /// A transaction marker is durable on `__consumer_offsets` partition `index`: the producer's pending offsets
+    /// there count (COMMIT) or go (ABORT).
+    func completeTransaction(partition index: Int32, producerId: Int64, commit: Bool) {
+        loop.execute {
+            try? self.withShard(index) { shard in
+                shard.completeTransaction(producerId: producerId, commit: commit)
+                return []
+            }
+        }
     }
 
     /// Called on every role change of a `__consumer_offsets` partition hosted here.
@@ -134,6 +146,8 @@ final class GroupCoordinator: @unchecked Sendable {
                 waiters.removeValue(forKey: token)?(reply)
             case .append(let writeId, let records):
                 write(records, writeId: writeId, shard: index, epoch: epoch)
+            case .appendTransactional(let writeId, let producerId, let producerEpoch, let records):
+                write(records, writeId: writeId, shard: index, epoch: epoch, transaction: (producerId, producerEpoch))
             case .note(let text):
                 logger.info("\(text)")
             }
@@ -144,10 +158,11 @@ final class GroupCoordinator: @unchecked Sendable {
 
     /// Appends as leader of the shard's partition in `epoch`, then reports the outcome to the shard once the
     /// high watermark covers the batch (or it cannot).
-    private func write(_ records: [OffsetsTopicRecord], writeId: UInt64, shard index: Int32, epoch: Int32) {
+    private func write(_ records: [OffsetsTopicRecord], writeId: UInt64, shard index: Int32, epoch: Int32,
+                       transaction: (producerId: Int64, epoch: Int16)? = nil) {
         let outcome: EventLoopFuture<ErrorCode>
         if let partition = replicas.partition(OffsetsTopicLog.topic, index), partition.isLeader, partition.leaderEpoch == epoch {
-            outcome = append(records, to: partition, epoch: epoch)
+            outcome = append(records, to: partition, epoch: epoch, transaction: transaction)
         } else {
             outcome = loop.makeSucceededFuture(.notLeaderOrFollower)
         }
@@ -162,25 +177,28 @@ final class GroupCoordinator: @unchecked Sendable {
         }
     }
 
-    private func append(_ records: [OffsetsTopicRecord], to partition: Partition, epoch: Int32) -> EventLoopFuture<ErrorCode> {
+    private func append(_ records: [OffsetsTopicRecord], to partition: Partition, epoch: Int32,
+                        transaction: (producerId: Int64, epoch: Int16)?) -> EventLoopFuture<ErrorCode> {
         guard Int32(partition.effectiveIsr.count) >= partition.minInsyncReplicas else {
             return loop.makeSucceededFuture(.notEnoughReplicas)
         }
         do {
             let nowMs = Clock.nowMs()
-            var batch = try OffsetsTopicLog.batch(records, nowMs: nowMs)
+            var batch = try OffsetsTopicLog.batch(records, nowMs: nowMs, transaction: transaction)
             guard let span = try RecordBatch.spans(in: batch, allowPartialTail: false).first else {
                 return loop.makeSucceededFuture(.unknownServerError)
             }
             guard span.size <= partition.log.currentConfig.maxMessageBytes else {
                 return loop.makeSucceededFuture(.recordListTooLarge)
             }
-            let appended = try partition.log.appendAsLeader(&batch, span: span, leaderEpoch: epoch, nowMs: nowMs)
+            let appended = try partition.log.appendAsLeader(&batch, span: span, leaderEpoch: epoch,
+                                                            origin: transaction == nil ? .client : .coordinator, nowMs: nowMs)
             replicas.appended(partition)
             guard partition.highWatermark <= appended.lastOffset else { return loop.makeSucceededFuture(.none) }
             return replicas.producePurgatory.wait(for: partition, requiredOffset: appended.lastOffset + 1,
                                                   timeoutMs: config.offsetsCommitTimeoutMs, on: loop)
         } catch {
+            if case AppendError.invalidProducerEpoch = error { return loop.makeSucceededFuture(.invalidProducerEpoch) }
             logger.error("\(OffsetsTopicLog.topic)-\(partition.index): append failed: \(error)")
             return loop.makeSucceededFuture(.kafkaStorageError)
         }

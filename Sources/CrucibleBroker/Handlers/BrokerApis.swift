@@ -70,6 +70,7 @@ final class BrokerApis: @unchecked Sendable {
         table.serve(AddPartitionsToTxnRequest.self, versions: 0...3, addPartitionsToTxn)
         table.serve(AddOffsetsToTxnRequest.self, versions: 0...3, addOffsetsToTxn)
         table.serve(EndTxnRequest.self, versions: 0...3, endTxn)
+        table.serve(TxnOffsetCommitRequest.self, versions: 0...3, txnOffsetCommit)
         table.serve(DescribeClusterRequest.self, versions: 0...1, describeCluster)
         table.serve(ListPartitionReassignmentsRequest.self, versions: 0...0, listPartitionReassignments)
         return table

@@ -8,7 +8,8 @@ extension BrokerApis {
         let version = context.version
         if version >= 8 {
             let answers = request.groups.map { group in
-                fetchGroupOffsets(group.groupId, group.topics.map { $0.map { ($0.name, $0.partitionIndexes) } }, context)
+                fetchGroupOffsets(group.groupId, group.topics.map { $0.map { ($0.name, $0.partitionIndexes) } },
+                                  requireStable: request.requireStable, context)
             }
             return .later(EventLoopFuture.whenAllSucceed(answers, on: context.eventLoop).map { answers in
                 var response = OffsetFetchResponse()
@@ -36,7 +37,7 @@ extension BrokerApis {
             })
         }
         let topics = request.topics.map { $0.map { ($0.name, $0.partitionIndexes) } }
-        return .later(fetchGroupOffsets(request.groupId, topics, context).map { answer in
+        return .later(fetchGroupOffsets(request.groupId, topics, requireStable: version >= 7 && request.requireStable, context).map { answer in
             var response = OffsetFetchResponse()
             response.topics = answer.topics
             if version >= 2 {
@@ -60,19 +61,24 @@ extension BrokerApis {
         })
     }
 
-    /// One group's committed offsets for `topics` (nil: all it has). Partitions without a commit answer -1.
-    private func fetchGroupOffsets(_ groupId: String, _ topics: [(String, [Int32])]?, _ context: RequestContext)
+    /// One group's committed offsets for `topics` (nil: all it has). Partitions without a commit answer -1; with
+    /// `requireStable` (KIP-447), those with offsets waiting on an open transaction answer UNSTABLE_OFFSET_COMMIT.
+    private func fetchGroupOffsets(_ groupId: String, _ topics: [(String, [Int32])]?, requireStable: Bool, _ context: RequestContext)
         -> EventLoopFuture<(error: ErrorCode, topics: [OffsetFetchResponse.OffsetFetchResponseTopic])> {
         let keys = topics?.flatMap { name, partitions in partitions.map { TopicPartitionKey(name, $0) } }
         return groups.read(groupId, partitions: offsetsPartitions, on: context.eventLoop) { shard in
-            (shard.committedOffsets(groupId, keys), [])
-        }.map { offsets in
-            let order = keys ?? offsets.keys.sorted()
+            ((shard.committedOffsets(groupId, keys), requireStable ? shard.unstableOffsets(groupId) : []), [])
+        }.map { offsets, unstable in
+            let order = keys ?? Set(offsets.keys).union(unstable).sorted()
             var byTopic: [(String, [OffsetFetchResponse.OffsetFetchResponsePartition])] = []
             for key in order {
                 var p = OffsetFetchResponse.OffsetFetchResponsePartition()
                 p.partitionIndex = key.partition
-                if let value = offsets[key] {
+                if unstable.contains(key) {
+                    p.committedOffset = -1
+                    p.metadata = ""
+                    p.errorCode = ErrorCode.unstableOffsetCommit.rawValue
+                } else if let value = offsets[key] {
                     p.committedOffset = value.offset
                     p.committedLeaderEpoch = value.leaderEpoch
                     p.metadata = value.metadata

@@ -64,6 +64,32 @@ extension BrokerApis {
         }.map { HandlerOutput(response: $0) })
     }
 
+    /// TxnOffsetCommit (v0-3): a transactional producer commits a group's offsets inside its transaction; they
+    /// count once the transaction commits.
+    func txnOffsetCommit(_ request: TxnOffsetCommitRequest, _ context: RequestContext) throws -> Reply<TxnOffsetCommitResponse> {
+        let image = controller.currentImage
+        let known: (String) -> Bool = { image.topic(named: $0) != nil }
+        return .later(groups.submit(request.groupId, partitions: offsetsPartitions, on: context.eventLoop,
+                                    extract: { if case .txnOffsetCommit(let r) = $0 { r } else { nil } }) { shard, token in
+            shard.txnCommitOffsets(request, token: token, nowMs: Clock.nowMs(), knownTopic: known)
+        }.recover { error in
+            var response = TxnOffsetCommitResponse()
+            let code = Self.coordinatorError(error).rawValue
+            response.topics = request.topics.map { topic in
+                var result = TxnOffsetCommitResponse.TxnOffsetCommitResponseTopic()
+                result.name = topic.name
+                result.partitions = topic.partitions.map { partition in
+                    var entry = TxnOffsetCommitResponse.TxnOffsetCommitResponsePartition()
+                    entry.partitionIndex = partition.partitionIndex
+                    entry.errorCode = code
+                    return entry
+                }
+                return result
+            }
+            return response
+        }.map { HandlerOutput(response: $0) })
+    }
+
     func offsetCommit(_ request: OffsetCommitRequest, _ context: RequestContext) throws -> Reply<OffsetCommitResponse> {
         let version = context.version
         let image = controller.currentImage

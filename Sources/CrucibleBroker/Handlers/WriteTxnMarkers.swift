@@ -59,9 +59,19 @@ extension BrokerApis {
                                                           producerEpoch: marker.producerEpoch, coordinatorEpoch: marker.coordinatorEpoch,
                                                           leaderEpoch: partition.leaderEpoch, nowMs: nowMs)
             replicas.appended(partition)
-            guard partition.highWatermark <= appended.lastOffset else { return (.none, nil) }
-            return (.none, replicas.producePurgatory.wait(for: partition, requiredOffset: appended.lastOffset + 1,
-                                                          timeoutMs: Self.markerReplicationTimeoutMs, on: eventLoop))
+            // Offsets a transaction committed to a group count once its marker is durable.
+            let groupOffsets = topic == OffsetsTopicLog.topic
+            func durable() {
+                if groupOffsets { groups.completeTransaction(partition: index, producerId: marker.producerId, commit: marker.transactionResult) }
+            }
+            guard partition.highWatermark <= appended.lastOffset else {
+                durable()
+                return (.none, nil)
+            }
+            let wait = replicas.producePurgatory.wait(for: partition, requiredOffset: appended.lastOffset + 1,
+                                                      timeoutMs: Self.markerReplicationTimeoutMs, on: eventLoop)
+            wait.whenSuccess { code in if code == .none { durable() } }
+            return (.none, wait)
         } catch AppendError.invalidProducerEpoch(let why) {
             logger.info("refused a marker for \(topic)-\(index): \(why)")
             return (.invalidProducerEpoch, nil)

@@ -16,7 +16,8 @@ enum TransactionStateLog {
     /// Every record from the log start to its end, in log order; records that do not decode are skipped
     /// (reported through `skipped`).
     static func load(_ log: PartitionLog, skipped: (String) -> Void) throws -> [TransactionLogRecord] {
-        try InternalTopicLog.records(of: log).compactMap { offset, key, value in
+        try InternalTopicLog.entries(of: log).compactMap { entry in
+            guard case .record(let offset, let key, let value, _) = entry else { return nil }
             do {
                 return try TransactionLogRecord.decode(key: key, value: value)
             } catch {
@@ -38,23 +39,37 @@ enum InternalTopicLog {
     /// Topics the brokers write themselves: reported as internal, and closed to producers.
     static func isInternal(_ name: String) -> Bool { name == OffsetsTopicLog.topic || name == TransactionStateLog.topic }
 
-    /// The keyed records of an internal topic's partition, from its start to its end, control batches left out.
-    static func records(of log: PartitionLog) throws -> [(offset: Int64, key: ByteBuffer, value: ByteBuffer?)] {
-        var records: [(Int64, ByteBuffer, ByteBuffer?)] = []
+    enum Entry {
+        /// A keyed record, with the producer whose transaction wrote it, if one did.
+        case record(offset: Int64, key: ByteBuffer, value: ByteBuffer?, transactionalProducer: Int64?)
+        case marker(producerId: Int64, commit: Bool)
+    }
+
+    /// The keyed records and transaction markers of an internal topic's partition, from its start to its end.
+    static func entries(of log: PartitionLog) throws -> [Entry] {
+        var entries: [Entry] = []
         var offset = log.logStartOffset
         let end = log.logEndOffset
         while offset < end {
             let bytes = try log.readBytes(from: offset, maxBytes: 4 << 20, endOffset: end)
             let spans = try RecordBatch.spans(in: bytes, allowPartialTail: true)
             guard let last = spans.last else { break }
-            for span in spans where !span.header.isControl {
+            for span in spans {
+                let header = span.header
                 for record in try RecordBatch.records(span, in: bytes) {
+                    if header.isControl {
+                        if let (marker, _) = ControlRecord.marker(in: record) {
+                            entries.append(.marker(producerId: header.producerId, commit: marker == .commit))
+                        }
+                        continue
+                    }
                     guard let key = record.key else { continue }
-                    records.append((record.offset, ByteBuffer(bytes: key), record.value.map { ByteBuffer(bytes: $0) }))
+                    entries.append(.record(offset: record.offset, key: ByteBuffer(bytes: key), value: record.value.map { ByteBuffer(bytes: $0) },
+                                           transactionalProducer: header.isTransactional ? header.producerId : nil))
                 }
             }
             offset = last.header.lastOffset + 1
         }
-        return records
+        return entries
     }
 }
