@@ -42,30 +42,50 @@ extension GroupShard {
         groups[request.groupId] = group
         // v2-v4 may ask for a retention of their own; later versions always use offsets.retention.minutes.
         let expire = (2...4).contains(version) && request.retentionTimeMs >= 0 ? nowMs + request.retentionTimeMs : -1
-        var values: [TopicPartitionKey: OffsetCommitValue] = [:]
-        var records: [OffsetsTopicRecord] = []
-        for (t, topic) in request.topics.enumerated() {
-            for (p, partition) in topic.partitions.enumerated() {
-                let metadata = partition.committedMetadata ?? ""
-                if !knownTopic(topic.name) {
-                    response.topics[t].partitions[p].errorCode = ErrorCode.unknownTopicOrPartition.rawValue
-                } else if metadata.utf8.count > settings.offsetMetadataMaxBytes {
-                    response.topics[t].partitions[p].errorCode = ErrorCode.offsetMetadataTooLarge.rawValue
-                } else {
-                    let key = TopicPartitionKey(topic.name, partition.partitionIndex)
-                    let value = OffsetCommitValue(
-                        offset: partition.committedOffset, leaderEpoch: partition.committedLeaderEpoch, metadata: metadata,
-                        commitTimestamp: version == 1 && partition.commitTimestamp >= 0 ? partition.commitTimestamp : nowMs,
-                        expireTimestamp: expire)
-                    values[key] = value
-                    records.append(.offsetCommit(OffsetCommitKey(group: request.groupId, topic: key.topic,
-                                                                 partition: key.partition), value))
-                }
+        let entries = request.topics.flatMap { topic in
+            topic.partitions.map { partition in
+                CommitEntry(key: TopicPartitionKey(topic.name, partition.partitionIndex), offset: partition.committedOffset,
+                            leaderEpoch: partition.committedLeaderEpoch, metadata: partition.committedMetadata ?? "",
+                            commitTimestamp: version == 1 && partition.commitTimestamp >= 0 ? partition.commitTimestamp : nowMs,
+                            expireTimestamp: expire)
             }
+        }
+        let (values, records, codes) = storable(entries, group: request.groupId, knownTopic: knownTopic)
+        var next = codes.makeIterator()
+        for t in response.topics.indices {
+            for p in response.topics[t].partitions.indices { response.topics[t].partitions[p].errorCode = next.next()!.rawValue }
         }
         guard !records.isEmpty else { return [.reply(token, .offsetCommit(response))] }
         groups[request.groupId]!.pendingCommits += 1
         return [append(records, .offsets(group: request.groupId, token: token, response: response, values: values))]
+    }
+
+    /// One partition's offset in a commit.
+    struct CommitEntry {
+        var key: TopicPartitionKey
+        var offset: Int64
+        var leaderEpoch: Int32
+        var metadata: String
+        var commitTimestamp: Int64
+        var expireTimestamp: Int64 = -1
+    }
+
+    /// What of a commit can be stored (values and the records that store them) and each entry's code, in order:
+    /// UNKNOWN_TOPIC_OR_PARTITION, OFFSET_METADATA_TOO_LARGE, or none.
+    func storable(_ entries: [CommitEntry], group: String, knownTopic: (String) -> Bool)
+        -> (values: [TopicPartitionKey: OffsetCommitValue], records: [OffsetsTopicRecord], codes: [ErrorCode]) {
+        var values: [TopicPartitionKey: OffsetCommitValue] = [:]
+        var records: [OffsetsTopicRecord] = []
+        let codes = entries.map { entry -> ErrorCode in
+            if !knownTopic(entry.key.topic) { return .unknownTopicOrPartition }
+            if entry.metadata.utf8.count > settings.offsetMetadataMaxBytes { return .offsetMetadataTooLarge }
+            let value = OffsetCommitValue(offset: entry.offset, leaderEpoch: entry.leaderEpoch, metadata: entry.metadata,
+                                          commitTimestamp: entry.commitTimestamp, expireTimestamp: entry.expireTimestamp)
+            values[entry.key] = value
+            records.append(.offsetCommit(OffsetCommitKey(group: group, topic: entry.key.topic, partition: entry.key.partition), value))
+            return .none
+        }
+        return (values, records, codes)
     }
 
     /// Kafka's order (ClassicGroup.validateOffsetCommit): member, then generation, then a rebalance in its sync

@@ -35,24 +35,16 @@ extension GroupShard {
         } else if !request.memberId.isEmpty || request.generationId >= 0 {
             return refuseAll(.unknownMemberId)
         }
-        var values: [TopicPartitionKey: OffsetCommitValue] = [:]
-        var records: [OffsetsTopicRecord] = []
-        for (t, topic) in request.topics.enumerated() {
-            for (p, partition) in topic.partitions.enumerated() {
-                let metadata = partition.committedMetadata ?? ""
-                if !knownTopic(topic.name) {
-                    response.topics[t].partitions[p].errorCode = ErrorCode.unknownTopicOrPartition.rawValue
-                } else if metadata.utf8.count > settings.offsetMetadataMaxBytes {
-                    response.topics[t].partitions[p].errorCode = ErrorCode.offsetMetadataTooLarge.rawValue
-                } else {
-                    let key = TopicPartitionKey(topic.name, partition.partitionIndex)
-                    let value = OffsetCommitValue(offset: partition.committedOffset, leaderEpoch: partition.committedLeaderEpoch,
-                                                  metadata: metadata, commitTimestamp: nowMs)
-                    values[key] = value
-                    records.append(.offsetCommit(OffsetCommitKey(group: request.groupId, topic: key.topic, partition: key.partition),
-                                                 value))
-                }
+        let entries = request.topics.flatMap { topic in
+            topic.partitions.map { partition in
+                CommitEntry(key: TopicPartitionKey(topic.name, partition.partitionIndex), offset: partition.committedOffset,
+                            leaderEpoch: partition.committedLeaderEpoch, metadata: partition.committedMetadata ?? "", commitTimestamp: nowMs)
             }
+        }
+        let (values, records, codes) = storable(entries, group: request.groupId, knownTopic: knownTopic)
+        var next = codes.makeIterator()
+        for t in response.topics.indices {
+            for p in response.topics[t].partitions.indices { response.topics[t].partitions[p].errorCode = next.next()!.rawValue }
         }
         guard !records.isEmpty else { return [.reply(token, .txnOffsetCommit(response))] }
         return [append(records, .txnOffsets(group: request.groupId, token: token, response: response, producerId: request.producerId,
