@@ -102,6 +102,20 @@ def metadata_v1(topics: list[str] | None) -> bytes:
     return struct.pack(">i", len(topics)) + b"".join(string(t) for t in topics)
 
 
+def find_coordinator_v1(key: str, key_type: int) -> bytes:
+    """FindCoordinator v1: 0 a group, 1 a transactional id."""
+    return string(key) + struct.pack(">b", key_type)
+
+
+def find_coordinator_v1_node(response: bytes) -> tuple[int, int]:
+    """(error code, coordinator node id) of a FindCoordinator v1 response."""
+    error = struct.unpack(">h", response[4:6])[0]
+    pos = 6
+    message_len = struct.unpack(">h", response[pos:pos + 2])[0]
+    pos += 2 + max(message_len, 0)
+    return error, struct.unpack(">i", response[pos:pos + 4])[0]
+
+
 class Connection:
     def __init__(self, port: int, timeout: float = 10.0):
         self.sock = socket.create_connection(("127.0.0.1", port), timeout=timeout)

@@ -1,0 +1,124 @@
+"""The seed's consume-transform-produce loop (ctp_loop.py, confluent-kafka) on a 3-node cluster, exactly once:
+while it runs its transaction coordinator is SIGKILLed and restarted, and then a second instance with the same
+transactional.id fences the first. Under read_committed the output holds every input record exactly once, the
+group's committed offsets are the input's end, and the data of aborted transactions is there only for
+read_uncommitted."""
+import json
+import subprocess
+import sys
+import threading
+import time
+from collections import Counter
+from pathlib import Path
+
+import pytest
+from confluent_kafka import Consumer, KafkaError, Producer, TopicPartition
+from confluent_kafka.admin import AdminClient, NewTopic
+
+from cluster import Cluster, wait_for
+from conftest import unique_topic
+from kafka_wire import Connection, find_coordinator_v1, find_coordinator_v1_node
+from test_consumer_groups import GROUP_SETTINGS
+
+LOOP = str(Path(__file__).with_name("ctp_loop.py"))
+RECORDS_PER_PARTITION = 1000
+SETTINGS = {**GROUP_SETTINGS, "transaction.state.log.num.partitions": "6",
+            "transaction.abort.timed.out.transaction.cleanup.interval.ms": "1000"}
+
+
+@pytest.fixture
+def cluster(tmp_path):
+    c = Cluster(tmp_path / "cluster", overrides=SETTINGS)
+    c.up()
+    yield c
+    c.down()
+
+
+class Loop:
+    """ctp_loop.py running; its events collected as they arrive."""
+
+    def __init__(self, cluster, group, transactional_id, source, sink, *extra):
+        self.process = subprocess.Popen([sys.executable, LOOP, cluster.bootstrap, group, transactional_id, source, sink, *extra],
+                                        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        self.events = []
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self):
+        for line in self.process.stdout:
+            self.events.append(json.loads(line))
+
+    def count(self, kind):
+        return sum(1 for event in self.events if kind in event)
+
+
+def create(cluster, name):
+    admin = AdminClient({"bootstrap.servers": cluster.bootstrap})
+    admin.create_topics([NewTopic(name, 3, 3, config={"min.insync.replicas": "2"})])[name].result(30)
+    wait_for(lambda: all(len(cluster.partition(name, p)[2]) == 3 for p in range(3)), 30, f"{name} in sync")
+
+
+def read_all(bootstrap, topic, isolation):
+    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": "reader", "enable.auto.commit": False,
+                         "isolation.level": isolation, "enable.partition.eof": True})
+    consumer.assign([TopicPartition(topic, p, 0) for p in range(3)])
+    values, at_end, deadline = [], set(), time.monotonic() + 60
+    while len(at_end) < 3 and time.monotonic() < deadline:
+        msg = consumer.poll(0.5)
+        if msg is None:
+            continue
+        if msg.error():
+            assert msg.error().code() == KafkaError._PARTITION_EOF, msg.error()
+            at_end.add(msg.partition())
+            continue
+        at_end.discard(msg.partition())
+        values.append(msg.value())
+    consumer.close()
+    assert len(at_end) == 3, f"{topic} was not read to its end under {isolation}"
+    return values
+
+
+def coordinator_of(cluster, transactional_id):
+    for node in range(1, 4):
+        try:
+            wire = Connection(cluster.port(node), timeout=5)
+            error, node_id = find_coordinator_v1_node(wire.call(10, 1, find_coordinator_v1(transactional_id, 1)))
+            wire.close()
+            if error == 0:
+                return node_id
+        except OSError:
+            continue
+    return None
+
+
+def test_consume_transform_produce_is_exactly_once_through_a_coordinator_kill_and_a_fencing(cluster):
+    source, sink, group, transactional_id = unique_topic("in"), unique_topic("out"), unique_topic("ctp"), unique_topic("tx")
+    create(cluster, source)
+    create(cluster, sink)
+    producer = Producer({"bootstrap.servers": cluster.bootstrap, "acks": "all", "enable.idempotence": True})
+    inputs = [f"{p}-{i}".encode() for p in range(3) for i in range(RECORDS_PER_PARTITION)]
+    for value in inputs:
+        producer.produce(source, value=value, partition=int(value.split(b"-")[0]))
+    assert producer.flush(60) == 0
+
+    first = Loop(cluster, group, transactional_id, source, sink, "--abort-every", "7", "--idle", "30")
+    wait_for(lambda: first.count("committed") >= 3, 90, "the first loop's commits")
+    coordinator = wait_for(lambda: coordinator_of(cluster, transactional_id), 30, "the transaction coordinator")
+    cluster.node("kill", coordinator)
+    committed_before = first.count("committed")
+    wait_for(lambda: first.count("committed") > committed_before + 2, 120, "commits through the new coordinator")
+    cluster.node("start", coordinator)
+
+    second = Loop(cluster, group, transactional_id, source, sink, "--idle", "15")
+    assert first.process.wait(120) == 3, f"the first loop was not fenced: {first.events[-5:]}"
+    assert second.process.wait(240) == 0, second.process.stderr.read()[-3000:]
+    assert any("aborted" in event for event in first.events), "no transaction was aborted on purpose"
+
+    committed = read_all(cluster.bootstrap, sink, "read_committed")
+    assert Counter(committed) == Counter(b"out-" + value for value in inputs), "not exactly once"
+    everything = read_all(cluster.bootstrap, sink, "read_uncommitted")
+    assert len(everything) > len(committed), "aborted transactions' data is visible to read_uncommitted"
+
+    consumer = Consumer({"bootstrap.servers": cluster.bootstrap, "group.id": group})
+    offsets = consumer.committed([TopicPartition(source, p) for p in range(3)], timeout=30)
+    consumer.close()
+    assert [tp.offset for tp in offsets] == [RECORDS_PER_PARTITION] * 3
