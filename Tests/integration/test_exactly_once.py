@@ -50,6 +50,13 @@ class Loop:
     def count(self, kind):
         return sum(1 for event in self.events if kind in event)
 
+    def wait(self, condition, timeout, what, cluster):
+        """wait_for, with what the loop last said and the nodes' log tails when it times out."""
+        try:
+            return wait_for(condition, timeout, what)
+        except AssertionError as failure:
+            raise AssertionError(f"{failure}; loop events {self.events[-6:]}\n{cluster.logs()}") from None
+
 
 def create(cluster, name):
     admin = AdminClient({"bootstrap.servers": cluster.bootstrap})
@@ -101,15 +108,15 @@ def test_consume_transform_produce_is_exactly_once_through_a_coordinator_kill_an
     assert producer.flush(60) == 0
 
     first = Loop(cluster, group, transactional_id, source, sink, "--abort-every", "7", "--idle", "30")
-    wait_for(lambda: first.count("committed") >= 3, 90, "the first loop's commits")
+    first.wait(lambda: first.count("committed") >= 3, 90, "the first loop's commits", cluster)
     coordinator = wait_for(lambda: coordinator_of(cluster, transactional_id), 30, "the transaction coordinator")
     cluster.node("kill", coordinator)
     committed_before = first.count("committed")
-    wait_for(lambda: first.count("committed") > committed_before + 2, 120, "commits through the new coordinator")
+    first.wait(lambda: first.count("committed") > committed_before + 2, 120, "commits through the new coordinator", cluster)
     cluster.node("start", coordinator)
 
     second = Loop(cluster, group, transactional_id, source, sink, "--idle", "15")
-    assert first.process.wait(120) == 3, f"the first loop was not fenced: {first.events[-5:]}"
+    assert first.process.wait(120) == 3, f"the first loop was not fenced: {first.events[-5:]}\n{cluster.logs()}"
     assert second.process.wait(240) == 0, second.process.stderr.read()[-3000:]
     assert any("aborted" in event for event in first.events), "no transaction was aborted on purpose"
 

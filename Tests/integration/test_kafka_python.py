@@ -84,3 +84,39 @@ def test_admin_create_topic_goes_to_the_controller(broker):
     admin.delete_topics([topic])
     assert topic not in admin.list_topics()
     admin.close()
+
+
+def _read_committed_or_not(bootstrap, topic, isolation):
+    consumer = KafkaConsumer(bootstrap_servers=bootstrap, isolation_level=isolation, enable_auto_commit=False,
+                             auto_offset_reset="earliest", consumer_timeout_ms=3_000)
+    consumer.assign([TopicPartition(topic, 0)])
+    consumer.seek_to_beginning()
+    end = consumer.end_offsets([TopicPartition(topic, 0)])[TopicPartition(topic, 0)]
+    values = []
+    while consumer.position(TopicPartition(topic, 0)) < end:
+        batch = consumer.poll(timeout_ms=1_000)
+        values += [record.value for records in batch.values() for record in records]
+    consumer.close()
+    return values
+
+
+def test_transactional_producer_commits_and_aborts(broker):
+    topic = unique_topic("kp-txn")
+    admin = KafkaAdminClient(bootstrap_servers=broker.bootstrap)
+    admin.create_topics([NewTopic(topic, 1, 1)])
+    admin.close()
+    producer = KafkaProducer(bootstrap_servers=broker.bootstrap, transactional_id=unique_topic("kp-tx"))
+    producer.init_transactions()
+    producer.begin_transaction()
+    producer.send(topic, b"kept")
+    producer.commit_transaction()
+    producer.begin_transaction()
+    producer.send(topic, b"dropped")
+    producer.flush()
+    producer.abort_transaction()
+    producer.begin_transaction()
+    producer.send(topic, b"kept-too")
+    producer.commit_transaction()
+    producer.close()
+    assert _read_committed_or_not(broker.bootstrap, topic, "read_committed") == [b"kept", b"kept-too"]
+    assert _read_committed_or_not(broker.bootstrap, topic, "read_uncommitted") == [b"kept", b"dropped", b"kept-too"]
