@@ -162,7 +162,8 @@ public final class Broker: @unchecked Sendable {
     private func makeTransactionCoordinator(apis: BrokerApis, replicas: ReplicaManager,
                                             controller: QuorumController) -> TransactionCoordinator {
         let listenerNames = config.controllerListenerNames
-        let markers = TxnMarkerSender(nodeId: config.nodeId, group: group, leaderOf: { key in
+        let connections = BrokerConnectionPool(nodeId: config.nodeId, group: group, clientId: "txn")
+        let markers = TxnMarkerSender(nodeId: config.nodeId, connections: connections, leaderOf: { key in
             let image = controller.currentImage
             guard let leader = image.topic(named: key.topic)?.partitions[key.partition]?.leader, leader >= 0,
                   let endpoint = image.brokers[leader]?.endpoints.first(where: { !listenerNames.contains($0.name) })
@@ -174,6 +175,23 @@ public final class Broker: @unchecked Sendable {
         }, logger: logger)
         let coordinator = TransactionCoordinator(loop: group.next(), replicas: replicas, config: config.transactions,
                                                  markers: markers, logger: logger)
+        apis.verifier = TxnVerifier(nodeId: config.nodeId, connections: connections, coordinatorOf: { transactionalId in
+            let image = controller.currentImage
+            guard let topic = image.topic(named: TransactionStateLog.topic) else { return nil }
+            let index = TransactionStateLog.partition(for: transactionalId, partitions: Int32(topic.partitions.count))
+            guard let leader = topic.partitions[index]?.leader, leader >= 0,
+                  let endpoint = image.brokers[leader]?.endpoints.first(where: { !listenerNames.contains($0.name) })
+            else { return nil }
+            return (leader, endpoint.host, Int(endpoint.port))
+        }, local: { [weak apis] transactionalId, producerId, epoch, partition, loop in
+            guard let apis, let transactions = apis.transactions, let partitions = apis.transactionStatePartitions else {
+                return loop.makeSucceededFuture(.coordinatorNotAvailable)
+            }
+            return transactions.query(transactionalId, partitions: partitions, on: loop) { shard in
+                shard.verify(transactionalId, producerId: producerId, epoch: epoch, partitions: [partition],
+                             notInTransaction: .invalidTxnState)[partition] ?? .invalidTxnState
+            }.recover { _ in .notCoordinator }
+        }, logger: logger)
         coordinator.start()
         transactionCoordinator = coordinator
         return coordinator

@@ -62,6 +62,16 @@ extension PartitionLog {
         .map { ($0.producerId, $0.firstOffset) }
     }
 
+    /// Whether `header`'s batch would start its producer's transaction here, so needs verifying (KIP-890).
+    public func startsTransaction(_ header: RecordBatchHeader) -> Bool {
+        lock.withLock { producerState.startsTransaction(header) }
+    }
+
+    /// Takes a verification guard for the producer, before asking its coordinator (KIP-890).
+    public func beginVerification(producerId: Int64) -> UInt64 {
+        lock.withLock { producerState.beginVerification(producerId: producerId) }
+    }
+
     /// Every aborted-transaction entry of the log, oldest marker first (tools and tests).
     public var abortedTransactionIndex: [AbortedTxn] {
         lock.withLock { segments.flatMap(\.txnIndex.entries) }

@@ -209,10 +209,16 @@ public final class PartitionLog: @unchecked Sendable {
 
     /// Appends one validated batch as leader: checks the producer's sequence, stamps offsets and the leader
     /// epoch in place (outside the CRC), and writes it.
+    /// `verification` is the guard of a KIP-890 verification taken for this batch's producer: the append is refused
+    /// (INVALID_TXN_STATE) if a marker ended a transaction of the producer since.
     public func appendAsLeader(_ batch: inout ByteBuffer, span: BatchSpan, leaderEpoch: Int32, origin: AppendOrigin = .client,
-                               nowMs: Int64) throws -> AppendResult {
+                               verification: UInt64? = nil, nowMs: Int64) throws -> AppendResult {
         try lock.withLock {
             try checkOpen()
+            if let verification, producerState.startsTransaction(span.header),
+               !producerState.holds(verification, producerId: span.header.producerId) {
+                throw AppendError.invalidTxnState("producer \(span.header.producerId)'s transaction ended after its write was verified")
+            }
             switch producerState.check(span.header, origin: origin) {
             case .duplicate(let base):
                 return AppendResult(baseOffset: base, lastOffset: base + Int64(span.header.lastOffsetDelta),

@@ -80,6 +80,10 @@ public struct ProducerStateTable: Sendable {
     /// Transactions ended by a marker the high watermark has not passed yet: until it has, the last stable
     /// offset stays at their first offset (Kafka's unreplicated transactions).
     private var unreplicated: [CompletedTxn] = []
+    /// KIP-890: the token of each producer's verification with its coordinator, taken before its first
+    /// transactional write here; a marker landing in between removes it, and the write is refused.
+    private var verificationGuards: [Int64: UInt64] = [:]
+    private var nextGuard: UInt64 = 1
 
     public init() {}
 
@@ -122,7 +126,10 @@ public struct ProducerStateTable: Sendable {
         if header.producerEpoch != entry.epoch {
             entry = ProducerEntry(epoch: header.producerEpoch, batches: [], coordinatorEpoch: entry.coordinatorEpoch)
         }
-        if header.isTransactional && entry.currentTxnFirstOffset == nil { entry.currentTxnFirstOffset = header.baseOffset }
+        if header.isTransactional && entry.currentTxnFirstOffset == nil {
+            entry.currentTxnFirstOffset = header.baseOffset
+            verificationGuards.removeValue(forKey: header.producerId)   // the transaction is open: verified
+        }
         // Coordinator-written batches (a transaction's offset commits) carry no sequence to remember.
         if header.baseSequence >= 0 {
             // (The planted duplicate-accepting bug keeps the sequence where it was, so the producer's next batch fits.)
@@ -135,6 +142,24 @@ public struct ProducerStateTable: Sendable {
         entry.lastTimestamp = header.maxTimestamp
         producers[header.producerId] = entry
     }
+
+    /// Whether a transactional batch would start its producer's transaction here (so needs verifying with the
+    /// coordinator first, KIP-890): none is open, or the batch is of a newer epoch.
+    public func startsTransaction(_ header: RecordBatchHeader) -> Bool {
+        guard header.isTransactional, header.hasProducerId else { return false }
+        guard let entry = producers[header.producerId] else { return true }
+        return entry.currentTxnFirstOffset == nil || header.producerEpoch > entry.epoch
+    }
+
+    /// A fresh guard for producer `producerId`'s verification; it replaces any earlier one.
+    public mutating func beginVerification(producerId: Int64) -> UInt64 {
+        defer { nextGuard += 1 }
+        verificationGuards[producerId] = nextGuard
+        return nextGuard
+    }
+
+    /// Whether `guard` is still the producer's: no marker ended a transaction since it was taken.
+    public func holds(_ guard: UInt64, producerId: Int64) -> Bool { verificationGuards[producerId] == `guard` }
 
     /// Whether a coordinator may end this producer's transaction here with a marker of this epoch.
     public func checkMarker(producerId: Int64, producerEpoch: Int16, coordinatorEpoch: Int32) -> MarkerVerdict {
@@ -164,6 +189,7 @@ public struct ProducerStateTable: Sendable {
         let first = entry.currentTxnFirstOffset
         entry.currentTxnFirstOffset = nil
         producers[header.producerId] = entry
+        verificationGuards.removeValue(forKey: header.producerId)
         guard let first else { return nil }
         let completed = CompletedTxn(producerId: header.producerId, firstOffset: first, lastOffset: header.baseOffset,
                                      aborted: marker == .abort)
@@ -194,6 +220,7 @@ public struct ProducerStateTable: Sendable {
     public mutating func removeAll() {
         producers.removeAll()
         unreplicated.removeAll()
+        verificationGuards.removeAll()
     }
 
     public var active: [ActiveProducer] {

@@ -112,6 +112,29 @@ public struct TxnShard: Sendable {
         return write(id, next, then: .reply(token, .addPartitions(.none)))
     }
 
+    /// KIP-890's check, asked by a partition leader before a producer's first transactional write there: is the
+    /// partition in this producer's ongoing transaction? Writes nothing. A partition that is not answers
+    /// `notInTransaction` (INVALID_TXN_STATE before AddPartitionsToTxn v5, TRANSACTION_ABORTABLE from it); while a
+    /// transition is being written, CONCURRENT_TRANSACTIONS (the leader has the producer retry).
+    public func verify(_ id: String, producerId: Int64, epoch: Int16, partitions: [TopicPartitionKey],
+                       notInTransaction: ErrorCode) -> [TopicPartitionKey: ErrorCode] {
+        let code: (TopicPartitionKey) -> ErrorCode
+        if let meta = transactions[id] {
+            if let refusal = refusal(meta, producerId: producerId, epoch: epoch) {
+                code = { _ in refusal }
+            } else if writing[id] != nil {
+                code = { _ in .concurrentTransactions }   // a transition in flight: ask again
+            } else if meta.state != .ongoing {
+                code = { _ in notInTransaction }
+            } else {
+                code = { meta.partitions.contains($0) ? .none : notInTransaction }
+            }
+        } else {
+            code = { _ in .invalidProducerIdMapping }
+        }
+        return Dictionary(uniqueKeysWithValues: partitions.map { ($0, code($0)) })
+    }
+
     /// EndTxn: Prepare* is written; once durable the producer is answered and the markers go out.
     public mutating func endTxn(_ id: String, producerId: Int64, epoch: Int16, commit: Bool, token: TxnToken,
                                 nowMs: Int64) -> [TxnEffect] {

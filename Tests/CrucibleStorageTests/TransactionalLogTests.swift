@@ -27,7 +27,7 @@ final class TransactionalLogTests: XCTestCase {
     /// Appends one batch of `values` from producer `pid` (-1: a plain producer) with the given sequence.
     @discardableResult
     func send(_ log: PartitionLog, _ values: [String], pid: Int64 = -1, epoch: Int16 = 0, sequence: Int32 = -1,
-              transactional: Bool = true, origin: AppendOrigin = .client) throws -> AppendResult {
+              transactional: Bool = true, origin: AppendOrigin = .client, verification: UInt64? = nil) throws -> AppendResult {
         var builder = RecordBatchBuilder(codec: .none)
         builder.producerId = pid
         builder.producerEpoch = pid >= 0 ? epoch : -1
@@ -36,7 +36,7 @@ final class TransactionalLogTests: XCTestCase {
         for value in values { builder.append(Record(timestamp: 1000, key: nil, value: Array(value.utf8))) }
         var buffer = try builder.build()
         let span = BatchSpan(header: RecordBatchHeader(buffer, at: buffer.readerIndex)!, start: buffer.readerIndex)
-        return try log.appendAsLeader(&buffer, span: span, leaderEpoch: 0, origin: origin, nowMs: 0)
+        return try log.appendAsLeader(&buffer, span: span, leaderEpoch: 0, origin: origin, verification: verification, nowMs: 0)
     }
 
     @discardableResult
@@ -150,6 +150,22 @@ final class TransactionalLogTests: XCTestCase {
         XCTAssertEqual(log.lastStableOffset(highWatermark: 2), 0)
         try end(log, .commit, pid: 4)
         XCTAssertEqual(try readCommitted(log), ["offsets-1", "offsets-2"])
+    }
+
+    /// KIP-890: a marker landing between a producer's verification and its first write ends the transaction the
+    /// write was verified for, so the write is refused instead of opening a transaction nobody will end.
+    func testAMarkerBetweenVerificationAndTheFirstWriteRefusesTheWrite() throws {
+        let log = try open()
+        try send(log, ["a"], pid: 3, sequence: 0)
+        let late = log.beginVerification(producerId: 3)
+        try end(log, .abort, pid: 3)
+        XCTAssertThrowsError(try send(log, ["delayed"], pid: 3, sequence: 1, verification: late)) {
+            guard case AppendError.invalidTxnState = $0 else { return XCTFail("\($0)") }
+        }
+        XCTAssertEqual(log.lastStableOffset(highWatermark: log.logEndOffset), log.logEndOffset, "no hanging transaction")
+        let fresh = log.beginVerification(producerId: 3)
+        XCTAssertNoThrow(try send(log, ["next"], pid: 3, sequence: 1, verification: fresh))
+        XCTAssertNoThrow(try send(log, ["more"], pid: 3, sequence: 2, verification: 12_345), "an open transaction needs no guard")
     }
 
     func testAPlainBatchFromAProducerWithATransactionOpenIsRefused() throws {

@@ -102,6 +102,34 @@ def metadata_v1(topics: list[str] | None) -> bytes:
     return struct.pack(">i", len(topics)) + b"".join(string(t) for t in topics)
 
 
+def init_producer_id_v1(transactional_id: str | None, timeout_ms: int = 60_000) -> bytes:
+    return string(transactional_id) + struct.pack(">i", timeout_ms)
+
+
+def init_producer_id_v1_result(response: bytes) -> tuple[int, int, int]:
+    """(error code, producer id, epoch)."""
+    return struct.unpack(">hqh", response[4:16])
+
+
+def add_partitions_to_txn_v0(transactional_id: str, producer_id: int, epoch: int, topic: str, partitions: list[int]) -> bytes:
+    return string(transactional_id) + struct.pack(">qh", producer_id, epoch) + struct.pack(">i", 1) + string(topic) \
+        + struct.pack(">i", len(partitions)) + b"".join(struct.pack(">i", p) for p in partitions)
+
+
+def add_partitions_to_txn_v0_errors(response: bytes) -> list[int]:
+    """The per-partition error codes of a response for one topic."""
+    pos = 4 + 4  # throttle, topic count
+    name_len = struct.unpack(">h", response[pos:pos + 2])[0]
+    pos += 2 + name_len
+    count = struct.unpack(">i", response[pos:pos + 4])[0]
+    pos += 4
+    return [struct.unpack(">h", response[pos + 4 + 6 * i:pos + 6 + 6 * i])[0] for i in range(count)]
+
+
+def end_txn_v0(transactional_id: str, producer_id: int, epoch: int, commit: bool) -> bytes:
+    return string(transactional_id) + struct.pack(">qhb", producer_id, epoch, 1 if commit else 0)
+
+
 def find_coordinator_v1(key: str, key_type: int) -> bytes:
     """FindCoordinator v1: 0 a group, 1 a transactional id."""
     return string(key) + struct.pack(">b", key_type)

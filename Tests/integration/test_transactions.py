@@ -163,3 +163,58 @@ def test_offsets_sent_to_a_transaction_count_only_when_it_commits(broker):
     assert consumer.committed([TopicPartition(source, 0)], timeout=10)[0].offset == 10
     consumer.close()
     assert read_all(broker.bootstrap, sink, 1, "read_committed") == [f"out-{i}".encode() for i in range(10)]
+
+
+@pytest.mark.parametrize("verification", [True, False])
+def test_a_delayed_write_of_an_ended_transaction_is_refused_by_kip_890_verification(make_broker, verification):
+    """KAFKA-17754's shape: a producer's write to p is delayed until its transaction has been aborted and the next
+    one begun. With verification the leader asks the coordinator, which says p is not in the ongoing transaction,
+    and refuses it; without, the write is taken and opens a transaction on p nobody will end (its last stable
+    offset stays behind its high watermark: a hanging transaction)."""
+    from kafka_wire import (Connection, add_partitions_to_txn_v0, add_partitions_to_txn_v0_errors, end_txn_v0,
+                            find_coordinator_v1, init_producer_id_v1, init_producer_id_v1_result, list_offsets_v2, list_offsets_v2_offset,
+                            produce_v3, produce_v3_error, record_batch)
+    broker = make_broker(**{"transaction.partition.verification.enable": str(verification).lower()})
+    topic = create_topic(broker.bootstrap, 2)
+    transactional_id = unique_topic("late")
+    wire = Connection(broker.port)
+    deadline = time.monotonic() + 30
+    while True:   # the coordinator's partition is created on the first lookup, and loaded
+        wire.call(10, 1, find_coordinator_v1(transactional_id, 1))
+        error, pid, epoch = init_producer_id_v1_result(wire.call(22, 1, init_producer_id_v1(transactional_id)))
+        if error == 0 or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
+    assert error == 0
+
+    def add(partition):
+        return add_partitions_to_txn_v0_errors(wire.call(24, 0, add_partitions_to_txn_v0(transactional_id, pid, epoch, topic, [partition])))
+
+    def send(partition, sequence, value):
+        batch = record_batch([value], producer_id=pid, producer_epoch=epoch, base_sequence=sequence, transactional=True)
+        return produce_v3_error(wire.call(0, 3, produce_v3(topic, partition, batch, acks=-1, transactional_id=transactional_id)))
+
+    def stable(partition):
+        committed = list_offsets_v2_offset(wire.call(2, 2, list_offsets_v2(topic, partition, -1, 1)))[1]
+        end = list_offsets_v2_offset(wire.call(2, 2, list_offsets_v2(topic, partition, -1, 0)))[1]
+        return committed, end
+
+    assert add(0) == [0]
+    assert send(0, 0, b"first") == 0
+    assert wire.call(26, 0, end_txn_v0(transactional_id, pid, epoch, commit=False))[4:6] == b"\x00\x00"
+    wait_for_stable = time.monotonic() + 30
+    while stable(0)[0] != stable(0)[1] and time.monotonic() < wait_for_stable:   # the abort marker is written
+        time.sleep(0.1)
+    assert stable(0) == (2, 2)
+    deadline = time.monotonic() + 30
+    while add(1) != [0]:   # the next transaction begins once the last one is complete
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
+
+    delayed = send(0, 1, b"delayed")
+    if verification:
+        assert delayed == 48, "INVALID_TXN_STATE"
+        assert stable(0) == (2, 2)
+    else:
+        assert delayed == 0
+        assert stable(0) == (2, 3), "the delayed write hangs a transaction on the partition"

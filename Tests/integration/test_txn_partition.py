@@ -1,7 +1,10 @@
 """The partition side of transactions, driven as a transaction coordinator would drive it (transactional batches
 from a producer, then WriteTxnMarkers), read back by librdkafka under both isolation levels: open transactions
-hold the last stable offset back, aborted data is invisible to read_committed only, and a restart keeps it so."""
+hold the last stable offset back, aborted data is invisible to read_committed only, and a restart keeps it so.
+The brokers run without KIP-890's verification, as these producers have no coordinator to be verified with."""
 import time
+
+import pytest
 
 from confluent_kafka import Consumer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
@@ -12,6 +15,11 @@ from kafka_wire import (Connection, list_offsets_v2, list_offsets_v2_offset, pro
 
 PRODUCE, LIST_OFFSETS, WRITE_TXN_MARKERS = 0, 2, 27
 NONE, INVALID_PRODUCER_EPOCH, INVALID_TXN_STATE, TRANSACTION_COORDINATOR_FENCED = 0, 47, 48, 52
+
+
+@pytest.fixture
+def broker(make_broker):
+    return make_broker(**{"transaction.partition.verification.enable": "false"})
 
 
 def create_topic(bootstrap: str) -> str:

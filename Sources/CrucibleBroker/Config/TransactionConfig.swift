@@ -13,13 +13,16 @@ public struct TransactionConfig: Sendable, Equatable {
     /// `transaction.abort.timed.out.transaction.cleanup.interval.ms`: how often open transactions are checked
     /// against their timeout.
     public var abortTimedOutIntervalMs: Int64 = 10_000
+    /// `transaction.partition.verification.enable` (KIP-890): leaders verify a producer's first transactional
+    /// write to a partition with its coordinator.
+    public var partitionVerification = true
     public var coordinator = TxnSettings()
 
     public init() {}
 
     public static func == (a: TransactionConfig, b: TransactionConfig) -> Bool {
-        (a.logPartitions, a.logReplicationFactor, a.logMinIsr, a.logSegmentBytes, a.abortTimedOutIntervalMs)
-            == (b.logPartitions, b.logReplicationFactor, b.logMinIsr, b.logSegmentBytes, b.abortTimedOutIntervalMs)
+        (a.logPartitions, a.logReplicationFactor, a.logMinIsr, a.logSegmentBytes, a.abortTimedOutIntervalMs, a.partitionVerification)
+            == (b.logPartitions, b.logReplicationFactor, b.logMinIsr, b.logSegmentBytes, b.abortTimedOutIntervalMs, b.partitionVerification)
             && (a.coordinator.maxTimeoutMs, a.coordinator.idExpirationMs) == (b.coordinator.maxTimeoutMs, b.coordinator.idExpirationMs)
     }
 
@@ -31,6 +34,7 @@ public struct TransactionConfig: Sendable, Equatable {
         logSegmentBytes = try read.int("transaction.state.log.segment.bytes", range: 14...Int64(Int32.max)) ?? logSegmentBytes
         abortTimedOutIntervalMs = try read.int("transaction.abort.timed.out.transaction.cleanup.interval.ms",
                                                range: 1...Int64(Int32.max)) ?? abortTimedOutIntervalMs
+        partitionVerification = try read.bool("transaction.partition.verification.enable") ?? partitionVerification
         coordinator.maxTimeoutMs = Int32(try read.int("transaction.max.timeout.ms", range: 1...Int64(Int32.max))
                                          ?? Int64(coordinator.maxTimeoutMs))
         coordinator.idExpirationMs = try read.int("transactional.id.expiration.ms", range: 1...Int64(Int32.max))
@@ -40,6 +44,6 @@ public struct TransactionConfig: Sendable, Equatable {
     static let keys: Set<String> = [
         "transaction.state.log.num.partitions", "transaction.state.log.replication.factor", "transaction.state.log.min.isr",
         "transaction.state.log.segment.bytes", "transaction.abort.timed.out.transaction.cleanup.interval.ms",
-        "transaction.max.timeout.ms", "transactional.id.expiration.ms",
+        "transaction.max.timeout.ms", "transactional.id.expiration.ms", "transaction.partition.verification.enable",
     ]
 }

@@ -16,6 +16,8 @@ final class BrokerApis: @unchecked Sendable {
     let groups: GroupCoordinator
     /// Set once the node runs its transaction coordinator (after this, which it writes markers through).
     var transactions: TransactionCoordinator?
+    /// KIP-890's check of a producer's first transactional write to a partition, with its coordinator.
+    var verifier: TxnVerifier?
     let producerIds: ProducerIdAllocator
     let validator: BatchValidator
     /// Set in a cluster: where decisions go when this node is not the active controller.
@@ -67,7 +69,7 @@ final class BrokerApis: @unchecked Sendable {
         table.serve(DescribeLogDirsRequest.self, versions: 0...4, describeLogDirs)
         table.serve(DescribeProducersRequest.self, versions: 0...0, describeProducers)
         table.serve(WriteTxnMarkersRequest.self, versions: 0...1, writeTxnMarkers)
-        table.serve(AddPartitionsToTxnRequest.self, versions: 0...3, addPartitionsToTxn)
+        table.serve(AddPartitionsToTxnRequest.self, versions: 0...5, addPartitionsToTxn)
         table.serve(AddOffsetsToTxnRequest.self, versions: 0...3, addOffsetsToTxn)
         table.serve(EndTxnRequest.self, versions: 0...3, endTxn)
         table.serve(TxnOffsetCommitRequest.self, versions: 0...3, txnOffsetCommit)

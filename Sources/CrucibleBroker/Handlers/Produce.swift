@@ -1,3 +1,4 @@
+import CrucibleGroups
 import CrucibleMutations
 import CrucibleProtocol
 import CrucibleRecords
@@ -8,33 +9,77 @@ extension BrokerApis {
     func produce(_ request: ProduceRequest, _ context: RequestContext) throws -> Reply<ProduceResponse> {
         var response = ProduceResponse()
         let nowMs = context.nowMs
-        // acks=all partitions whose batch is not yet under the high watermark: (topic index, partition index, wait).
-        var waits: [(Int, Int, EventLoopFuture<ErrorCode>)] = []
+        // Per partition: its answer, and for acks=all the wait for the high watermark; a transactional batch that
+        // starts its producer's transaction here is verified with the coordinator first (KIP-890).
+        var outcomes: [(Int, Int, EventLoopFuture<ProducedPartition>)] = []
         response.responses = request.topicData.enumerated().map { topicIndex, topic in
             var topicResponse = ProduceResponse.TopicProduceResponse()
             topicResponse.name = topic.name
             topicResponse.partitionResponses = topic.partitionData.enumerated().map { partitionIndex, data in
-                let (result, wait) = appendToPartition(topic: topic.name, data: data, acks: request.acks,
-                                                       timeoutMs: Int64(request.timeoutMs), context: context, nowMs: nowMs)
-                if let wait { waits.append((topicIndex, partitionIndex, wait)) }
+                let append = { (verification: UInt64?) in
+                    self.appendToPartition(topic: topic.name, data: data, acks: request.acks, timeoutMs: Int64(request.timeoutMs),
+                                           context: context, nowMs: nowMs, verification: verification)
+                }
+                if let pending = verifyFirst(topic.name, data, transactionalId: request.transactionalId, context: context, append) {
+                    outcomes.append((topicIndex, partitionIndex, pending))
+                    var placeholder = ProduceResponse.PartitionProduceResponse()
+                    placeholder.index = data.index
+                    return placeholder
+                }
+                let (result, wait) = append(nil)
+                if let wait { outcomes.append((topicIndex, partitionIndex, wait.map { (result, $0) })) }
                 return result
             }
             return topicResponse
         }
         // acks=0: the client expects no response at all.
         guard request.acks != 0 else { return .immediate(HandlerOutput(response: nil)) }
-        guard !waits.isEmpty else { return .now(response) }
-        return .later(EventLoopFuture.whenAllSucceed(waits.map(\.2), on: context.eventLoop).map { codes in
-            for ((topicIndex, partitionIndex, _), code) in zip(waits, codes) where code != .none {
-                response.responses[topicIndex].partitionResponses[partitionIndex].errorCode = code.rawValue
+        guard !outcomes.isEmpty else { return .now(response) }
+        return .later(EventLoopFuture.whenAllSucceed(outcomes.map(\.2), on: context.eventLoop).map { results in
+            for ((topicIndex, partitionIndex, _), (result, code)) in zip(outcomes, results) {
+                var answer = result
+                if code != .none { answer.errorCode = code.rawValue }
+                response.responses[topicIndex].partitionResponses[partitionIndex] = answer
             }
             return HandlerOutput(response: response)
         })
     }
 
+    /// A partition's answer, and the outcome of its wait for the replicas (NONE when it had none).
+    typealias ProducedPartition = (ProduceResponse.PartitionProduceResponse, ErrorCode)
+
+    /// For a transactional batch that would open its producer's transaction on this partition (KIP-890, with
+    /// `transaction.partition.verification.enable`): asks the coordinator, then appends under the verification's
+    /// guard, or answers what the coordinator's refusal means to the producer. Nil when no verification is needed.
+    private func verifyFirst(_ topic: String, _ data: ProduceRequest.PartitionProduceData, transactionalId: String?,
+                             context: RequestContext,
+                             _ append: @escaping (UInt64?) -> (ProduceResponse.PartitionProduceResponse, EventLoopFuture<ErrorCode>?))
+        -> EventLoopFuture<ProducedPartition>? {
+        guard config.transactions.partitionVerification, let transactionalId, let verifier, context.version >= 3,
+              let bytes = data.records?.contiguousBytes, let header = RecordBatchHeader(bytes, at: bytes.readerIndex),
+              header.isTransactional, let partition = replicas.partition(topic, data.index), partition.isLeader,
+              partition.log.startsTransaction(header) else { return nil }
+        let guardToken = partition.log.beginVerification(producerId: header.producerId)
+        return verifier.verify(transactionalId: transactionalId, producerId: header.producerId, epoch: header.producerEpoch,
+                               partition: TopicPartitionKey(topic, data.index), on: context.eventLoop)
+            .flatMap { answer -> EventLoopFuture<ProducedPartition> in
+                guard answer == .none else {
+                    var refused = ProduceResponse.PartitionProduceResponse()
+                    refused.index = data.index
+                    refused.baseOffset = -1
+                    refused.errorCode = TxnVerifier.produceError(for: answer).rawValue
+                    refused.errorMessage = "the write was not verified with the transaction coordinator: \(answer.name)"
+                    return context.eventLoop.makeSucceededFuture((refused, .none))
+                }
+                let (result, wait) = append(guardToken)
+                guard let wait else { return context.eventLoop.makeSucceededFuture((result, .none)) }
+                return wait.map { (result, $0) }
+            }
+    }
+
     private func appendToPartition(topic: String, data: ProduceRequest.PartitionProduceData, acks: Int16,
-                                   timeoutMs: Int64, context: RequestContext,
-                                   nowMs: Int64) -> (ProduceResponse.PartitionProduceResponse, EventLoopFuture<ErrorCode>?) {
+                                   timeoutMs: Int64, context: RequestContext, nowMs: Int64,
+                                   verification: UInt64?) -> (ProduceResponse.PartitionProduceResponse, EventLoopFuture<ErrorCode>?) {
         var result = ProduceResponse.PartitionProduceResponse()
         result.index = data.index
         func fail(_ code: ErrorCode, _ message: String? = nil) -> (ProduceResponse.PartitionProduceResponse,
@@ -94,7 +139,7 @@ extension BrokerApis {
         }
         do {
             let appended = try partition.log.appendAsLeader(&batch, span: span, leaderEpoch: partition.leaderEpoch,
-                                                            nowMs: nowMs)
+                                                            verification: verification, nowMs: nowMs)
             if !appended.duplicate { replicas.appended(partition) }
             result.baseOffset = appended.baseOffset
             result.logAppendTimeMs = logAppendTimeMs

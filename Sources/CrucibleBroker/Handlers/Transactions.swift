@@ -92,23 +92,14 @@ extension BrokerApis {
     }
 
     func addPartitionsToTxn(_ request: AddPartitionsToTxnRequest, _ context: RequestContext) throws -> Reply<AddPartitionsToTxnResponse> {
+        if context.version >= 4 { return .later(brokerAddPartitions(request, context).map { HandlerOutput(response: $0) }) }
         let id = request.v3AndBelowTransactionalId, version = context.version
         let keys = request.v3AndBelowTopics.flatMap { topic in topic.partitions.map { TopicPartitionKey(topic.name, $0) } }
         let image = controller.currentImage
         let unknown = Set(keys.filter { image.topic(named: $0.topic)?.partitions[$0.partition] == nil })
         func respond(_ code: (TopicPartitionKey) -> ErrorCode) -> HandlerOutput<AddPartitionsToTxnResponse> {
             var response = AddPartitionsToTxnResponse()
-            response.resultsByTopicV3AndBelow = request.v3AndBelowTopics.map { topic in
-                var result = AddPartitionsToTxnResponse.AddPartitionsToTxnTopicResult()
-                result.name = topic.name
-                result.resultsByPartition = topic.partitions.map { index in
-                    var partition = AddPartitionsToTxnResponse.AddPartitionsToTxnPartitionResult()
-                    partition.partitionIndex = index
-                    partition.partitionErrorCode = code(TopicPartitionKey(topic.name, index)).rawValue
-                    return partition
-                }
-                return result
-            }
+            response.resultsByTopicV3AndBelow = Self.topicResults(request.v3AndBelowTopics, code)
             return HandlerOutput(response: response)
         }
         // Kafka adds none when one is unknown: those get UNKNOWN_TOPIC_OR_PARTITION, the others OPERATION_NOT_ATTEMPTED.
@@ -122,6 +113,64 @@ extension BrokerApis {
             let code = Self.code(of: outcome, version)
             return respond { _ in code }
         })
+    }
+
+    private static func topicResults(_ topics: [AddPartitionsToTxnRequest.AddPartitionsToTxnTopic],
+                                     _ code: (TopicPartitionKey) -> ErrorCode) -> [AddPartitionsToTxnResponse.AddPartitionsToTxnTopicResult] {
+        topics.map { topic in
+            var result = AddPartitionsToTxnResponse.AddPartitionsToTxnTopicResult()
+            result.name = topic.name
+            result.resultsByPartition = topic.partitions.map { index in
+                var partition = AddPartitionsToTxnResponse.AddPartitionsToTxnPartitionResult()
+                partition.partitionIndex = index
+                partition.partitionErrorCode = code(TopicPartitionKey(topic.name, index)).rawValue
+                return partition
+            }
+            return result
+        }
+    }
+
+    /// AddPartitionsToTxn v4+, from brokers: several transactions at once, each either added (KIP-890 part 2) or
+    /// only verified (`verifyOnly`, part 1: is each partition in the producer's ongoing transaction?).
+    private func brokerAddPartitions(_ request: AddPartitionsToTxnRequest, _ context: RequestContext) -> EventLoopFuture<AddPartitionsToTxnResponse> {
+        let notInTransaction: ErrorCode = context.version >= 5 ? .transactionAbortable : .invalidTxnState
+        let answers = request.transactions.map { transaction -> EventLoopFuture<AddPartitionsToTxnResponse.AddPartitionsToTxnResult> in
+            let id = transaction.transactionalId
+            let keys = transaction.topics.flatMap { topic in topic.partitions.map { TopicPartitionKey(topic.name, $0) } }
+            let codes: EventLoopFuture<[TopicPartitionKey: ErrorCode]>
+            if transaction.verifyOnly {
+                if let transactions, let partitions = transactionStatePartitions {
+                    codes = transactions.query(id, partitions: partitions, on: context.eventLoop) { shard in
+                        shard.verify(id, producerId: transaction.producerId, epoch: transaction.producerEpoch, partitions: keys,
+                                     notInTransaction: notInTransaction)
+                    }.recover { error in
+                        let code = self.transactionCoordinatorError(error)
+                        return Dictionary(uniqueKeysWithValues: keys.map { ($0, code) })
+                    }
+                } else {
+                    codes = context.eventLoop.makeSucceededFuture(Dictionary(uniqueKeysWithValues: keys.map { ($0, .coordinatorNotAvailable) }))
+                }
+            } else {
+                codes = runTransactional(id, on: context.eventLoop) { shard, token, nowMs in
+                    shard.addPartitions(id, producerId: transaction.producerId, epoch: transaction.producerEpoch, partitions: keys,
+                                        token: token, nowMs: nowMs)
+                }.map { outcome in
+                    let code = Self.code(of: outcome, context.version)
+                    return Dictionary(uniqueKeysWithValues: keys.map { ($0, code) })
+                }
+            }
+            return codes.map { codes in
+                var result = AddPartitionsToTxnResponse.AddPartitionsToTxnResult()
+                result.transactionalId = id
+                result.topicResults = Self.topicResults(transaction.topics) { codes[$0] ?? .none }
+                return result
+            }
+        }
+        return EventLoopFuture.whenAllSucceed(answers, on: context.eventLoop).map { results in
+            var response = AddPartitionsToTxnResponse()
+            response.resultsByTransaction = results
+            return response
+        }
     }
 
     /// AddOffsetsToTxn: the group's `__consumer_offsets` partition joins the transaction, so its offsets are

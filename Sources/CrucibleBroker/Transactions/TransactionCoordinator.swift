@@ -92,6 +92,21 @@ final class TransactionCoordinator: @unchecked Sendable {
         return promise.futureResult
     }
 
+    /// Reads the shard of `transactionalId` without changing it (KIP-890 verification).
+    func query<Value: Sendable>(_ transactionalId: String, partitions: Int32, on eventLoop: EventLoop,
+                                _ body: @escaping (TxnShard) -> Value) -> EventLoopFuture<Value> {
+        let promise = eventLoop.makePromise(of: Value.self)
+        loop.execute {
+            let index = TransactionStateLog.partition(for: transactionalId, partitions: partitions)
+            do {
+                promise.succeed(try self.shards.withShard(index) { shard, _ in body(shard) })
+            } catch {
+                promise.fail(error)
+            }
+        }
+        return promise.futureResult
+    }
+
     /// Every loaded shard's transactions (ListTransactions), and whether any shard is still loading.
     func collect(on eventLoop: EventLoop) -> EventLoopFuture<(transactions: [TransactionMetadata], loading: Bool)> {
         loop.submit {

@@ -3,7 +3,6 @@ import CrucibleGroups
 import CrucibleProtocol
 import CrucibleTransactions
 import Logging
-import NIOConcurrencyHelpers
 import NIOCore
 
 /// Gets a transaction's markers written on every partition it touched: WriteTxnMarkers to each partition's
@@ -15,20 +14,18 @@ final class TxnMarkerSender: @unchecked Sendable {
     enum Outcome { case written, superseded }
 
     private let nodeId: Int32
-    private let group: EventLoopGroup
+    private let connections: BrokerConnectionPool
     private let leaderOf: (TopicPartitionKey) -> (id: Int32, host: String, port: Int)?
     private let topicExists: (String) -> Bool
     private let writeLocally: (WriteTxnMarkersRequest, EventLoop) -> EventLoopFuture<WriteTxnMarkersResponse>
     private let logger: Logger
-    private let lock = NIOLock()
-    private var connections: [Int32: EventLoopFuture<BrokerConnection>] = [:]
     static let backoff = TimeAmount.milliseconds(100)
 
-    init(nodeId: Int32, group: EventLoopGroup, leaderOf: @escaping (TopicPartitionKey) -> (id: Int32, host: String, port: Int)?,
+    init(nodeId: Int32, connections: BrokerConnectionPool, leaderOf: @escaping (TopicPartitionKey) -> (id: Int32, host: String, port: Int)?,
          topicExists: @escaping (String) -> Bool,
          writeLocally: @escaping (WriteTxnMarkersRequest, EventLoop) -> EventLoopFuture<WriteTxnMarkersResponse>, logger: Logger) {
         self.nodeId = nodeId
-        self.group = group
+        self.connections = connections
         self.leaderOf = leaderOf
         self.topicExists = topicExists
         self.writeLocally = writeLocally
@@ -100,7 +97,7 @@ final class TxnMarkerSender: @unchecked Sendable {
         if leader == nodeId {
             answer = writeLocally(request, loop)
         } else {
-            answer = connection(to: leader, address: address).flatMap { connection in
+            answer = connections.connection(to: leader, host: address.0, port: address.1).flatMap { connection in
                 connection.send(request, timeout: .seconds(35)).map(\.0)
             }.hop(to: loop)
         }
@@ -113,32 +110,12 @@ final class TxnMarkerSender: @unchecked Sendable {
             }
             return codes
         }.recover { error in
-            self.dropConnection(to: leader)
+            self.connections.drop(leader)
             self.logger.debug("markers for \(job.transactionalId) to node \(leader) failed: \(error)")
             return [:]
         }
     }
 
-    private func connection(to leader: Int32, address: (String, Int)) -> EventLoopFuture<BrokerConnection> {
-        lock.withLock {
-            if let existing = connections[leader] { return existing }
-            let made = BrokerConnection.open(host: address.0, port: address.1, group: group,
-                                             clientId: "txn-markers-\(nodeId)", timeout: .seconds(5))
-            connections[leader] = made
-            return made
-        }
-    }
+    func close() { connections.close() }
 
-    private func dropConnection(to leader: Int32) {
-        let dropped = lock.withLock { connections.removeValue(forKey: leader) }
-        dropped?.whenSuccess { $0.close() }
-    }
-
-    func close() {
-        let all = lock.withLock { () -> [EventLoopFuture<BrokerConnection>] in
-            defer { connections.removeAll() }
-            return Array(connections.values)
-        }
-        for connection in all { connection.whenSuccess { $0.close() } }
-    }
 }
