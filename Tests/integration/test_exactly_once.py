@@ -129,3 +129,28 @@ def test_consume_transform_produce_is_exactly_once_through_a_coordinator_kill_an
     offsets = consumer.committed([TopicPartition(source, p) for p in range(3)], timeout=30)
     consumer.close()
     assert [tp.offset for tp in offsets] == [RECORDS_PER_PARTITION] * 3
+
+
+def test_an_open_transaction_survives_the_sigkill_of_each_node_in_turn(cluster):
+    """Producer state on the partitions (sequences, the open transaction) and the coordinator's transaction state
+    come back after a SIGKILL: a transaction open while any node, coordinator or leader, is killed commits while
+    it is down, exactly once, nothing of it visible before; the node then restarts and catches up."""
+    topic = unique_topic("sk")
+    create(cluster, topic)
+    producer = Producer({"bootstrap.servers": cluster.bootstrap, "transactional.id": unique_topic("sk-tx"),
+                         "transaction.timeout.ms": 60_000})
+    producer.init_transactions(120)
+    expected = []
+    for node in (1, 2, 3):
+        values = [f"round-{node}-{i}".encode() for i in range(30)]
+        producer.begin_transaction()
+        for i, value in enumerate(values):
+            producer.produce(topic, value=value, partition=i % 3)
+        assert producer.flush(60) == 0
+        assert Counter(read_all(cluster.bootstrap, topic, "read_committed")) == Counter(expected), "nothing visible before the commit"
+        cluster.node("kill", node)
+        producer.commit_transaction(120)   # with the node down: a new coordinator, new leaders
+        cluster.node("start", node)
+        expected += values
+        assert Counter(read_all(cluster.bootstrap, topic, "read_committed")) == Counter(expected), f"after killing node {node}"
+    assert Counter(read_all(cluster.bootstrap, topic, "read_uncommitted")) == Counter(expected), "every write once"
