@@ -129,7 +129,7 @@ let package = Package(
         .executableTarget(name: "crucible",
                           dependencies: ["CrucibleBroker", "CrucibleClient", "CrucibleVerify", "CrucibleStorage", "CrucibleGroups",
                                          "CrucibleBench", "CrucibleWorkload", "CrucibleRdKafka", "CrucibleVerifyRun", "CrucibleMutations",
-                                         "CrucibleReport",
+                                         "CrucibleReport", "CrucibleTransactions",
                                          .product(name: "ArgumentParser", package: "swift-argument-parser"),
                                          .product(name: "Logging", package: "swift-log")],
                           swiftSettings: swiftSettings),

@@ -50,10 +50,11 @@ extension KafkaClient {
         try retryingCoordinatorErrors { try findCoordinatorOnce(group: group) }
     }
 
-    private func findCoordinatorOnce(group: String) throws -> BrokerAddress {
+    /// The coordinator of `group` (key type 0) or of a transactional id (key type 1).
+    func findCoordinatorOnce(group: String, keyType: Int8 = 0) throws -> BrokerAddress {
         var request = FindCoordinatorRequest()
         request.key = group  // v0-3
-        request.keyType = 0
+        request.keyType = keyType
         request.coordinatorKeys = [group]  // v4+
         let (response, version) = try call(request, on: try anyConnection())
         if version >= 4 {

@@ -47,6 +47,8 @@ enum Catalog {
         61, // DescribeProducers
         62, // BrokerRegistration
         63, // BrokerHeartbeat
+        65, // DescribeTransactions
+        66, // ListTransactions
     ]
 
     /// Header and embedded data schemas generated alongside the APIs.

@@ -44,5 +44,5 @@ struct Root: ParsableCommand {
                       ConfigsCommand.self, ConsoleProducerCommand.self, ConsoleConsumerCommand.self,
                       DumpLogCommand.self, MetadataQuorumCommand.self, DeleteRecordsCommand.self, LogDirsCommand.self,
                       LeaderElectionCommand.self, ReassignPartitionsCommand.self, ApiConformanceCommand.self,
-                      ConsumerGroupsCommand.self, BenchCommand.self, VerifyCommand.self, ReportCommand.self, GateCommand.self])
+                      ConsumerGroupsCommand.self, TransactionsCommand.self, BenchCommand.self, VerifyCommand.self, ReportCommand.self, GateCommand.self])
 }

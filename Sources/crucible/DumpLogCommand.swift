@@ -14,15 +14,24 @@ struct DumpLogCommand: ParsableCommand {
     @Flag(name: .long, help: "Print every record (without contents unless --print-data-log).") var deepIteration = false
     @Flag(name: .long, help: "Decode __consumer_offsets records (offset commits and group metadata) as JSON.")
     var offsetsDecoder = false
+    @Flag(name: .long, help: "Decode __transaction_state records (transactional ids' states) as JSON.")
+    var transactionLogDecoder = false
+
+    func validate() throws {
+        if offsetsDecoder && transactionLogDecoder {
+            throw ValidationError("--offsets-decoder and --transaction-log-decoder cannot be combined")
+        }
+    }
 
     func run() throws {
+        let decoder: SegmentDump.Decoder? = offsetsDecoder ? .offsets : transactionLogDecoder ? .transactionLog : nil
         for path in files.split(separator: ",").map(String.init) {
             guard path.hasSuffix(".log") else { throw UsageError("--files \(path): only .log segment files can be dumped") }
             guard let data = FileManager.default.contents(atPath: path) else { throw UsageError("--files \(path): cannot read it") }
             var output = ""
             // A decoder implies printing every record's contents, as in Kafka.
-            SegmentDump(path: path, bytes: ByteBuffer(bytes: data), printRecords: printDataLog || deepIteration || offsetsDecoder,
-                        printContents: printDataLog || offsetsDecoder, decodeOffsets: offsetsDecoder).write(to: &output)
+            SegmentDump(path: path, bytes: ByteBuffer(bytes: data), printRecords: printDataLog || deepIteration || decoder != nil,
+                        printContents: printDataLog || decoder != nil, decoder: decoder).write(to: &output)
             FileHandle.standardOutput.write(Data(output.utf8))
         }
     }
@@ -34,7 +43,9 @@ struct SegmentDump {
     let bytes: ByteBuffer
     let printRecords: Bool
     let printContents: Bool
-    var decodeOffsets = false
+    /// How the records of an internal topic are decoded, if they are.
+    enum Decoder { case offsets, transactionLog }
+    var decoder: Decoder? = nil
 
     var fileName: String { URL(fileURLWithPath: path).lastPathComponent }
 
@@ -91,8 +102,8 @@ struct SegmentDump {
                 + "headerKeys: [\(record.headers.map(\.key).joined(separator: ","))]"
             if h.isControl {
                 out += Self.controlMarker(record)
-            } else if decodeOffsets {
-                let (key, payload) = OffsetsDecoder.format(record)
+            } else if let decoder {
+                let (key, payload) = decoder == .offsets ? OffsetsDecoder.format(record) : TransactionLogDecoder.format(record)
                 out += " key: \(key)"
                 if let payload { out += " payload: \(payload)" }
             } else if printContents {

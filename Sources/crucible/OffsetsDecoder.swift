@@ -26,7 +26,7 @@ enum OffsetsDecoder {
     }
 
     /// The i16 version every key and value starts with.
-    private static func version(_ bytes: [UInt8]) -> Int16 {
+    static func version(_ bytes: [UInt8]) -> Int16 {
         bytes.count < 2 ? -1 : Int16(bitPattern: UInt16(bytes[0]) << 8 | UInt16(bytes[1]))
     }
 
@@ -96,7 +96,7 @@ enum OffsetsDecoder {
         }.joined(separator: ",") + "]"
     }
 
-    private static func object(_ fields: [(String, String)]) -> String {
+    static func object(_ fields: [(String, String)]) -> String {
         "{" + fields.map { "\"\($0.0)\":\($0.1)" }.joined(separator: ",") + "}"
     }
 

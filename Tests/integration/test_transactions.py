@@ -218,3 +218,80 @@ def test_a_delayed_write_of_an_ended_transaction_is_refused_by_kip_890_verificat
     else:
         assert delayed == 0
         assert stable(0) == (2, 3), "the delayed write hangs a transaction on the partition"
+
+
+def test_the_transactions_tool_lists_and_describes_as_kafka_transactions_sh(broker):
+    import subprocess
+
+    from conftest import crucible_binary
+
+    def tool(*args):
+        return subprocess.run([crucible_binary(), "transactions", "--bootstrap-server", broker.bootstrap, *args],
+                              capture_output=True, text=True, timeout=60)
+
+    topic = create_topic(broker.bootstrap)
+    transactional_id = unique_topic("tool")
+    producer = transactional(broker.bootstrap, transactional_id)
+    producer.begin_transaction()
+    send(producer, topic, ["a", "b"])
+    producer.flush(30)
+
+    described = tool("--describe", "--transactional-id", transactional_id)
+    assert described.returncode == 0, described.stderr
+    header, row = [line.split("\t") for line in described.stdout.splitlines()]
+    fields = dict(zip([h.strip() for h in header], [v.strip() for v in row]))
+    assert fields["TransactionalId"] == transactional_id and fields["TransactionState"] == "Ongoing"
+    assert fields["CoordinatorId"] == "1" and fields["ProducerEpoch"] == "0"
+    assert sorted(fields["TopicPartitions"].split(",")) == [f"{topic}-0", f"{topic}-1"]
+    assert int(fields["TransactionDurationMs"]) >= 0 and fields["CurrentTransactionStartTimeMs"] != "None"
+
+    producer.commit_transaction(30)
+    listed = tool("--list")
+    assert listed.returncode == 0, listed.stderr
+    rows = [[v.strip() for v in line.split("\t")] for line in listed.stdout.splitlines()]
+    assert rows[0] == ["TransactionalId", "Coordinator", "ProducerId", "TransactionState"]
+    assert [transactional_id, "1", fields["ProducerId"], "CompleteCommit"] in rows[1:]
+
+    missing = tool("--describe", "--transactional-id", "nobody-has-this-id")
+    assert missing.returncode == 1 and "TRANSACTIONAL_ID_NOT_FOUND" in missing.stderr
+    for bad in (["--list", "--describe"], ["--describe"], [], ["--list", "--transactional-id", "x"]):
+        refused = tool(*bad)
+        assert refused.returncode == 2, (bad, refused.stderr)
+
+
+def test_dump_log_shows_markers_and_decodes_the_transaction_log(broker):
+    import subprocess
+    from pathlib import Path
+
+    from conftest import crucible_binary
+
+    topic = create_topic(broker.bootstrap, 1)
+    transactional_id = unique_topic("dump")
+    producer = transactional(broker.bootstrap, transactional_id)
+    producer.begin_transaction()
+    producer.produce(topic, value=b"v", partition=0)
+    producer.commit_transaction(30)
+    producer.begin_transaction()
+    producer.produce(topic, value=b"w", partition=0)
+    producer.flush(30)
+    producer.abort_transaction(30)
+    data = broker.directory / "data"
+
+    def dump(segment: Path, *flags):
+        result = subprocess.run([crucible_binary(), "dump-log", "--files", str(segment), *flags], capture_output=True, text=True, timeout=60)
+        assert result.returncode == 0, result.stderr
+        return result.stdout
+
+    deadline = time.monotonic() + 30
+    while "endTxnMarker: ABORT" not in (out := dump(data / f"{topic}-0" / "00000000000000000000.log", "--deep-iteration")):
+        assert time.monotonic() < deadline, out
+        time.sleep(0.2)
+    assert "endTxnMarker: COMMIT coordinatorEpoch: 0" in out and "isTransactional: true isControl: true" in out
+    decoded = "".join(dump(segment, "--transaction-log-decoder")
+                      for segment in data.glob("__transaction_state-*/00000000000000000000.log"))
+    assert f'key: {{"type":"0","data":{{"transactionalId":"{transactional_id}"}}}}' in decoded
+    assert '"transactionStatus":4' in decoded and '"transactionStatus":5' in decoded   # CompleteCommit, CompleteAbort
+    assert f'"transactionPartitions":[{{"topic":"{topic}","partitionIds":[0]}}]' in decoded
+    refused = subprocess.run([crucible_binary(), "dump-log", "--files", str(data / f"{topic}-0" / "00000000000000000000.log"),
+                              "--offsets-decoder", "--transaction-log-decoder"], capture_output=True, text=True, timeout=60)
+    assert refused.returncode == 2

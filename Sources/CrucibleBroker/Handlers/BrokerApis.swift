@@ -73,6 +73,8 @@ final class BrokerApis: @unchecked Sendable {
         table.serve(AddOffsetsToTxnRequest.self, versions: 0...3, addOffsetsToTxn)
         table.serve(EndTxnRequest.self, versions: 0...3, endTxn)
         table.serve(TxnOffsetCommitRequest.self, versions: 0...3, txnOffsetCommit)
+        table.serve(DescribeTransactionsRequest.self, versions: 0...0, describeTransactions)
+        table.serve(ListTransactionsRequest.self, versions: 0...1, listTransactions)
         table.serve(DescribeClusterRequest.self, versions: 0...1, describeCluster)
         table.serve(ListPartitionReassignmentsRequest.self, versions: 0...0, listPartitionReassignments)
         return table

@@ -17,7 +17,7 @@ extension BrokerApis {
         controller.currentImage.topic(named: TransactionStateLog.topic).map { Int32($0.partitions.count) }
     }
 
-    private func transactionCoordinatorError(_ error: Error) -> ErrorCode {
+    func transactionCoordinatorError(_ error: Error) -> ErrorCode {
         switch error as? TransactionCoordinator.Unavailable {
         case .loading?: return .coordinatorLoadInProgress
         case .notCoordinator?: return .notCoordinator

@@ -47,6 +47,8 @@ public enum ApiKey: Int16, CaseIterable, Sendable {
     case describeProducers = 61
     case brokerRegistration = 62
     case brokerHeartbeat = 63
+    case describeTransactions = 65
+    case listTransactions = 66
 
     /// Kafka's name for the API.
     public var name: String {
@@ -96,6 +98,8 @@ public enum ApiKey: Int16, CaseIterable, Sendable {
         case .describeProducers: return "DescribeProducers"
         case .brokerRegistration: return "BrokerRegistration"
         case .brokerHeartbeat: return "BrokerHeartbeat"
+        case .describeTransactions: return "DescribeTransactions"
+        case .listTransactions: return "ListTransactions"
         }
     }
 
@@ -146,6 +150,8 @@ public enum ApiKey: Int16, CaseIterable, Sendable {
         case .describeProducers: return DescribeProducersRequest.self
         case .brokerRegistration: return BrokerRegistrationRequest.self
         case .brokerHeartbeat: return BrokerHeartbeatRequest.self
+        case .describeTransactions: return DescribeTransactionsRequest.self
+        case .listTransactions: return ListTransactionsRequest.self
         }
     }
 
@@ -196,6 +202,8 @@ public enum ApiKey: Int16, CaseIterable, Sendable {
         case .describeProducers: return DescribeProducersResponse.self
         case .brokerRegistration: return BrokerRegistrationResponse.self
         case .brokerHeartbeat: return BrokerHeartbeatResponse.self
+        case .describeTransactions: return DescribeTransactionsResponse.self
+        case .listTransactions: return ListTransactionsResponse.self
         }
     }
 }

@@ -200,6 +200,14 @@ final class GeneratedRoundTripTests: XCTestCase {
         try assertRoundTripsInEveryVersion(DescribeQuorumResponse.self)
     }
 
+    func testDescribeTransactionsRequest() throws {
+        try assertRoundTripsInEveryVersion(DescribeTransactionsRequest.self)
+    }
+
+    func testDescribeTransactionsResponse() throws {
+        try assertRoundTripsInEveryVersion(DescribeTransactionsResponse.self)
+    }
+
     func testElectLeadersRequest() throws {
         try assertRoundTripsInEveryVersion(ElectLeadersRequest.self)
     }
@@ -322,6 +330,14 @@ final class GeneratedRoundTripTests: XCTestCase {
 
     func testListPartitionReassignmentsResponse() throws {
         try assertRoundTripsInEveryVersion(ListPartitionReassignmentsResponse.self)
+    }
+
+    func testListTransactionsRequest() throws {
+        try assertRoundTripsInEveryVersion(ListTransactionsRequest.self)
+    }
+
+    func testListTransactionsResponse() throws {
+        try assertRoundTripsInEveryVersion(ListTransactionsResponse.self)
     }
 
     func testMetadataRequest() throws {
