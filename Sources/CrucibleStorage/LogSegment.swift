@@ -41,8 +41,7 @@ final class LogSegment {
                                       baseOffset: baseOffset)
         timeIndex = try TimeIndex(path: directory + "/" + Self.fileName(baseOffset, ".timeindex" + suffix),
                                   baseOffset: baseOffset)
-        // A cleaned copy keeps the segment's own `.txnindex`: cleaning moves no marker to another segment.
-        txnIndex = try TransactionIndex(path: directory + "/" + Self.fileName(baseOffset, ".txnindex"))
+        txnIndex = try TransactionIndex(path: directory + "/" + Self.fileName(baseOffset, ".txnindex" + suffix))
         createdMs = nowMs
         nextOffset = baseOffset
     }

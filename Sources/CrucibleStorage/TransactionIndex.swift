@@ -67,6 +67,13 @@ final class TransactionIndex {
 
     func sync() throws { try file?.sync() }
 
+    /// Writes the file even with no entries: a cleaned segment's index must exist to replace the old one in the
+    /// swap (an empty file reads as no entries).
+    func materialize() throws {
+        file = nil
+        try FileSystem.writeAtomically(path, Array(Self.encode(entries).readableBytesView))
+    }
+
     func delete() throws {
         file = nil
         if FileSystem.exists(path) { try FileSystem.remove(path) }

@@ -34,11 +34,13 @@ class CleanerTestCase: XCTestCase {
     /// One batch of (key, value) records; a nil value is a tombstone.
     @discardableResult
     func append(_ log: PartitionLog, _ pairs: [(String, String?)], timestamp: Int64 = 1000,
-                codec: CompressionCodec = .none, producerId: Int64 = -1, sequence: Int32 = -1) throws -> AppendResult {
+                codec: CompressionCodec = .none, producerId: Int64 = -1, sequence: Int32 = -1,
+                transactional: Bool = false) throws -> AppendResult {
         var builder = RecordBatchBuilder(codec: codec)
         builder.producerId = producerId
         builder.producerEpoch = producerId >= 0 ? 0 : -1
         builder.baseSequence = sequence
+        builder.isTransactional = transactional
         for (i, (key, value)) in pairs.enumerated() {
             builder.append(Record(timestamp: timestamp + Int64(i), key: Array(key.utf8), value: value.map { Array($0.utf8) },
                                   headers: [RecordHeader(key: "h", value: [UInt8(i & 0xff)])]))
@@ -55,10 +57,10 @@ class CleanerTestCase: XCTestCase {
         var description: String { "\(offset):\(key)=\(value ?? "null")" }
     }
 
-    /// Every record in the log, through the same read path fetches use.
-    func entries(_ log: PartitionLog) throws -> [Entry] {
+    /// Every record in the log, through the same read path fetches use (data only with `dataOnly`).
+    func entries(_ log: PartitionLog, dataOnly: Bool = false) throws -> [Entry] {
         let bytes = try log.readBytes(from: log.logStartOffset, maxBytes: 1 << 30, endOffset: log.logEndOffset)
-        return try RecordBatch.spans(in: bytes, allowPartialTail: false).flatMap { span in
+        return try RecordBatch.spans(in: bytes, allowPartialTail: false).filter { !dataOnly || !$0.header.isControl }.flatMap { span in
             XCTAssertTrue(RecordBatch.crcMatches(span, in: bytes), "CRC of batch at \(span.header.baseOffset)")
             return try RecordBatch.records(span, in: bytes).map {
                 Entry(offset: $0.offset, key: String(decoding: $0.key!, as: UTF8.self),

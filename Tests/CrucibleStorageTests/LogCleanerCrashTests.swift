@@ -7,7 +7,8 @@ import XCTest
 /// file, only original records, and every record the newest-per-key rule keeps.
 final class LogCleanerCrashTests: CleanerTestCase {
     func testACrashAtEveryStepOfTheSwapRecoversToACorrectLog() throws {
-        for step in 0...6 {
+        let kinds = SegmentSwap.kinds.count
+        for step in 0...(2 * kinds) {
             try? FileManager.default.removeItem(atPath: root)
             let log = try open(compactConfig())
             try fill(log, updates: 200, keys: 7, codec: step % 2 == 0 ? .lz4 : .none)
@@ -25,12 +26,12 @@ final class LogCleanerCrashTests: CleanerTestCase {
             XCTAssertTrue(Set(recovered.map(\.description)).isSubset(of: Set(original.map(\.description))), "step \(step)")
             let required = newestPerKey(original, below: activeBase)
             XCTAssertTrue(Set(required.map(\.description)).isSubset(of: Set(recovered.map(\.description))), "step \(step)")
-            // Steps 1-2 rename index files only: not committed, the first segment is as it was. From step 3 on the
-            // log's .swap exists: committed, the first segment is the cleaned one.
+            // The first renames move index files only: not committed, the first segment is as it was. Once the
+            // log's .swap exists (the last kind's first rename) it is committed: the first segment is the cleaned one.
             let firstSegmentEnd = reopened.segmentBaseOffsets[1]
             let firstBefore = original.filter { $0.offset < firstSegmentEnd }
             let firstAfter = recovered.filter { $0.offset < firstSegmentEnd }
-            if step < 3 {
+            if step < kinds {
                 XCTAssertEqual(firstAfter, firstBefore, "step \(step)")
             } else {
                 XCTAssertEqual(firstAfter, newestPerKey(original, below: activeBase).filter { $0.offset < firstSegmentEnd },

@@ -1,5 +1,6 @@
 """Log compaction on a real node with a real client (confluent-kafka): a compacted topic keeps the newest value
-per key at its original offset, tombstones go after delete.retention.ms, records without a key are refused with
+per key at its original offset, tombstones go after delete.retention.ms, aborted transactions' data goes, records
+without a key are refused with
 INVALID_RECORD, and a node SIGKILLed while cleaning loses nothing the newest-per-key rule keeps. Each test waits
 on the log's own state (the cleaner checkpoint, `.cleaned` files), never on a fixed sleep."""
 import os
@@ -49,10 +50,10 @@ def produce(bootstrap, topic, pairs, batch=50, **settings):
     return newest
 
 
-def read_all(bootstrap, topic):
+def read_all(bootstrap, topic, isolation="read_committed"):
     """Every record as (offset, key, value), through a consumer reading from the log start."""
     consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": "compaction", "enable.partition.eof": True,
-                         "enable.auto.commit": False})
+                         "enable.auto.commit": False, "isolation.level": isolation})
     consumer.assign([TopicPartition(topic, 0, 0)])
     records = []
     while True:
@@ -118,6 +119,28 @@ def test_tombstones_go_after_delete_retention_ms(make_broker):
     assert (newest[b"doomed"][0], b"doomed", None) in read_all(broker.bootstrap, topic), "a tombstone stays a while"
     wait_until(lambda: all(key != b"doomed" for _, key, _ in read_all(broker.bootstrap, topic)), "the tombstone to go")
     assert read_all(broker.bootstrap, topic) == [(newest[b"kept"][0], b"kept", b"v1"), (marker, b"marker", b"roll")]
+
+
+def test_compaction_removes_the_data_of_aborted_transactions(make_broker):
+    """Aborted data goes, even from read_uncommitted readers, and never outranks the committed value of its key."""
+    broker = make_broker(**CLEANER)
+    topic = unique_topic("txn-compact")
+    create_compacted(broker.bootstrap, topic)
+    producer = Producer({"bootstrap.servers": broker.bootstrap, "transactional.id": unique_topic("tx"), "linger.ms": 5})
+    producer.init_transactions(30)
+    for outcome in ("committed", "aborted"):
+        producer.begin_transaction()
+        for i in range(50):
+            producer.produce(topic, key=b"key-%02d" % (i % 10), value=f"{outcome}-{i}".encode())
+        producer.flush(30)
+        producer.commit_transaction(30) if outcome == "committed" else producer.abort_transaction(30)
+    end = produce(broker.bootstrap, topic, [(b"plain", b"p")])[b"plain"][0] + 1
+    before = read_all(broker.bootstrap, topic, "read_uncommitted")
+    assert any(value.startswith(b"aborted") for _, _, value in before), "aborted data is there before cleaning"
+    roll_and_wait_for_cleaning(broker, topic, end)
+    after = {key: value for _, key, value in read_all(broker.bootstrap, topic, "read_uncommitted")}
+    assert after == {**{b"key-%02d" % i: f"committed-{40 + i}".encode() for i in range(10)},
+                     b"plain": b"p", b"marker": b"roll"}
 
 
 def test_a_record_without_a_key_is_refused(make_broker):

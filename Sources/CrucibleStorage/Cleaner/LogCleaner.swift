@@ -17,7 +17,8 @@ public struct CleanResult: Sendable, Equatable {
 /// key) over the dirty section, then rewrites every non-active segment below the map's end keeping, per key,
 /// only the newest record, with offsets unchanged (so compacted logs have gaps). Each rewritten segment is
 /// swapped in on its own: any prefix of the swaps is a correct log, because a record only goes when a newer
-/// one for its key exists at a higher offset, and segments are swapped oldest first. One instance serves one
+/// one for its key exists at a higher offset, and segments are swapped oldest first (so aborted data goes before
+/// its marker can, and a marker goes only on a pass after its horizon, see `TransactionCleaning`). One instance serves one
 /// thread at a time (the broker's cleaner service).
 public final class LogCleaner {
     /// `log.cleaner.dedupe.buffer.size`: a bound on the offset map.
@@ -42,8 +43,9 @@ public final class LogCleaner {
         let plan = try CleaningPlan(segments: snapshot.segments, logStartOffset: logStart, checkpoint: checkpoint,
                                     upperBound: upperBound, config: config, nowMs: nowMs)
         guard plan.isDue(config, tombstonesDue: tombstonesDue) else { return nil }
-        let map = try buildOffsetMap(snapshot.segments, plan)
-        let writer = SegmentCleaner(map: map, nowMs: nowMs, deleteRetentionMs: config.deleteRetentionMs,
+        let transactions = TransactionCleaning(abortedTransactions: snapshot.abortedTransactions)
+        let map = try buildOffsetMap(snapshot.segments, plan, transactions)
+        let writer = SegmentCleaner(map: map, transactions: transactions, nowMs: nowMs, deleteRetentionMs: config.deleteRetentionMs,
                                     lastBatchOfProducer: snapshot.lastBatchOfProducer, directory: log.directory,
                                     indexIntervalBytes: config.indexIntervalBytes)
         var result = CleanResult(endOffset: map.latestOffset + 1, segmentsRewritten: 0, recordsRemoved: 0,
@@ -71,7 +73,9 @@ public final class LogCleaner {
     /// The newest offset of each key in [firstDirty, firstUncleanable), whole batches only, stopping at a
     /// segment boundary once the map is full. Everything below the first dirty offset counts as covered: it was
     /// cleaned before, so only tombstones past their horizon go from there when nothing newer is in the map.
-    private func buildOffsetMap(_ segments: [LogSegment], _ plan: CleaningPlan) throws -> OffsetMap {
+    /// Aborted data is left out: it is dropped, and must not outrank an older committed record of its key.
+    private func buildOffsetMap(_ segments: [LogSegment], _ plan: CleaningPlan,
+                                _ transactions: TransactionCleaning) throws -> OffsetMap {
         var map = OffsetMap(bytesMax: dedupeBufferBytes)
         map.latestOffset = plan.firstDirtyOffset - 1
         for segment in segments.dropLast() where segment.nextOffset > plan.firstDirtyOffset {
@@ -81,7 +85,7 @@ public final class LogCleaner {
             try segment.forEachBatch(from: start, to: segment.size) { span, buffer in
                 let header = span.header
                 guard header.lastOffset < plan.firstUncleanableOffset else { reachedBound = true; return false }
-                if !header.isControl && header.recordCount > 0 {
+                if !header.isControl && header.recordCount > 0 && transactions.abortedTransaction(of: header) == nil {
                     for record in try BatchRewriter.records(span, in: buffer) where record.offset >= plan.firstDirtyOffset {
                         if let key = record.key { map.put(key, offset: record.offset) }
                     }

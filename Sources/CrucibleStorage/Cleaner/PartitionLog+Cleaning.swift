@@ -4,13 +4,15 @@ extension PartitionLog {
         let segments: [LogSegment]
         let truncations: Int
         let lastBatchOfProducer: [Int64: Int64]
+        let abortedTransactions: [AbortedTxn]
     }
 
     func cleaningSnapshot() -> CleaningSnapshot? {
         lock.withLock {
             guard !segments.isEmpty else { return nil }
             return CleaningSnapshot(segments: segments, truncations: truncations,
-                                    lastBatchOfProducer: producerState.producers.compactMapValues { $0.batches.last?.lastOffset })
+                                    lastBatchOfProducer: producerState.producers.compactMapValues { $0.batches.last?.lastOffset },
+                                    abortedTransactions: segments.flatMap(\.txnIndex.entries))
         }
     }
 

@@ -3,10 +3,12 @@ import NIOCore
 
 /// Writes the cleaned copy of one segment into `.cleaned` files beside it, batch by batch, deciding per record
 /// as Kafka's Cleaner does: keep it if the offset map holds no newer offset for its key and it is not a
-/// tombstone past its delete horizon. Reads the old segment without the log's lock, as fetches do: a non-active
-/// segment changes only by truncation, which `PartitionLog.install` detects before anything is swapped.
+/// tombstone past its delete horizon; aborted data and spent markers go as `TransactionCleaning` decides. Reads
+/// the old segment without the log's lock, as fetches do: a non-active segment changes only by truncation, which
+/// `PartitionLog.install` detects before anything is swapped.
 struct SegmentCleaner {
     let map: OffsetMap
+    let transactions: TransactionCleaning
     let nowMs: Int64
     let deleteRetentionMs: Int64
     /// Each idempotent producer's last batch (its last offset): kept, even emptied, for its sequence numbers.
@@ -39,7 +41,7 @@ struct SegmentCleaner {
             pendingSpans.removeAll()
         }
         try segment.forEachBatch(from: 0, to: sizeRead) { span, buffer in
-            try filter(span, in: buffer, into: &pending, &pendingSpans, &changed, &outcome)
+            try filter(span, in: buffer, into: &pending, &pendingSpans, &changed, &outcome, into: cleaned)
             if pending.readableBytes >= Self.readChunkBytes { try writePending() }
             return true
         }
@@ -48,6 +50,7 @@ struct SegmentCleaner {
             try SegmentSwap.removeCleaned(directory, segment.baseOffset)
             return outcome
         }
+        try cleaned.txnIndex.materialize()
         try cleaned.flush()
         outcome.cleaned = cleaned
         return outcome
@@ -56,7 +59,7 @@ struct SegmentCleaner {
     /// Appends what is kept of one batch to `out`: the original bytes when nothing changes, a rebuilt batch
     /// when records go or a delete horizon is set, an empty batch for a producer's last batch, or nothing.
     private func filter(_ span: BatchSpan, in buffer: ByteBuffer, into out: inout ByteBuffer, _ spans: inout [BatchSpan],
-                        _ changed: inout Bool, _ outcome: inout Outcome) throws {
+                        _ changed: inout Bool, _ outcome: inout Outcome, into cleaned: LogSegment) throws {
         let header = span.header
         func keep(_ bytes: ByteBuffer) {
             var bytes = bytes
@@ -64,13 +67,19 @@ struct SegmentCleaner {
             out.writeBuffer(&bytes)
             spans.append(BatchSpan(header: RecordBatchHeader(out, at: start)!, start: start))
         }
-        // Control batches stay (no transactions yet); batches past the map belong to a later pass.
-        guard !header.isControl, header.baseOffset <= map.latestOffset else {
+        // Batches past the map belong to a later pass.
+        guard header.baseOffset <= map.latestOffset else {
             keep(buffer.getSlice(at: span.start, length: span.size)!)
+            if header.isControl { try carryIndexEntry(of: header, into: cleaned) }
+            return
+        }
+        if header.isControl {
+            try filterControl(span, in: buffer, keep: keep, &changed, &outcome, into: cleaned)
             return
         }
         let records = try BatchRewriter.records(span, in: buffer)
-        let kept = records.filter(retains(header))
+        let aborted = transactions.readData(header)
+        let kept = aborted ? [] : records.filter(retains(header))
         let keepsTombstone = kept.contains { !$0.hasValue }
         let horizon = header.deleteHorizonMs ?? (keepsTombstone ? nowMs + deleteRetentionMs : nil)
         if keepsTombstone, let horizon, horizon > nowMs {
@@ -87,6 +96,43 @@ struct SegmentCleaner {
         } else if header.hasProducerId && lastBatchOfProducer[header.producerId] == header.lastOffset {
             keep(BatchRewriter.emptyBatch(header))
         }
+    }
+
+    /// A transaction marker stays as it is while its transaction left data (an ABORT marker with its index
+    /// entry); once spent, it gets a delete horizon, and goes on the first pass after it.
+    private func filterControl(_ span: BatchSpan, in buffer: ByteBuffer, keep: (ByteBuffer) -> Void, _ changed: inout Bool,
+                               _ outcome: inout Outcome, into cleaned: LogSegment) throws {
+        let header = span.header
+        let records = try BatchRewriter.records(span, in: buffer)
+        guard let type = ControlRecord.type(ofKey: records.first?.key), let marker = ControlRecord.Marker(rawValue: type) else {
+            keep(buffer.getSlice(at: span.start, length: span.size)!)  // another control type: not ours to judge
+            return
+        }
+        var horizon = header.deleteHorizonMs
+        if transactions.readMarker(header, marker) == .removable {
+            if let due = horizon, due <= nowMs {
+                changed = true
+                outcome.recordsRemoved += records.count
+                return
+            }
+            if horizon == nil {
+                horizon = nowMs + deleteRetentionMs
+                changed = true
+                keep(try BatchRewriter.rebuild(header, keeping: records, deleteHorizonMs: horizon))
+            } else {
+                keep(buffer.getSlice(at: span.start, length: span.size)!)
+            }
+            outcome.nextDeleteHorizonMs = min(outcome.nextDeleteHorizonMs ?? .max, horizon!)
+        } else {
+            keep(buffer.getSlice(at: span.start, length: span.size)!)
+        }
+        try carryIndexEntry(of: header, into: cleaned)
+    }
+
+    /// A kept ABORT marker keeps its aborted-transaction entry in the cleaned segment's index.
+    private func carryIndexEntry(of marker: RecordBatchHeader, into cleaned: LogSegment) throws {
+        guard let entry = transactions.indexEntry(producerId: marker.producerId, markerOffset: marker.baseOffset) else { return }
+        try cleaned.txnIndex.append(entry)
     }
 
     private func retains(_ header: RecordBatchHeader) -> (RetainableRecord) -> Bool {

@@ -2,7 +2,7 @@ import Logging
 
 /// Replacing a segment by its cleaned copy so that a crash at any point leaves either the old segment or the
 /// new one, never a mix: Kafka's `.cleaned` → `.swap` → real-name scheme. The cleaner writes `X.log.cleaned`,
-/// `X.index.cleaned` and `X.timeindex.cleaned` (flushed); then, under the log's lock, each is renamed to `.swap`
+/// `X.index.cleaned`, `X.timeindex.cleaned` and `X.txnindex.cleaned` (flushed, the last even when empty); then, under the log's lock, each is renamed to `.swap`
 /// with the log last, and that rename is the commit point; then each `.swap` is renamed over the old file, the
 /// log again last. rename(2) replaces atomically, and readers holding the old segment keep its descriptors.
 enum SegmentSwap {
@@ -11,7 +11,7 @@ enum SegmentSwap {
     /// Kafka renames replaced segments to `.deleted` before deleting them; any left over go at start too.
     static let deletedSuffix = ".deleted"
     /// The log comes last in every step: its `.swap` existing is what says the copy was committed.
-    static let kinds = [".index", ".timeindex", ".log"]
+    static let kinds = [".index", ".timeindex", ".txnindex", ".log"]
 
     /// Thrown by tests' `crashAfterStep` to stop a swap where a SIGKILL could.
     struct SimulatedCrash: Error { let step: Int }
@@ -20,7 +20,7 @@ enum SegmentSwap {
         directory + "/" + LogSegment.fileName(baseOffset, kind + suffix)
     }
 
-    /// Renames the cleaned files of segment `baseOffset` into place (six renames; `crashAfterStep` n stops
+    /// Renames the cleaned files of segment `baseOffset` into place (two per kind; `crashAfterStep` n stops
     /// after the n-th, 0 before the first). Called under the log's lock, after the cleaned files were flushed.
     static func commit(_ directory: String, _ baseOffset: Int64, crashAfterStep: Int? = nil) throws {
         if crashAfterStep == 0 { throw SimulatedCrash(step: 0) }  // only the `.cleaned` files exist
