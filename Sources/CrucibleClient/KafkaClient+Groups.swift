@@ -50,6 +50,11 @@ extension KafkaClient {
         try retryingCoordinatorErrors { try findCoordinatorOnce(group: group) }
     }
 
+    /// The node coordinating a group (key type 0) or a transactional id (1), as the cluster says now.
+    public func coordinatorNode(of key: String, keyType: Int8) throws -> Int32 {
+        try findCoordinatorOnce(group: key, keyType: keyType).nodeId
+    }
+
     /// The coordinator of `group` (key type 0) or of a transactional id (key type 1).
     func findCoordinatorOnce(group: String, keyType: Int8 = 0) throws -> BrokerAddress {
         var request = FindCoordinatorRequest()

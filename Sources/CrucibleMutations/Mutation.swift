@@ -17,6 +17,8 @@ public enum Mutation: String, CaseIterable, Sendable {
     case dropBatchOnRoll = "drop-batch-on-roll"
     case acceptDuplicateSequences = "accept-duplicate-sequences"
     case isrAdmitsLaggingFollower = "isr-admits-lagging-follower"
+    case lsoIgnoresOpenTransactions = "lso-ignores-open-transactions"
+    case noAbortedTransactionsInFetch = "no-aborted-transactions-in-fetch"
 
     /// What the planted bug does, for the mutation table.
     public var summary: String {
@@ -31,6 +33,8 @@ public enum Mutation: String, CaseIterable, Sendable {
         case .dropBatchOnRoll: "the batch that rolls a segment is acknowledged but never written"
         case .acceptDuplicateSequences: "a producer's retried batch is appended again instead of answered as a duplicate"
         case .isrAdmitsLaggingFollower: "a follower joins the ISR on its first fetch, however far behind"
+        case .lsoIgnoresOpenTransactions: "read_committed consumers are served up to the high watermark, open transactions included"
+        case .noAbortedTransactionsInFetch: "read_committed fetches list no aborted transactions, so consumers keep aborted data"
         }
     }
 

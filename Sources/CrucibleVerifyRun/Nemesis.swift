@@ -105,6 +105,11 @@ final class Nemesis: @unchecked Sendable {
         case .paused: return paused.sorted()
         case .sameAs(let earlier): return hit[earlier] ?? []
         case .controller: return view.activeController().map { [$0] } ?? []
+        case .txnCoordinator:
+            guard !view.transactionalIds.isEmpty else { return [] }
+            let id = view.transactionalIds[Int(step.pick % UInt64(view.transactionalIds.count))]
+            return view.coordinator(of: id, keyType: 1).map { [$0] } ?? []
+        case .groupCoordinator: return view.coordinator(of: view.group, keyType: 0).map { [$0] } ?? []
         case .leader:
             guard let leader = view.replicas(key: step.key)?.leader, leader >= 0 else { return [] }
             return [leader]

@@ -17,20 +17,29 @@ enum SendOutcome: Equatable {
 /// its delivery report, and a librdkafka consumer that either assigns itself every key's partition from the
 /// beginning or subscribes with the run's one group. Keys are partitions; values are decimal text.
 final class QueueClient {
-    private let producer: OpaquePointer
+    let producer: OpaquePointer
     private let topicHandle: OpaquePointer
-    private let consumer: OpaquePointer
+    let consumer: OpaquePointer
     private let reports = DeliveryReports()
     let topic: String
+    let subscribed: Bool
 
+    /// With `transactionalId`, the producer is transactional (initialised here, which fences an earlier process
+    /// with the same id) and the consumer reads committed data only.
     init(process: Int, bootstrap: String, topic: String, keys: Int, scenario: Scenario, group: String,
-         subscribe: Bool) throws {
+         subscribe: Bool, transactionalId: String? = nil) throws {
         self.topic = topic
+        subscribed = subscribe
         var warnings: [String] = []
         // Short timeouts by default, as Jepsen's clients have: an operation stuck behind a fault ends as `info`
         // within seconds instead of holding its process for librdkafka's default five minutes.
-        let producerDefaults = [Driver.Property("message.timeout.ms", "10000"), Driver.Property("request.timeout.ms", "5000"),
+        var producerDefaults = [Driver.Property("message.timeout.ms", "10000"), Driver.Property("request.timeout.ms", "5000"),
                                 Driver.Property("linger.ms", "0")]
+        // A transaction a dead process left open holds back every read_committed reader until the coordinator
+        // aborts it: ten seconds, not librdkafka's minute.
+        if let transactionalId {
+            producerDefaults += [Driver.Property("transactional.id", transactionalId), Driver.Property("transaction.timeout.ms", "10000")]
+        }
         let producerConf = try RdKafkaConfig.make(producerDefaults + scenario.producerConfig,
                                                   source: "\(scenario.file) producerConfig", warnings: &warnings)
         try RdKafkaConfig.set(producerConf, "bootstrap.servers", bootstrap)
@@ -44,10 +53,18 @@ final class QueueClient {
             throw VerifyFailure("librdkafka producer: \(rdKafkaText(error))")
         }
         self.producer = producer
+        if transactionalId != nil, let failure = rd_kafka_init_transactions(producer, 15_000) {
+            let text = String(cString: rd_kafka_error_string(failure))
+            rd_kafka_error_destroy(failure)
+            rd_kafka_destroy(producer)
+            throw VerifyFailure("librdkafka init_transactions: \(text)")
+        }
         topicHandle = rd_kafka_topic_new(producer, topic, nil)
 
+        // A transactional client's offsets go with its transactions, never on their own.
         let consumerDefaults = [Driver.Property("auto.offset.reset", "earliest"), Driver.Property("session.timeout.ms", "6000"),
-                                Driver.Property("enable.auto.commit", subscribe ? "true" : "false")]
+                                Driver.Property("enable.auto.commit", subscribe && transactionalId == nil ? "true" : "false"),
+                                Driver.Property("isolation.level", "read_committed")]
         let consumerConf = try RdKafkaConfig.make(consumerDefaults + scenario.consumerConfig,
                                                   source: "\(scenario.file) consumerConfig", warnings: &warnings)
         try RdKafkaConfig.set(consumerConf, "bootstrap.servers", bootstrap)

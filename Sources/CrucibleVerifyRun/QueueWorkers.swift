@@ -27,7 +27,8 @@ final class QueueWorkers: @unchecked Sendable {
         self.group = group
         self.history = history
         generator = NIOLockedValueBox(QueueGenerator(seed: seed, keys: scenario.keys, sendFraction: scenario.sendFraction,
-                                                     rate: scenario.rate, crashIntervalSeconds: scenario.crashIntervalSeconds))
+                                                     rate: scenario.rate, crashIntervalSeconds: scenario.crashIntervalSeconds,
+                                                     transactions: scenario.transactions))
     }
 
     /// Operations completed so far, by outcome (`send ok`, `send info`, `poll ok`, ...).
@@ -79,12 +80,20 @@ final class QueueWorkers: @unchecked Sendable {
         client?.close()
     }
 
+    /// The transactional ids the workers' producers use (the transactional workload), one per worker.
+    var transactionalIds: [String] {
+        scenario.transactions == nil ? [] : (0..<scenario.processes).map { Scenario.transactionalId(topic: topic, worker: $0) }
+    }
+
     /// Opens a process's clients and records its assign or subscribe; nil (and nothing recorded) when librdkafka
-    /// refuses to start.
-    func open(process: Int, mode: Scenario.ConsumeMode? = nil) -> QueueClient? {
+    /// refuses to start. A worker's process is transactional in the transactional workload; the final reads' not.
+    func open(process: Int, mode: Scenario.ConsumeMode? = nil, transactional: Bool = true) -> QueueClient? {
         let mode = mode ?? scenario.mode
+        let transactionalId = transactional && scenario.transactions != nil
+            ? Scenario.transactionalId(topic: topic, worker: process % scenario.processes) : nil
         guard let client = try? QueueClient(process: process, bootstrap: bootstrap, topic: topic, keys: scenario.keys,
-                                            scenario: scenario, group: group, subscribe: mode == .subscribe) else { return nil }
+                                            scenario: scenario, group: group, subscribe: mode == .subscribe,
+                                            transactionalId: transactionalId) else { return nil }
         let keys: Value = .vector((0..<scenario.keys).map { .int($0) })
         history.record(process: .client(process), type: .invoke, f: mode.rawValue, value: keys)
         history.record(process: .client(process), type: .ok, f: mode.rawValue, value: keys)
@@ -96,10 +105,26 @@ final class QueueWorkers: @unchecked Sendable {
         case .crash: history.record(process: .client(process), type: .invoke, f: "crash", value: .null)
         case .poll: history.record(process: .client(process), type: .invoke, f: "poll", value: Self.pollInvoke)
         case let .send(key, value): history.record(process: .client(process), type: .invoke, f: "send", value: Self.sent(key, value))
+        case let .txn(steps, _): history.record(process: .client(process), type: .invoke, f: "txn", value: Self.invoked(steps))
         }
     }
 
+    private static func invoked(_ steps: [TxnStep]) -> Value {
+        .vector(steps.map { step in
+            switch step {
+            case .poll: return .vector([.string("poll")])
+            case let .send(key, value): return .vector([.string("send"), .int(key), .int(value)])
+            }
+        })
+    }
+
     private static let pollInvoke: Value = .vector([.vector([.string("poll")])])
+    private static func polled(_ read: [Int: [(offset: Int64, value: Int)]]) -> Value {
+        let entries = read.keys.sorted().map { key in
+            Value.MapEntry(.string(String(key)), .vector(read[key]!.map { .vector([.int(Int($0.offset)), .int($0.value)]) }))
+        }
+        return .vector([.string("poll"), .map(entries)])
+    }
     private static func sent(_ key: Int, _ value: Int) -> Value { .vector([.vector([.string("send"), .int(key), .int(value)])]) }
 
     /// Performs one invoked operation and records its completion; false when the process must be replaced (it
@@ -113,6 +138,8 @@ final class QueueWorkers: @unchecked Sendable {
         case .poll:
             complete(poll: client.poll(waitMs: 100), process: process)
             return true
+        case let .txn(steps, abort):
+            return perform(steps, abort: abort, process: process, client: client)
         case let .send(key, value):
             switch client.send(key: key, value: value) {
             case .ok(let offset):
@@ -144,12 +171,43 @@ final class QueueWorkers: @unchecked Sendable {
     }
 
     private func complete(poll read: [Int: [(offset: Int64, value: Int)]], process: Int) {
-        let entries = read.keys.sorted().map { key in
-            Value.MapEntry(.string(String(key)), .vector(read[key]!.map { .vector([.int(Int($0.offset)), .int($0.value)]) }))
-        }
-        history.record(process: .client(process), type: .ok, f: "poll", value: .vector([.vector([.string("poll"), .map(entries)])]))
-        for (key, pairs) in read { if let last = pairs.map(\.offset).max() { raise(key, to: last) } }
+        history.record(process: .client(process), type: .ok, f: "poll", value: .vector([Self.polled(read)]))
+        noteRead(read)
         count("poll ok")
+    }
+
+    private func noteRead(_ read: [Int: [(offset: Int64, value: Int)]]) {
+        for (key, pairs) in read { if let last = pairs.map(\.offset).max() { raise(key, to: last) } }
+    }
+
+    /// Performs one transaction and records how it ended; false when the process must be replaced.
+    private func perform(_ steps: [TxnStep], abort: Bool, process: Int, client: QueueClient) -> Bool {
+        switch client.transact(steps, abort: abort) {
+        case .committed(let completed):
+            let mops = completed.map { step -> Value in
+                switch step {
+                case let .send(key, value, offset):
+                    raise(key, to: offset)
+                    acknowledged.withLockedValue { _ = $0[key, default: []].insert(value) }
+                    count("txn send ok")
+                    return .vector([.string("send"), .int(key), .vector([.int(Int(offset)), .int(value)])])
+                case .poll(let read):
+                    noteRead(read)
+                    return Self.polled(read)
+                }
+            }
+            history.record(process: .client(process), type: .ok, f: "txn", value: .vector(mops))
+            count("txn ok")
+            return true
+        case let .aborted(why, replace):
+            history.record(process: .client(process), type: .fail, f: "txn", value: Self.invoked(steps))
+            count(why == "planned" ? "txn aborted" : "txn fail \(why.prefix(60))")
+            return !replace
+        case .unknown(let why):
+            history.record(process: .client(process), type: .info, f: "txn", value: Self.invoked(steps))
+            count("txn info \(why.prefix(60))")
+            return false
+        }
     }
 
     private func raise(_ key: Int, to offset: Int64) {

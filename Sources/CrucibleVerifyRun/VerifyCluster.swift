@@ -34,9 +34,16 @@ public protocol VerifyCluster: AnyObject {
 struct ClusterView {
     let cluster: VerifyCluster
     let topic: String
+    /// The run's consumer group and its clients' transactional ids, whose coordinators a nemesis may target.
+    var group = ""
+    var transactionalIds: [String] = []
     /// Nodes not to ask: a paused node accepts connections and answers nothing, and asking it cost a nemesis
     /// step seconds of timeouts (a kill meant for second 11 landed at second 21).
     var unreachable: () -> Set<Int32> = { [] }
+
+    private func client() -> KafkaClient? {
+        try? KafkaClient(bootstrap: bootstrap, clientId: "crucible-nemesis", requestTimeout: .seconds(3))
+    }
 
     private var bootstrap: String {
         let skip = unreachable()
@@ -46,9 +53,7 @@ struct ClusterView {
 
     /// Leader and other replicas of `key`'s partition, nil when no live broker answers.
     func replicas(key: Int) -> (leader: Int32, others: [Int32])? {
-        guard let client = try? KafkaClient(bootstrap: bootstrap, clientId: "crucible-nemesis", requestTimeout: .seconds(3)) else {
-            return nil
-        }
+        guard let client = client() else { return nil }
         defer { client.close() }
         guard let metadata = try? client.refreshMetadata(topics: [topic]),
               let partition = metadata.topics[topic]?.partitions.first(where: { $0.partition == Int32(key) }) else { return nil }
@@ -57,11 +62,16 @@ struct ClusterView {
 
     /// The metadata quorum's leader (the active controller), nil while there is none.
     func activeController() -> Int32? {
-        guard let client = try? KafkaClient(bootstrap: bootstrap, clientId: "crucible-nemesis", requestTimeout: .seconds(3)) else {
-            return nil
-        }
+        guard let client = client() else { return nil }
         defer { client.close() }
         guard let quorum = try? client.describeQuorum(), quorum.leaderId >= 0 else { return nil }
         return quorum.leaderId
+    }
+
+    /// The coordinator of a group (key type 0) or transactional id (1), nil when no live broker names one.
+    func coordinator(of key: String, keyType: Int8) -> Int32? {
+        guard let client = client() else { return nil }
+        defer { client.close() }
+        return try? client.coordinatorNode(of: key, keyType: keyType)
     }
 }

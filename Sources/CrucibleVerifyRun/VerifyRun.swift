@@ -35,11 +35,13 @@ public final class VerifyRun: @unchecked Sendable {
         let history = try HistoryRecorder(path: directory + "/history.jsonl")
         ClientLog.open(directory + "/clients.log")
         defer { ClientLog.close() }
-        let view = ClusterView(cluster: cluster, topic: topic)
-        let plan = scenario.nemesis.plan(seed: seed, timeLimitSeconds: timeLimitSeconds, keys: scenario.keys)
-        let nemesis = Nemesis(cluster: cluster, view: view, history: history, plan: plan)
         let workers = QueueWorkers(scenario: scenario, seed: seed, bootstrap: cluster.bootstrapServers, topic: topic,
                                    group: runId, history: history)
+        var view = ClusterView(cluster: cluster, topic: topic)
+        view.group = runId
+        view.transactionalIds = workers.transactionalIds
+        let plan = scenario.nemesis.plan(seed: seed, timeLimitSeconds: timeLimitSeconds, keys: scenario.keys)
+        let nemesis = Nemesis(cluster: cluster, view: view, history: history, plan: plan)
         progress("topic \(topic): \(scenario.keys) key(s), replication factor \(scenario.replicationFactor); "
                  + "\(scenario.processes) process(es), \(plan.count) nemesis step(s), \(Int(timeLimitSeconds)) s")
 
@@ -89,7 +91,7 @@ public final class VerifyRun: @unchecked Sendable {
             expectationMet: judged.met, reason: judged.reason,
             valid: validity.map { $0 ? "true" : "false" } ?? "unknown",
             anomalyTypes: analysis.anomalyTypes, allowedAnomalyTypes: analysis.anomalyTypes.filter { !found.contains($0) },
-            acknowledgedSends: workers.completed["send ok"] ?? 0,
+            acknowledgedSends: (workers.completed["send ok"] ?? 0) + (workers.completed["txn send ok"] ?? 0),
             acknowledgedWritesLost: lost,
             lostWriteAnomalies: analysis.anomalies(ofType: "lost-write").count,
             operations: workers.completed, nemesis: nemesis.timeline.map { "\($0.atSeconds)s \($0.fault) \($0.target) \($0.nodes)" },
@@ -108,7 +110,7 @@ public final class VerifyRun: @unchecked Sendable {
         let process = 1_000_000
         var client: QueueClient?
         while client == nil && Date() < deadline {
-            client = workers.open(process: process, mode: .assign)
+            client = workers.open(process: process, mode: .assign, transactional: false)
             if client == nil { usleep(500_000) }
         }
         guard let client else { return (false, [:], []) }

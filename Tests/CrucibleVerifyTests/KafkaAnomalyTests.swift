@@ -236,6 +236,31 @@ final class KafkaAnomalyTests: XCTestCase {
         try assertFinds(back, "int-nonmonotonic-send")
     }
 
+    func testAWriteCycleIsG0AndAllowed() throws {
+        // T1 is first on key 0 and second on key 1, T2 the other way round: ww edges both ways.
+        var h = KafkaHistoryBuilder()
+        let t1 = h.txn(0, [KafkaHistoryBuilder.sendMop(0, 1, at: 0), KafkaHistoryBuilder.sendMop(1, 2, at: 1)])
+        let t2 = h.txn(1, [KafkaHistoryBuilder.sendMop(0, 3, at: 1), KafkaHistoryBuilder.sendMop(1, 4, at: 0)])
+        h.poll(2, [(0, [(0, 1), (1, 3)]), (1, [(0, 4), (1, 2)])])
+        try assertFinds(h, "G0", ops: [t1, t2], valid: .valid)
+        XCTAssertFalse(try h.check().anomalyTypes.contains("G1c"))
+    }
+
+    func testAWriteReadCycleIsG1cAndAllowed() throws {
+        // Each transaction read what the other wrote: wr edges both ways, no ww cycle.
+        var h = KafkaHistoryBuilder()
+        let t1 = h.txn(0, [KafkaHistoryBuilder.sendMop(0, 1, at: 0), KafkaHistoryBuilder.pollMop([(1, [(0, 2)])])])
+        let t2 = h.txn(1, [KafkaHistoryBuilder.pollMop([(0, [(0, 1)])]), KafkaHistoryBuilder.sendMop(1, 2, at: 0)])
+        try assertFinds(h, "G1c", ops: [t1, t2], valid: .valid)
+        XCTAssertFalse(try h.check().anomalyTypes.contains("G0"))
+        // Without the second read there is no cycle at all.
+        var acyclic = KafkaHistoryBuilder()
+        acyclic.txn(0, [KafkaHistoryBuilder.sendMop(0, 1, at: 0)])
+        acyclic.txn(1, [KafkaHistoryBuilder.pollMop([(0, [(0, 1)])]), KafkaHistoryBuilder.sendMop(1, 2, at: 0)])
+        acyclic.poll(2, [(1, [(0, 2)])])
+        try assertClean(acyclic)
+    }
+
     func testAbortedTransactionsRecordsAreNotPollSkips() throws {
         var h = KafkaHistoryBuilder()
         h.send(0, 0, 1, at: 0)

@@ -134,10 +134,51 @@ final class ScenarioTests: XCTestCase {
                 sends += 1
             case .poll: polls += 1
             case .crash: crashes += 1
+            case .txn: XCTFail("a transaction outside the transactional form")
             }
         }
         XCTAssertEqual(Double(sends) / Double(sends + polls), 0.5, accuracy: 0.05)
         XCTAssertGreaterThan(crashes, 5)  // about one per 100 operations at 100 ops/s and a 1 s interval
+    }
+
+    func testTheTransactionalFormDrawsTransactionsOfUpToMaxLengthWithUniqueValues() {
+        func draw(_ seed: UInt64) -> [QueueOperation] {
+            var generator = QueueGenerator(seed: seed, keys: 3, sendFraction: 0.5, rate: 100, crashIntervalSeconds: 0,
+                                           transactions: .init(maxLength: 4, abortFraction: 0.2))
+            return (0..<2_000).map { _ in generator.next() }
+        }
+        XCTAssertEqual(draw(3), draw(3))
+        XCTAssertNotEqual(draw(3), draw(4))
+        var seen: Set<[Int]> = [], lengths: Set<Int> = [], aborts = 0
+        for operation in draw(3) {
+            guard case let .txn(steps, abort) = operation else { return XCTFail("\(operation) is not a transaction") }
+            lengths.insert(steps.count)
+            if abort { aborts += 1 }
+            for case let .send(key, value) in steps {
+                XCTAssertTrue(seen.insert([key, value]).inserted, "value \(value) sent twice to key \(key)")
+            }
+        }
+        XCTAssertEqual(lengths, [1, 2, 3, 4])
+        XCTAssertEqual(Double(aborts) / 2_000, 0.2, accuracy: 0.03)
+    }
+
+    func testCoordinatorTargetsNeedTheirWorkload() throws {
+        let directory = NSTemporaryDirectory() + "crucible-scenario-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        func load(_ workload: String, mode: String = "assign", target: String = "txn-coordinator") throws -> Scenario {
+            let path = directory + "/s.yaml"
+            try "clients:\n  mode: \(mode)\nworkload:\n\(workload)\nnemesis:\n  faults: [kill]\n  targets: [\(target)]\nexpect:\n  valid: true\n"
+                .write(toFile: path, atomically: true, encoding: .utf8)
+            return try Scenario.load(path: path).0
+        }
+        let scenario = try load("  transactional: true\n  maxTxnLength: 3\n  abortFraction: 0.25")
+        XCTAssertEqual(scenario.transactions, .init(maxLength: 3, abortFraction: 0.25))
+        XCTAssertEqual(scenario.nemesis.targets, [.txnCoordinator])
+        XCTAssertThrowsError(try load("  rate: 10")) { XCTAssertTrue("\($0)".contains("txn-coordinator needs the transactional workload"), "\($0)") }
+        XCTAssertThrowsError(try load("  rate: 10", target: "group-coordinator")) { XCTAssertTrue("\($0)".contains("mode: subscribe"), "\($0)") }
+        XCTAssertNoThrow(try load("  rate: 10", mode: "subscribe", target: "group-coordinator"))
+        XCTAssertThrowsError(try load("  transactional: true\n  maxTxnLength: 0")) { XCTAssertTrue("\($0)".contains("maxTxnLength"), "\($0)") }
     }
 
     func testTheNemesisPlanIsDecidedByItsSeedAndHealsEveryFault() throws {

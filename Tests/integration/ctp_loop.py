@@ -8,6 +8,7 @@ event on stdout. Exits 0 once nothing new arrived for `--idle` seconds.
 """
 import argparse
 import json
+import os
 import sys
 import time
 
@@ -33,6 +34,7 @@ def patiently(call, *args):
         except KafkaException as failure:
             if not failure.args[0].retriable():
                 raise
+            say(retrying=str(failure.args[0]))
 
 
 def main():
@@ -45,8 +47,9 @@ def main():
     consumer = Consumer({"bootstrap.servers": args.bootstrap, "group.id": args.group, "enable.auto.commit": False,
                          "isolation.level": "read_committed", "auto.offset.reset": "earliest",
                          "session.timeout.ms": 10_000})
+    debug = {"debug": os.environ["CTP_LOOP_DEBUG"]} if os.environ.get("CTP_LOOP_DEBUG") else {}
     producer = Producer({"bootstrap.servers": args.bootstrap, "transactional.id": args.transactional_id,
-                         "transaction.timeout.ms": 30_000})
+                         "transaction.timeout.ms": 30_000, **debug})
     producer.init_transactions(120)
     say(started=args.transactional_id)
     consumer.subscribe([args.input])

@@ -4,6 +4,7 @@ transactional.id fences the first. Under read_committed the output holds every i
 group's committed offsets are the input's end, and the data of aborted transactions is there only for
 read_uncommitted."""
 import json
+import os
 import subprocess
 import sys
 import threading
@@ -21,6 +22,7 @@ from kafka_wire import Connection, find_coordinator_v1, find_coordinator_v1_node
 from test_consumer_groups import GROUP_SETTINGS
 
 LOOP = str(Path(__file__).with_name("ctp_loop.py"))
+LOOP_LOG_LINES = int(os.environ.get("CTP_LOOP_LOG_LINES", "30"))
 RECORDS_PER_PARTITION = 1000
 SETTINGS = {**GROUP_SETTINGS, "transaction.state.log.num.partitions": "6",
             "transaction.abort.timed.out.transaction.cleanup.interval.ms": "1000"}
@@ -40,12 +42,18 @@ class Loop:
     def __init__(self, cluster, group, transactional_id, source, sink, *extra):
         self.process = subprocess.Popen([sys.executable, LOOP, cluster.bootstrap, group, transactional_id, source, sink, *extra],
                                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        self.events = []
+        self.events, self.log = [], []
         threading.Thread(target=self._read, daemon=True).start()
+        threading.Thread(target=self._drain, daemon=True).start()
 
     def _read(self):
         for line in self.process.stdout:
             self.events.append(json.loads(line))
+
+    def _drain(self):
+        """librdkafka logs to stderr from its own threads: an unread pipe that fills up would stall the client."""
+        for line in self.process.stderr:
+            self.log.append(line)
 
     def count(self, kind):
         return sum(1 for event in self.events if kind in event)
@@ -55,7 +63,25 @@ class Loop:
         try:
             return wait_for(condition, timeout, what)
         except AssertionError as failure:
-            raise AssertionError(f"{failure}; loop events {self.events[-6:]}\n{cluster.logs()}") from None
+            raise AssertionError(f"{failure}; loop events {self.events[-6:]}\n--- loop stderr\n{''.join(self.log[-LOOP_LOG_LINES:])}"
+                                 f"\n{cluster.logs()}") from None
+
+
+@pytest.fixture
+def loops():
+    """Starts loops; whatever the test's outcome, none outlives it."""
+    started = []
+
+    class Starter:
+        @staticmethod
+        def start(*args):
+            started.append(Loop(*args))
+            return started[-1]
+    yield Starter
+    for loop in started:
+        if loop.process.poll() is None:
+            loop.process.kill()
+            loop.process.wait()
 
 
 def create(cluster, name):
@@ -84,11 +110,20 @@ def read_all(bootstrap, topic, isolation):
     return values
 
 
-def coordinator_of(cluster, transactional_id):
+def visible(cluster, topic, expected, what):
+    """Waits until read_committed reads exactly `expected` (as a multiset)."""
+    try:
+        wait_for(lambda: Counter(read_all(cluster.bootstrap, topic, "read_committed")) == Counter(expected), 60, what)
+    except AssertionError as failure:
+        raise AssertionError(f"{failure}\n{cluster.logs()}") from None
+
+
+def coordinator_of(cluster, key, key_type=1):
+    """The node coordinating a transactional id (key type 1) or a group (0), as any live node says."""
     for node in range(1, 4):
         try:
             wire = Connection(cluster.port(node), timeout=5)
-            error, node_id = find_coordinator_v1_node(wire.call(10, 1, find_coordinator_v1(transactional_id, 1)))
+            error, node_id = find_coordinator_v1_node(wire.call(10, 1, find_coordinator_v1(key, key_type)))
             wire.close()
             if error == 0:
                 return node_id
@@ -97,7 +132,7 @@ def coordinator_of(cluster, transactional_id):
     return None
 
 
-def test_consume_transform_produce_is_exactly_once_through_a_coordinator_kill_and_a_fencing(cluster):
+def test_consume_transform_produce_is_exactly_once_through_a_coordinator_kill_and_a_fencing(cluster, loops):
     source, sink, group, transactional_id = unique_topic("in"), unique_topic("out"), unique_topic("ctp"), unique_topic("tx")
     create(cluster, source)
     create(cluster, sink)
@@ -107,17 +142,23 @@ def test_consume_transform_produce_is_exactly_once_through_a_coordinator_kill_an
         producer.produce(source, value=value, partition=int(value.split(b"-")[0]))
     assert producer.flush(60) == 0
 
-    first = Loop(cluster, group, transactional_id, source, sink, "--abort-every", "7", "--idle", "30")
-    first.wait(lambda: first.count("committed") >= 3, 90, "the first loop's commits", cluster)
+    # The group's coordinator is kept off the node killed: librdkafka (2.16) drops a broker that left the
+    # metadata, and a send_offsets_to_transaction waiting on it as the cached group coordinator is then woken
+    # only by some other broker's state change (librdkafka issues 5456 and 5511). Kafka's metadata leaves a dead
+    # broker out too, so the loop would stall against Kafka the same way.
     coordinator = wait_for(lambda: coordinator_of(cluster, transactional_id), 30, "the transaction coordinator")
+    group = next(g for g in (f"{group}-{i}" for i in range(100))
+                 if wait_for(lambda: coordinator_of(cluster, g, key_type=0), 30, "a group coordinator") != coordinator)
+    first = loops.start(cluster, group, transactional_id, source, sink, "--abort-every", "7", "--idle", "30")
+    first.wait(lambda: first.count("committed") >= 3, 90, "the first loop's commits", cluster)
     cluster.node("kill", coordinator)
     committed_before = first.count("committed")
     first.wait(lambda: first.count("committed") > committed_before + 2, 120, "commits through the new coordinator", cluster)
     cluster.node("start", coordinator)
 
-    second = Loop(cluster, group, transactional_id, source, sink, "--idle", "15")
+    second = loops.start(cluster, group, transactional_id, source, sink, "--idle", "15")
     assert first.process.wait(120) == 3, f"the first loop was not fenced: {first.events[-5:]}\n{cluster.logs()}"
-    assert second.process.wait(240) == 0, second.process.stderr.read()[-3000:]
+    assert second.process.wait(240) == 0, "".join(second.log[-30:])
     assert any("aborted" in event for event in first.events), "no transaction was aborted on purpose"
 
     committed = read_all(cluster.bootstrap, sink, "read_committed")
@@ -152,5 +193,6 @@ def test_an_open_transaction_survives_the_sigkill_of_each_node_in_turn(cluster):
         producer.commit_transaction(120)   # with the node down: a new coordinator, new leaders
         cluster.node("start", node)
         expected += values
-        assert Counter(read_all(cluster.bootstrap, topic, "read_committed")) == Counter(expected), f"after killing node {node}"
+        # The commit returns once the coordinator has logged its decision; the markers follow (as in Kafka).
+        visible(cluster, topic, expected, f"the commit made while node {node} was down")
     assert Counter(read_all(cluster.bootstrap, topic, "read_uncommitted")) == Counter(expected), "every write once"

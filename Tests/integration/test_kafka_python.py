@@ -1,4 +1,5 @@
 """kafka-python against a running broker (idempotent by default, acks=all, CRC checks on)."""
+import time
 import pytest
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.admin import NewTopic
@@ -91,7 +92,17 @@ def _read_committed_or_not(bootstrap, topic, isolation):
                              auto_offset_reset="earliest", consumer_timeout_ms=3_000)
     consumer.assign([TopicPartition(topic, 0)])
     consumer.seek_to_beginning()
-    end = consumer.end_offsets([TopicPartition(topic, 0)])[TopicPartition(topic, 0)]
+    partition = TopicPartition(topic, 0)
+    end = consumer.end_offsets([partition])[partition]
+    if isolation == "read_committed":
+        # The last commit's marker follows the commit's return (as in Kafka): read once the last stable offset
+        # has caught up with the high watermark.
+        probe = KafkaConsumer(bootstrap_servers=bootstrap, isolation_level="read_uncommitted")
+        high, deadline = probe.end_offsets([partition])[partition], time.monotonic() + 30
+        probe.close()
+        while end < high and time.monotonic() < deadline:
+            time.sleep(0.1)
+            end = consumer.end_offsets([partition])[partition]
     values = []
     while consumer.position(TopicPartition(topic, 0)) < end:
         batch = consumer.poll(timeout_ms=1_000)

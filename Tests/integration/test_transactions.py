@@ -23,8 +23,30 @@ def transactional(bootstrap: str, transactional_id: str, **config) -> Producer:
     return producer
 
 
-def read_all(bootstrap: str, topic: str, partitions: int, isolation: str) -> list[bytes]:
-    """Every value from the start of each partition up to the end this isolation level may read."""
+def wait_settled(bootstrap: str, topic: str, partitions: int) -> None:
+    """Waits until no transaction holds back any partition's last stable offset: a commit returns once the
+    coordinator has logged it, and its markers follow (as in Kafka)."""
+    readers = [Consumer({"bootstrap.servers": bootstrap, "group.id": "unused", "isolation.level": isolation})
+               for isolation in ("read_committed", "read_uncommitted")]
+    deadline = time.monotonic() + 30
+    try:
+        while True:
+            ends = [[reader.get_watermark_offsets(TopicPartition(topic, p), timeout=10)[1] for p in range(partitions)]
+                    for reader in readers]
+            if ends[0] == ends[1]:
+                return
+            assert time.monotonic() < deadline, f"last stable offsets {ends[0]} never reached the high watermarks {ends[1]}"
+            time.sleep(0.1)
+    finally:
+        for reader in readers:
+            reader.close()
+
+
+def read_all(bootstrap: str, topic: str, partitions: int, isolation: str, settled: bool = False) -> list[bytes]:
+    """Every value from the start of each partition up to the end this isolation level may read (once every
+    transaction's markers are in, when `settled`)."""
+    if settled:
+        wait_settled(bootstrap, topic, partitions)
     consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": "unused", "enable.auto.commit": False,
                          "isolation.level": isolation, "enable.partition.eof": True})
     consumer.assign([TopicPartition(topic, p, 0) for p in range(partitions)])
@@ -68,7 +90,7 @@ def test_committed_transactions_are_read_and_aborted_ones_only_by_read_uncommitt
     send(producer, topic, later)
     producer.commit_transaction(60)
 
-    assert sorted(read_all(broker.bootstrap, topic, 3, "read_committed")) == sorted(v.encode() for v in committed + later)
+    assert sorted(read_all(broker.bootstrap, topic, 3, "read_committed", settled=True)) == sorted(v.encode() for v in committed + later)
     assert sorted(read_all(broker.bootstrap, topic, 3, "read_uncommitted")) == \
         sorted(v.encode() for v in committed + aborted + later)
 
@@ -89,7 +111,7 @@ def test_a_second_instance_with_the_same_transactional_id_fences_the_first(broke
     second.begin_transaction()
     send(second, topic, ["kept-0", "kept-1", "kept-2"])
     second.commit_transaction(60)
-    assert sorted(read_all(broker.bootstrap, topic, 3, "read_committed")) == [b"kept-0", b"kept-1", b"kept-2"]
+    assert sorted(read_all(broker.bootstrap, topic, 3, "read_committed", settled=True)) == [b"kept-0", b"kept-1", b"kept-2"]
 
 
 def test_a_transaction_left_open_past_its_timeout_is_aborted_and_its_producer_fenced(make_broker):
@@ -162,7 +184,7 @@ def test_offsets_sent_to_a_transaction_count_only_when_it_commits(broker):
     transform(got[4:], commit=True)
     assert consumer.committed([TopicPartition(source, 0)], timeout=10)[0].offset == 10
     consumer.close()
-    assert read_all(broker.bootstrap, sink, 1, "read_committed") == [f"out-{i}".encode() for i in range(10)]
+    assert read_all(broker.bootstrap, sink, 1, "read_committed", settled=True) == [f"out-{i}".encode() for i in range(10)]
 
 
 @pytest.mark.parametrize("verification", [True, False])

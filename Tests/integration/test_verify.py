@@ -71,6 +71,12 @@ def test_every_scenario_meets_its_expectation(runs, name):
         assert halted, "no node with a broken disk halted"
     if name == "safe-subscribe":
         assert any(op["f"] == "subscribe" for op in history)
+    if name.startswith("txn-"):
+        # Transactions of sends and polls, committed and aborted, their offsets sent along in a group.
+        outcomes = {op["type"] for op in history if op["f"] == "txn" and op["type"] != "invoke"}
+        assert {"ok", "fail"} <= outcomes, outcomes
+        assert any(op["f"] == "subscribe" for op in history)
+        assert outcome["operations"].get("txn aborted", 0) > 0, outcome["operations"]
 
 
 @pytest.mark.timeout(600)

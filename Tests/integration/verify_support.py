@@ -9,7 +9,7 @@ SCENARIOS = ROOT / "Workloads" / "verify"
 SHORT = {"safe-kill": 15, "safe-pause": 15, "safe-subscribe": 15, "safe-clock": 15, "acks1-leader-kill": 15,
          "safe-partition": 20, "safe-disk": 15, "safe-leader-isolation": 25, "unclean-election-loses-writes": 30,
          "clean-election-keeps-writes": 30, "safe-lagging-follower": 20, "safe-leader-return": 25, "safe-crash-all": 25,
-         "safe-rejoining-follower": 25}
+         "safe-rejoining-follower": 25, "txn-kill": 15, "txn-pause": 15, "txn-partition": 20}
 
 
 def verify(*args, timeout=900) -> subprocess.CompletedProcess:

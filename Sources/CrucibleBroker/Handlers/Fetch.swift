@@ -143,7 +143,7 @@ extension BrokerApis {
         if servingAsFollower { followerReads.noteFirst(partition, rack: clientRack ?? "", logger: logger) }
         let highWatermark = partition.highWatermark
         let end = replica >= 0 || Mutation.readPastHighWatermark.isActive ? partition.log.logEndOffset
-            : readCommitted ? partition.lastStableOffset : highWatermark
+            : readCommitted && !Mutation.lsoIgnoresOpenTransactions.isActive ? partition.lastStableOffset : highWatermark
         read.response.highWatermark = highWatermark
         read.response.lastStableOffset = partition.lastStableOffset
         read.response.logStartOffset = partition.log.logStartOffset
@@ -165,7 +165,7 @@ extension BrokerApis {
             logger.error("read of \(topic)-\(wanted.partition) failed: \(error)")
             return .kafkaStorageError
         }
-        if readCommitted {
+        if readCommitted && !Mutation.noAbortedTransactionsInFetch.isActive {
             // Consumers drop these producers' batches from each first offset until the producer's ABORT marker.
             read.response.abortedTransactions = partition.log.abortedTransactions(from: wanted.fetchOffset, upTo: end).map {
                 var aborted = FetchResponse.AbortedTransaction()

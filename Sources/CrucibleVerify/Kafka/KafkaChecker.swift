@@ -2,14 +2,16 @@
 
 public struct KafkaCheckOptions: Sendable {
     /// Anomaly types reported but not counted against validity. Jepsen always allows int-send-skip:
-    /// transactional producers interleave, so one transaction's sends need not be adjacent.
-    public var allowedAnomalies: Set<String> = ["int-send-skip"]
+    /// transactional producers interleave, so one transaction's sends need not be adjacent; and the cycles
+    /// G0 and G1c, which Kafka's transactions do not prevent.
+    public var allowedAnomalies: Set<String> = KafkaCheckOptions.alwaysAllowed
+    public static let alwaysAllowed: Set<String> = ["int-send-skip", "G0", "G1c"]
     /// With subscribe, the group coordinator may move partitions between consumers at any moment, so a
     /// consumer legitimately skips or repeats; Jepsen then allows poll-skip and nonmonotonic-poll.
     /// nil: decide from the history (true when it contains a subscribe operation).
     public var allowRebalanceAnomalies: Bool? = nil
 
-    public init(allowedAnomalies: Set<String> = ["int-send-skip"], allowRebalanceAnomalies: Bool? = nil) {
+    public init(allowedAnomalies: Set<String> = KafkaCheckOptions.alwaysAllowed, allowRebalanceAnomalies: Bool? = nil) {
         self.allowedAnomalies = allowedAnomalies
         self.allowRebalanceAnomalies = allowRebalanceAnomalies
     }
@@ -19,7 +21,7 @@ public enum KafkaChecker {
     public static let anomalyTypes = [
         "inconsistent-offsets", "duplicate", "lost-write", "unseen", "G1a", "precommitted-read",
         "poll-skip", "nonmonotonic-poll", "int-poll-skip", "int-nonmonotonic-poll",
-        "nonmonotonic-send", "int-send-skip", "int-nonmonotonic-send",
+        "nonmonotonic-send", "int-send-skip", "int-nonmonotonic-send", "G0", "G1c",
     ]
 
     public static func check(_ history: History, options: KafkaCheckOptions = KafkaCheckOptions()) throws -> Analysis {
@@ -31,7 +33,7 @@ public enum KafkaChecker {
         let finders: [(KafkaContext) -> [Anomaly]] = [
             LogAnomalies.inconsistentOffsets, LogAnomalies.duplicates, LogAnomalies.abortedReads,
             LogAnomalies.precommittedReads, LossAnomalies.lostWrites, LossAnomalies.unseen,
-            OrderAnomalies.pollOrder, OrderAnomalies.sendOrder, OrderAnomalies.internalOrder,
+            OrderAnomalies.pollOrder, OrderAnomalies.sendOrder, OrderAnomalies.internalOrder, CycleAnomalies.cycles,
         ]
         var anomalies = finders.flatMap { $0(ctx) }
         let rank = Dictionary(uniqueKeysWithValues: anomalyTypes.enumerated().map { ($1, $0) })

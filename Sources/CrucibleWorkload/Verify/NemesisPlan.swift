@@ -42,6 +42,9 @@ public enum NemesisTarget: Sendable, Equatable, CustomStringConvertible {
     case follower
     /// The active controller (the metadata quorum's leader).
     case controller
+    /// The transaction coordinator of a client's transactional id (the transactional workload), and the
+    /// coordinator of the run's consumer group (subscribe mode).
+    case txnCoordinator, groupCoordinator
     /// A majority of the nodes, chosen by the seed.
     case majority
     case all
@@ -64,6 +67,8 @@ public enum NemesisTarget: Sendable, Equatable, CustomStringConvertible {
         case "followers": return .followers
         case "follower": return .follower
         case "controller": return .controller
+        case "txn-coordinator": return .txnCoordinator
+        case "group-coordinator": return .groupCoordinator
         case "majority": return .majority
         case "all": return .all
         case "killed": return .killed
@@ -83,6 +88,8 @@ public enum NemesisTarget: Sendable, Equatable, CustomStringConvertible {
         case .followers: return "followers"
         case .follower: return "follower"
         case .controller: return "controller"
+        case .txnCoordinator: return "txn-coordinator"
+        case .groupCoordinator: return "group-coordinator"
         case .majority: return "majority"
         case .all: return "all"
         case .node(let id): return "node:\(id)"
@@ -161,7 +168,7 @@ public struct NemesisSpec: Sendable, Equatable {
         }
         spec.targets = try map.stringList("targets").map { name in
             guard let target = NemesisTarget.parse(name) else {
-                throw WorkloadFileError(map.file, "targets: \(name) is not one, leader, follower, followers, controller, majority, all, ring, bridge or node:N")
+                throw WorkloadFileError(map.file, "targets: \(name) is not one, leader, follower, followers, controller, txn-coordinator, group-coordinator, majority, all, ring, bridge or node:N")
             }
             return target
         }
@@ -201,7 +208,7 @@ public struct NemesisSpec: Sendable, Equatable {
                 }
                 let targetName = try step.string("target") ?? ""
                 guard let target = NemesisTarget.parse(targetName) else {
-                    throw WorkloadFileError(step.file, "target: \(targetName) is not one, leader, follower, followers, controller, majority, all, killed, paused, ring, bridge or node:N")
+                    throw WorkloadFileError(step.file, "target: \(targetName) is not one, leader, follower, followers, controller, txn-coordinator, group-coordinator, majority, all, killed, paused, ring, bridge or node:N")
                 }
                 if target.isNetworkShape && !fault.cutsNetwork {
                     throw WorkloadFileError(step.file, "target: \(target) shapes a partition or lossy link, not \(fault.rawValue)")

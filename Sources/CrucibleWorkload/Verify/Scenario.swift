@@ -32,6 +32,9 @@ public struct Scenario: Sendable, Equatable {
     public var sendFraction: Double
     public var crashIntervalSeconds: Double
     public var finalReadSeconds: Double
+    /// The transactional form (`transactional: true`): every operation a transaction of sends and polls, with
+    /// `maxTxnLength` and `abortFraction`; nil for single sends and polls.
+    public var transactions: QueueGenerator.Transactions?
 
     public var nemesis: NemesisSpec
     public var expect: Expectation
@@ -113,9 +116,17 @@ extension Scenario {
             sendFraction: try workload.double("sendFraction", default: 0.5, range: 0...1),
             crashIntervalSeconds: try workload.double("crashIntervalSeconds", default: 0, range: 0...86_400),
             finalReadSeconds: try workload.double("finalReadSeconds", default: 60, range: 1...3_600),
+            transactions: try Self.transactions(&workload),
             nemesis: try NemesisSpec.load(&nemesisMap, nodes: nodes),
             expect: try Self.expectation(&expectMap))
         if scenario.name.isEmpty { scenario.name = fileName }
+        let targets = scenario.nemesis.targets + scenario.nemesis.schedule.map(\.target)
+        if targets.contains(.txnCoordinator) && scenario.transactions == nil {
+            throw WorkloadFileError(nemesisMap.file, "targets: txn-coordinator needs the transactional workload (workload: transactional: true)")
+        }
+        if targets.contains(.groupCoordinator) && mode != .subscribe {
+            throw WorkloadFileError(nemesisMap.file, "targets: group-coordinator needs a group (clients: mode: subscribe)")
+        }
         if let external {
             try external.check(scenario.nemesis, file: externalMap!.file)
             if !scenario.serverProperties.isEmpty {
@@ -126,6 +137,17 @@ extension Scenario {
             warnings += section.unreadKeys.map { "\(section.file): \($0): unknown key, ignored" }
         }
         return (scenario, warnings)
+    }
+
+    /// The transactional.id of worker `worker`'s producer: one per worker, kept by the process that replaces a
+    /// crashed one, whose zombie it then fences.
+    public static func transactionalId(topic: String, worker: Int) -> String { "\(topic)-txn-\(worker)" }
+
+    private static func transactions(_ workload: inout YAMLMapping) throws -> QueueGenerator.Transactions? {
+        let maxLength = try workload.int("maxTxnLength", default: 4, range: 1...64)
+        let abortFraction = try workload.double("abortFraction", default: 0.1, range: 0...1)
+        guard try workload.bool("transactional", default: false) else { return nil }
+        return QueueGenerator.Transactions(maxLength: maxLength, abortFraction: abortFraction)
     }
 
     private static func expectation(_ map: inout YAMLMapping) throws -> Expectation {
