@@ -63,7 +63,11 @@ def test_old_protocol_clients_produce_and_fetch_message_sets(broker, codec, api_
     partition = TopicPartition(topic, 0)
     consumer.assign([partition])
     consumer.seek(partition, 7)  # mid-batch: a compressed wrapper's earlier messages are skipped by the client
-    got = list(consumer)
+    got = []
+    for message in consumer:  # to the last offset sent, or until nothing came for 10 s
+        got.append(message)
+        if message.offset == len(sent) - 1:
+            break
     consumer.close()
     assert [(m.offset, m.key, m.value, m.timestamp) for m in got] == [
         (i, k, v, t) for i, (k, v, t) in enumerate(sent)][7:]
