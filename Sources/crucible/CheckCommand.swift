@@ -2,15 +2,18 @@ import ArgumentParser
 import CrucibleVerify
 import Foundation
 
-/// `crucible check HISTORY`: analyse a history alone. Exit 0 valid, 1 invalid, 2 bad input, 3 unknown.
+/// `crucible check HISTORY...`: analyse histories alone. Exit 0 all valid, 1 any invalid, 2 bad input (any
+/// unreadable history, the others still checked), 3 any unknown and none invalid.
 struct CheckCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "check",
-        abstract: "Analyse a history alone.",
-        discussion: "Exit codes: 0 valid, 1 invalid, 2 bad usage or unreadable input, 3 unknown (budget exhausted).")
+        abstract: "Analyse histories alone.",
+        discussion: """
+            One history prints its analysis; several (or a directory: a Jepsen store's history.edn files, or every             history file in it) are checked at once on every core, one verdict line each as they finish, then a             summary. Exit codes: 0 all valid, 1 any invalid, 2 bad usage or any unreadable input (the others are             still checked), 3 any unknown (budget exhausted) and none invalid.
+            """)
 
-    @Argument(help: "The history file (history.jsonl, history.edn, a jepsen.util log, porcupine KV text).")
-    var history: String
+    @Argument(help: "History files (history.jsonl, history.edn, a jepsen.util log, porcupine KV text) or directories of them.")
+    var histories: [String]
 
     @Option(help: "kafka, register or kv (default: from the operations).")
     var workload: String?
@@ -65,7 +68,9 @@ struct CheckCommand: ParsableCommand {
             options.kafka.allowedAnomalies.formUnion(allow)
             options.kafka.allowRebalanceAnomalies = allowRebalances
             options.budget = SearchBudget(maxSteps: maxSteps, timeLimit: timeLimit.map { .milliseconds(Int64($0 * 1000)) })
-            let report = try Check.file(history, options: options)
+            let files = HistoryFiles.expand(histories)
+            if files.count != 1 || files != histories { return try checkMany(files, options: options) }
+            let report = try Check.file(files[0], options: options)
             if let output {
                 try write(JSONWriter.string(report.analysis.json()) + "\n", to: output, flag: "--output")
             }
@@ -81,7 +86,46 @@ struct CheckCommand: ParsableCommand {
     }
 
     private func usage(_ message: String) -> HistoryReadError {
-        HistoryReadError(file: history, line: 0, expected: message)
+        HistoryReadError(file: histories.first ?? "crucible check", line: 0, expected: message)
+    }
+
+    /// Several histories: verdict lines as they finish, a summary, and the exit code the contract gives.
+    private func checkMany(_ files: [String], options: CheckOptions) throws {
+        guard !files.isEmpty else { throw usage("history files; none found in \(histories.joined(separator: ", "))") }
+        if html != nil { throw HistoryReadError(file: "--html", line: 0, expected: "one history (a page per history: check them one by one)") }
+        let started = Date()
+        let printing = NSLock()
+        let verdicts = Check.files(files, options: options) { verdict in
+            printing.withLock {
+                if case .failure = verdict.outcome {
+                    FileHandle.standardError.write(Data("crucible check: \(verdict.line)\n".utf8))
+                } else {
+                    FileHandle.standardOutput.write(Data((verdict.line + "\n").utf8))
+                }
+            }
+        }
+        var counts: [String: Int] = [:]
+        for verdict in verdicts {
+            switch verdict.outcome {
+            case .failure: counts["unreadable", default: 0] += 1
+            case .success(let analysis): counts["\(analysis.validity)", default: 0] += 1
+            }
+        }
+        let seconds = Date().timeIntervalSince(started)
+        print("\(verdicts.count) histories checked in \(String(format: "%.2f", seconds)) s: "
+              + ["valid", "invalid", "unknown", "unreadable"].map { "\(counts[$0] ?? 0) \($0)" }.joined(separator: ", "))
+        if let output {
+            let entries: [Value] = verdicts.map { verdict in
+                switch verdict.outcome {
+                case .success(let analysis): return .map([.init(.string("history"), .string(verdict.path)), .init(.string("analysis"), analysis.json())])
+                case .failure(let error): return .map([.init(.string("history"), .string(verdict.path)), .init(.string("error"), .string("\(error)"))])
+                }
+            }
+            try write(JSONWriter.string(.vector(entries)) + "\n", to: output, flag: "--output")
+        }
+        if counts["unreadable"] != nil { throw ExitCode(2) }
+        if counts["invalid"] != nil { throw ExitCode(1) }
+        throw ExitCode(counts["unknown"] != nil ? 3 : 0)
     }
 
     private func write(_ text: String, to path: String, flag: String) throws {
@@ -96,7 +140,7 @@ struct CheckCommand: ParsableCommand {
         let fault = plantFault.flatMap(KafkaFault.init(rawValue:))
         let ops = KafkaSimulation(operations: count, processes: count < 1000 ? 4 : 10, keys: count < 1000 ? 2 : 8,
                                   fault: fault).run(seed: seed)
-        guard let out = OutputStream(toFileAtPath: history, append: false) else { throw ExitCode(2) }
+        guard histories.count == 1, let out = OutputStream(toFileAtPath: histories[0], append: false) else { throw ExitCode(2) }
         out.open()
         defer { out.close() }
         var chunk = ""
