@@ -28,9 +28,11 @@ final class HistoryRecorder: @unchecked Sendable {
 
     /// Records one operation; returns its index.
     @discardableResult
-    func record(process: CrucibleVerify.Process, type: OperationType, f: String, value: Value) -> Int {
+    func record(process: CrucibleVerify.Process, type: OperationType, f: String, value: Value,
+                extra: [Value.MapEntry] = []) -> Int {
         state.withLockedValue { state in
-            let op = Operation(index: state.next, time: elapsedNanos, process: process, type: type, f: f, value: value)
+            let op = Operation(index: state.next, time: elapsedNanos, process: process, type: type, f: f, value: value,
+                               extra: extra)
             state.next += 1
             state.file?.write(Data((HistoryWriter.jsonl(op) + "\n").utf8))
             return op.index

@@ -21,6 +21,7 @@ final class QueueClient {
     private let topicHandle: OpaquePointer
     let consumer: OpaquePointer
     private let reports = DeliveryReports()
+    private let rebalances = RebalanceLog()
     let topic: String
     let subscribed: Bool
 
@@ -71,6 +72,10 @@ final class QueueClient {
         try RdKafkaConfig.set(consumerConf, "client.id", "crucible-verify-\(process)")
         try RdKafkaConfig.set(consumerConf, "group.id", group)
         rd_kafka_conf_set_log_cb(consumerConf, logToRunFile)
+        if subscribe {
+            rd_kafka_conf_set_rebalance_cb(consumerConf, noteRebalance)
+            rd_kafka_conf_set_opaque(consumerConf, Unmanaged.passUnretained(rebalances).toOpaque())
+        }
         guard let consumer = rd_kafka_new(RD_KAFKA_CONSUMER, consumerConf, &error, error.count) else {
             rd_kafka_conf_destroy(consumerConf)
             rd_kafka_topic_destroy(topicHandle)
@@ -135,6 +140,10 @@ final class QueueClient {
         return result
     }
 
+    /// The keys assigned or revoked by rebalances since the last call: Jepsen's `rebalance-log` of the operation
+    /// they happened in (a consumer given a partition back starts again from the committed offset).
+    func takeRebalancedKeys() -> [Int] { rebalances.take() }
+
     /// The partition's high watermark as its leader says now, nil when it cannot be asked.
     func highWatermark(key: Int) -> Int64? {
         var low: Int64 = 0, high: Int64 = 0
@@ -169,6 +178,37 @@ private func logToRunFile(_ handle: OpaquePointer?, _ level: Int32, _ facility: 
                           _ text: UnsafePointer<CChar>?) {
     let line = "\(Date()) \(level) \(facility.map { String(cString: $0) } ?? "") \(text.map { String(cString: $0) } ?? "")\n"
     ClientLog.file.withLockedValue { $0?.write(Data(line.utf8)) }
+}
+
+/// Partitions a consumer's rebalances touched, noted from librdkafka's callback (inside the worker's own poll).
+private final class RebalanceLog: @unchecked Sendable {
+    private let keys = NIOLockedValueBox<Set<Int>>([])
+    func note(_ partitions: UnsafeMutablePointer<rd_kafka_topic_partition_list_t>?) {
+        guard let list = partitions?.pointee else { return }
+        keys.withLockedValue { keys in
+            for i in 0..<Int(list.cnt) { keys.insert(Int(list.elems[i].partition)) }
+        }
+    }
+    func take() -> [Int] { keys.withLockedValue { let taken = $0.sorted(); $0 = []; return taken } }
+}
+
+/// Notes the partitions, then does what librdkafka would have done without a callback: (incrementally)
+/// assign or unassign them.
+private func noteRebalance(_ handle: OpaquePointer?, _ error: rd_kafka_resp_err_t,
+                           _ partitions: UnsafeMutablePointer<rd_kafka_topic_partition_list_t>?, _ opaque: UnsafeMutableRawPointer?) {
+    guard let handle else { return }
+    if let opaque { Unmanaged<RebalanceLog>.fromOpaque(opaque).takeUnretainedValue().note(partitions) }
+    let cooperative = String(cString: rd_kafka_rebalance_protocol(handle)) == "COOPERATIVE"
+    switch (error, cooperative) {
+    case (RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS, true):
+        if let failure = rd_kafka_incremental_assign(handle, partitions) { rd_kafka_error_destroy(failure) }
+    case (RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS, true):
+        if let failure = rd_kafka_incremental_unassign(handle, partitions) { rd_kafka_error_destroy(failure) }
+    case (RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS, false):
+        _ = rd_kafka_assign(handle, partitions)
+    default:
+        _ = rd_kafka_assign(handle, nil)
+    }
 }
 
 /// The delivery report of the one message in flight, handed from librdkafka's callback to the sending thread

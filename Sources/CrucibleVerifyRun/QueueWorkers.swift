@@ -136,7 +136,7 @@ final class QueueWorkers: @unchecked Sendable {
             count("crash")
             return false
         case .poll:
-            complete(poll: client.poll(waitMs: 100), process: process)
+            complete(poll: client.poll(waitMs: 100), process: process, client: client)
             return true
         case let .txn(steps, abort):
             return perform(steps, abort: abort, process: process, client: client)
@@ -166,14 +166,23 @@ final class QueueWorkers: @unchecked Sendable {
     func poll(process: Int, client: QueueClient, waitMs: Int32) -> [Int: [(offset: Int64, value: Int)]] {
         history.record(process: .client(process), type: .invoke, f: "poll", value: Self.pollInvoke)
         let read = client.poll(waitMs: waitMs)
-        complete(poll: read, process: process)
+        complete(poll: read, process: process, client: client)
         return read
     }
 
-    private func complete(poll read: [Int: [(offset: Int64, value: Int)]], process: Int) {
-        history.record(process: .client(process), type: .ok, f: "poll", value: .vector([Self.polled(read)]))
+    private func complete(poll read: [Int: [(offset: Int64, value: Int)]], process: Int, client: QueueClient) {
+        history.record(process: .client(process), type: .ok, f: "poll", value: .vector([Self.polled(read)]),
+                       extra: Self.rebalanceLog(client))
         noteRead(read)
         count("poll ok")
+    }
+
+    /// Jepsen's `rebalance-log` for an operation during which the consumer was rebalanced: its keys may skip or
+    /// go back within the operation.
+    private static func rebalanceLog(_ client: QueueClient) -> [Value.MapEntry] {
+        let keys = client.takeRebalancedKeys()
+        guard !keys.isEmpty else { return [] }
+        return [.init(.string("rebalance-log"), .vector([.map([.init(.string("keys"), .vector(keys.map(Value.int)))])]))]
     }
 
     private func noteRead(_ read: [Int: [(offset: Int64, value: Int)]]) {
@@ -196,15 +205,15 @@ final class QueueWorkers: @unchecked Sendable {
                     return Self.polled(read)
                 }
             }
-            history.record(process: .client(process), type: .ok, f: "txn", value: .vector(mops))
+            history.record(process: .client(process), type: .ok, f: "txn", value: .vector(mops), extra: Self.rebalanceLog(client))
             count("txn ok")
             return true
         case let .aborted(why, replace):
-            history.record(process: .client(process), type: .fail, f: "txn", value: Self.invoked(steps))
+            history.record(process: .client(process), type: .fail, f: "txn", value: Self.invoked(steps), extra: Self.rebalanceLog(client))
             count(why == "planned" ? "txn aborted" : "txn fail \(why.prefix(60))")
             return !replace
         case .unknown(let why):
-            history.record(process: .client(process), type: .info, f: "txn", value: Self.invoked(steps))
+            history.record(process: .client(process), type: .info, f: "txn", value: Self.invoked(steps), extra: Self.rebalanceLog(client))
             count("txn info \(why.prefix(60))")
             return false
         }

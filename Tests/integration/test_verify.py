@@ -69,13 +69,14 @@ def test_every_scenario_meets_its_expectation(runs, name):
         halted = [node for event in broken for node in event["nodes"]
                   if "shutting down broker because its log directory failed" in (run_dir / "nodes" / f"node-{node}.log").read_text()]
         assert halted, "no node with a broken disk halted"
-    if name == "safe-subscribe":
+    if name == "safe-subscribe" or name.startswith("txn-"):
         assert any(op["f"] == "subscribe" for op in history)
+        # Each consumer's first assignment at least is in the history, with the operation it came in.
+        assert any(op.get("rebalance-log") for op in history if op["type"] == "ok"), "no rebalance recorded"
     if name.startswith("txn-"):
         # Transactions of sends and polls, committed and aborted, their offsets sent along in a group.
         outcomes = {op["type"] for op in history if op["f"] == "txn" and op["type"] != "invoke"}
         assert {"ok", "fail"} <= outcomes, outcomes
-        assert any(op["f"] == "subscribe" for op in history)
         assert outcome["operations"].get("txn aborted", 0) > 0, outcome["operations"]
 
 
