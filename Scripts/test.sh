@@ -11,9 +11,11 @@ echo "== generated protocol code matches the schemas"
 swift run --skip-build crucible-protocol-gen --check
 
 echo "== unit and simulation tests"
+# Two test processes at once: the seeded simulations are most of this step, and each is single-threaded.
 status=0
-swift test --skip-build > .build/xctest.log 2>&1 || status=$?
-grep -E "error:|Executed [0-9]+ tests|Test run with" .build/xctest.log | tail -20
+swift test --skip-build --parallel --num-workers 2 > .build/xctest.log 2>&1 || status=$?
+grep -E "error:|failed|Test run with" .build/xctest.log | tail -20
+echo "$(grep -c '^\[[0-9]*/[0-9]*\] Testing' .build/xctest.log) test cases run"
 [ "$status" -eq 0 ] || { echo "unit tests failed (full log: .build/xctest.log)" >&2; exit "$status"; }
 
 echo "== integration tests against running brokers"
