@@ -1,11 +1,22 @@
 #!/usr/bin/env bash
-# Reproduces the figures in docs/PERFORMANCE.md: every shared history checked, and a generated
-# Kafka-queue history of 1,000,000 operations (invoke/completion pairs) checked, with wall time and peak
-# memory (GNU time's maximum resident set size). Release build. Usage: Scripts/verify-perf.sh [OPERATIONS]
+# Reproduces the figures in docs/PERFORMANCE.md: every shared history checked (one process each, then all in one
+# process), beside Porcupine's test binary on the same histories when given one (--porcupine BIN: a `go test -c`
+# build made in a checkout of Porcupine's public repository, outside this one; it runs from that checkout, where
+# its test data is), and a generated Kafka-queue history of 1,000,000 operations (invoke/completion pairs)
+# checked, with wall time and peak memory (GNU time's maximum resident set size). Release build.
+#   Scripts/verify-perf.sh [--porcupine BIN] [OPERATIONS]
 set -eu
 root="$(cd "$(dirname "$0")/.." && pwd)"
 shared="$root/../shared/histories"
-ops="${1:-1000000}"
+porcupine=""
+ops=1000000
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --porcupine) porcupine="$(realpath "$2")"; shift 2 ;;
+    *) ops="$1"; shift ;;
+  esac
+done
+[ -z "$porcupine" ] || [ -x "$porcupine" ] || { echo "verify-perf.sh: --porcupine $porcupine: not an executable" >&2; exit 2; }
 cd "$root"
 swift build -c release --product crucible >/dev/null
 bin="$(swift build -c release --show-bin-path)/crucible"
@@ -17,6 +28,14 @@ start=$(date +%s.%N)
 tail -n +2 "$shared/verdicts.tsv" | cut -f1 | while read -r f; do "$bin" check "$shared/$f" >/dev/null || [ $? -le 1 ]; done
 echo "total wall time: $(echo "$(date +%s.%N) - $start" | bc) s"
 /usr/bin/time -f "largest (porcupine-kv/c50-bad.txt): %e s, peak RSS %M KB" "$bin" check "$shared/porcupine-kv/c50-bad.txt" >/dev/null || true
+
+echo "== every shared history in one process (per history: seconds after each verdict)"
+/usr/bin/time -f "one process: %e s wall, peak RSS %M KB" "$bin" check "$shared" || true
+if [ -n "$porcupine" ]; then
+  echo "== Porcupine's test binary on the same histories"
+  (cd "$(dirname "$porcupine")" && /usr/bin/time -f "porcupine: %e s wall, peak RSS %M KB" "$porcupine" -test.v -test.count 1 \
+    | grep -E "^(--- |ok|PASS|FAIL)" || true)
+fi
 
 echo "== generated Kafka history, $ops operations"
 /usr/bin/time -f "generate: %e s, peak RSS %M KB" "$bin" check "$tmp/big.jsonl" --generate-kafka-operations "$ops" --seed 1
