@@ -2,7 +2,7 @@
 import PackageDescription
 
 // Layers, lowest first. A target may depend only on targets above it in this list:
-//   C shims, CrucibleMutations -> CrucibleProtocol -> CrucibleRecords -> CrucibleGroups -> CrucibleTransactions
+//   C shims, CrucibleMutations -> CrucibleProtocol -> CrucibleSecurity -> CrucibleRecords -> CrucibleGroups -> CrucibleTransactions
 //   -> CrucibleStorage -> CrucibleRaft
 //   -> CrucibleClient -> CrucibleController -> CrucibleBroker -> CrucibleWorkload -> CrucibleRdKafka -> CrucibleBench
 //   / CrucibleVerify (checkers) -> CrucibleVerifyRun -> CrucibleReport (reports, the gate) -> crucible (CLI)
@@ -24,6 +24,10 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-atomics.git", from: "1.3.0"),
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift.git", from: "0.2.0"),
+        .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
+        .package(url: "https://github.com/apple/swift-crypto.git", "3.12.3"..<"5.0.0"),
+        .package(url: "https://github.com/apple/swift-certificates.git", from: "1.21.1"),
+        .package(url: "https://github.com/apple/swift-asn1.git", from: "1.7.4"),
     ],
     targets: [
         // System libraries from Debian packages.
@@ -52,6 +56,16 @@ let package = Package(
                 dependencies: ["CrucibleProtocol", "CCRC32C", "CZlib", "CLZ4", "CZstd", "CSnappy",
                                .product(name: "NIOCore", package: "swift-nio")],
                 swiftSettings: swiftSettings),
+        // Security shared by broker and client: TLS settings from Kafka's keys, SASL (PLAIN, SCRAM) as pure state
+        // machines, salted credentials, ACL authorization, certificates for local clusters.
+        .target(name: "CrucibleSecurity",
+                dependencies: ["CrucibleProtocol",
+                               .product(name: "NIOCore", package: "swift-nio"),
+                               .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                               .product(name: "Crypto", package: "swift-crypto"),
+                               .product(name: "X509", package: "swift-certificates"),
+                               .product(name: "SwiftASN1", package: "swift-asn1")],
+                swiftSettings: swiftSettings),
         // Broker bugs planted for `crucible verify --mutation`: only in a build with -DCRUCIBLE_MUTATIONS.
         .target(name: "CrucibleMutations", dependencies: [], swiftSettings: swiftSettings),
         // Segmented partition logs on disk, indexes, recovery, producer state.
@@ -65,7 +79,7 @@ let package = Package(
         // The metadata image, the controller's commands and the metadata log they are written to.
         .target(name: "CrucibleController",
                 dependencies: ["CrucibleProtocol", "CrucibleRecords", "CrucibleStorage", "CrucibleRaft", "CrucibleClient",
-                               "CrucibleMutations",
+                               "CrucibleMutations", "CrucibleSecurity",
                                .product(name: "NIOCore", package: "swift-nio"),
                                .product(name: "NIOPosix", package: "swift-nio"),
                                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
@@ -84,6 +98,7 @@ let package = Package(
         .target(name: "CrucibleBroker",
                 dependencies: ["CrucibleProtocol", "CrucibleRecords", "CrucibleStorage", "CrucibleClient",
                                "CrucibleController", "CrucibleGroups", "CrucibleTransactions", "CrucibleMutations",
+                               "CrucibleSecurity", .product(name: "NIOSSL", package: "swift-nio-ssl"),
                                .product(name: "NIOCore", package: "swift-nio"),
                                .product(name: "NIOPosix", package: "swift-nio"),
                                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
@@ -92,8 +107,9 @@ let package = Package(
                 swiftSettings: swiftSettings),
         // A small Kafka client on the project's own protocol code (tools, harness).
         .target(name: "CrucibleClient",
-                dependencies: ["CrucibleProtocol", "CrucibleRecords", "CrucibleGroups",
+                dependencies: ["CrucibleProtocol", "CrucibleRecords", "CrucibleGroups", "CrucibleSecurity",
                                .product(name: "NIOCore", package: "swift-nio"),
+                               .product(name: "NIOSSL", package: "swift-nio-ssl"),
                                .product(name: "NIOPosix", package: "swift-nio")],
                 swiftSettings: swiftSettings),
         // Benchmark definitions and measurement, pure: OMB workload and driver files, payloads and keys, the open-loop
@@ -129,7 +145,7 @@ let package = Package(
         .executableTarget(name: "crucible",
                           dependencies: ["CrucibleBroker", "CrucibleClient", "CrucibleVerify", "CrucibleStorage", "CrucibleGroups",
                                          "CrucibleBench", "CrucibleWorkload", "CrucibleRdKafka", "CrucibleVerifyRun", "CrucibleMutations",
-                                         "CrucibleReport", "CrucibleTransactions",
+                                         "CrucibleReport", "CrucibleTransactions", "CrucibleSecurity", "CrucibleController",
                                          .product(name: "ArgumentParser", package: "swift-argument-parser"),
                                          .product(name: "Logging", package: "swift-log")],
                           swiftSettings: swiftSettings),
@@ -141,6 +157,7 @@ let package = Package(
         .testTarget(name: "CrucibleStorageTests", dependencies: ["CrucibleStorage", "CrucibleMutations",
                                                                  .product(name: "NIOConcurrencyHelpers", package: "swift-nio")]),
         .testTarget(name: "CrucibleRaftTests", dependencies: ["CrucibleRaft"]),
+        .testTarget(name: "CrucibleSecurityTests", dependencies: ["CrucibleSecurity"]),
         .testTarget(name: "CrucibleControllerTests",
                     dependencies: ["CrucibleController", "CrucibleClient",
                                    .product(name: "NIOPosix", package: "swift-nio")]),

@@ -7,6 +7,7 @@ import Logging
 import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
+import NIOSSL
 
 public struct BrokerStartError: Error, CustomStringConvertible {
     public let description: String
@@ -75,6 +76,7 @@ public final class Broker: @unchecked Sendable {
         policy.uncleanLeaderElectionDefault = config.uncleanLeaderElectionEnable
         policy.validateTopicConfig = { key, value in try TopicConfigCatalog.validate(key: key, value: value) }
         policy.validateBrokerConfig = { key, value in try DynamicBrokerConfig.validate(key: key, value: value) }
+        policy.bootstrapRecords = try MetadataBootstrap.read(from: config.metadataDirectory)
         let controllerLoop = controlGroup.next()
         let quorum = try Self.makeQuorum(config: config, clusterId: clusterId, eventLoop: controllerLoop, nowMs: nowMs,
                                          logger: logger)
@@ -87,7 +89,8 @@ public final class Broker: @unchecked Sendable {
         let raft = quorum as? RaftMetadataQuorum
         if raft != nil {
             let connections = ControllerConnections(eventLoop: controllerLoop, clientId: "forward-\(config.nodeId)",
-                                                    localId: config.nodeId, addresses: config.voterAddresses)
+                                                    localId: config.nodeId, addresses: config.voterAddresses,
+                                                    security: config.security.controllerClient)
             forwarding = ControllerForwarding(controller: controller, connections: connections)
         }
         let voters = Dictionary(config.controllerQuorumVoters.map { ($0.id, (host: $0.host, port: $0.port)) },
@@ -95,9 +98,10 @@ public final class Broker: @unchecked Sendable {
         // Heartbeats on a connection of their own, as Kafka's lifecycle manager has: behind a queue of ISR changes
         // on a busy controller they arrived late enough to get a live broker fenced.
         let channel = ActiveControllerChannel(local: controller, voters: voters, group: controlGroup, nodeId: config.nodeId,
-                                              logger: logger)
+                                              logger: logger, security: config.security.controllerClient)
         replicas.controllerChannel = ActiveControllerChannel(local: controller, voters: voters, group: group,
-                                                             nodeId: config.nodeId, logger: logger)
+                                                             nodeId: config.nodeId, logger: logger,
+                                                             security: config.security.controllerClient)
         let groupCoordinator = GroupCoordinator(loop: group.next(), replicas: replicas, config: config.groups, logger: logger)
         groupCoordinator.start()
         self.groupCoordinator = groupCoordinator
@@ -161,12 +165,13 @@ public final class Broker: @unchecked Sendable {
     /// addresses, and this node's own partitions in-process.
     private func makeTransactionCoordinator(apis: BrokerApis, replicas: ReplicaManager,
                                             controller: QuorumController) -> TransactionCoordinator {
-        let listenerNames = config.controllerListenerNames
-        let connections = BrokerConnectionPool(nodeId: config.nodeId, group: group, clientId: "txn")
+        let config = self.config
+        let connections = BrokerConnectionPool(nodeId: config.nodeId, group: group, clientId: "txn",
+                                               security: config.security.interBrokerClient)
         let markers = TxnMarkerSender(nodeId: config.nodeId, connections: connections, leaderOf: { key in
             let image = controller.currentImage
             guard let leader = image.topic(named: key.topic)?.partitions[key.partition]?.leader, leader >= 0,
-                  let endpoint = image.brokers[leader]?.endpoints.first(where: { !listenerNames.contains($0.name) })
+                  let endpoint = image.brokers[leader].flatMap(config.interBrokerEndpoint)
             else { return nil }
             return (leader, endpoint.host, Int(endpoint.port))
         }, topicExists: { controller.currentImage.topic(named: $0) != nil },
@@ -180,7 +185,7 @@ public final class Broker: @unchecked Sendable {
             guard let topic = image.topic(named: TransactionStateLog.topic) else { return nil }
             let index = TransactionStateLog.partition(for: transactionalId, partitions: Int32(topic.partitions.count))
             guard let leader = topic.partitions[index]?.leader, leader >= 0,
-                  let endpoint = image.brokers[leader]?.endpoints.first(where: { !listenerNames.contains($0.name) })
+                  let endpoint = image.brokers[leader].flatMap(config.interBrokerEndpoint)
             else { return nil }
             return (leader, endpoint.host, Int(endpoint.port))
         }, local: { [weak apis] transactionalId, producerId, epoch, partition, loop in
@@ -247,6 +252,9 @@ public final class Broker: @unchecked Sendable {
         let maxFrame = config.socketRequestMaxBytes
         let logger = self.logger
         let connections = self.connections
+        let settings = config.security.serverSettings(for: listener.name)
+        let reauthMs = config.security.connectionsMaxReauthMs
+        let controller = self.controller!
         return try ServerBootstrap(group: group)
             .serverChannelOption(ChannelOptions.backlog, value: 1024)
             .serverChannelOption(ChannelOptions.socketOption(.so_reuseaddr), value: 1)
@@ -257,9 +265,18 @@ public final class Broker: @unchecked Sendable {
             .childChannelInitializer { channel in
                 connections.add(channel)
                 return channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(KafkaFrameDecoder(maxFrameBytes: maxFrame)))
-                    try channel.pipeline.syncOperations.addHandler(
-                        ConnectionHandler(router: RequestRouter(table: table), logger: logger))
+                    let pipeline = channel.pipeline.syncOperations
+                    if let tls = settings.tls {
+                        try pipeline.addHandler(NIOSSLServerHandler(context: tls))
+                        try pipeline.addHandler(FileRegionReader())
+                    }
+                    try pipeline.addHandler(ByteToMessageHandler(KafkaFrameDecoder(maxFrameBytes: maxFrame)))
+                    let sasl = settings.securityProtocol.usesSASL
+                        ? SaslGate(mechanisms: settings.mechanisms, plainUsers: settings.plainUsers, reauthMs: reauthMs,
+                                   scram: { user, mechanism in controller.currentImage.scramCredentials[user]?[mechanism] })
+                        : nil
+                    try pipeline.addHandler(ConnectionHandler(router: RequestRouter(table: table), logger: logger,
+                                                              listenerName: listener.name, sasl: sasl))
                 }
             }
             .bind(host: listener.host.isEmpty ? "0.0.0.0" : listener.host, port: listener.port).wait()

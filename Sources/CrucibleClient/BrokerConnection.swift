@@ -1,6 +1,8 @@
 import CrucibleProtocol
+import CrucibleSecurity
 import NIOCore
 import NIOPosix
+import NIOSSL
 
 /// One TCP connection to one broker, with the API versions agreed on it. Requests may be pipelined; responses
 /// are matched by correlation id. Every request has a deadline, so nothing waits forever.
@@ -22,18 +24,24 @@ public final class BrokerConnection: Sendable {
 
     /// Connects and negotiates API versions. Blocks the calling thread (not for use on an event loop).
     public static func connect(host: String, port: Int, group: EventLoopGroup, clientId: String,
-                               timeout: TimeAmount) throws -> BrokerConnection {
-        try open(host: host, port: port, group: group, clientId: clientId, timeout: timeout).wait()
+                               timeout: TimeAmount, security: ClientSecurity = .plaintext) throws -> BrokerConnection {
+        try open(host: host, port: port, group: group, clientId: clientId, timeout: timeout, security: security).wait()
     }
 
     /// Connects and negotiates API versions without blocking (for callers on an event loop).
     public static func open(host: String, port: Int, group: EventLoopGroup, clientId: String,
-                            timeout: TimeAmount) -> EventLoopFuture<BrokerConnection> {
+                            timeout: TimeAmount, security: ClientSecurity = .plaintext) -> EventLoopFuture<BrokerConnection> {
         ClientBootstrap(group: group)
             .connectTimeout(timeout)
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
+                    if let tls = security.tls {
+                        // SNI takes names only; an address is checked against the certificate's IP entries.
+                        let isAddress = (try? SocketAddress(ipAddress: host, port: 0)) != nil
+                        try channel.pipeline.syncOperations.addHandler(
+                            NIOSSLClientHandler(context: tls, serverHostname: isAddress ? nil : host))
+                    }
                     try channel.pipeline.syncOperations.addHandlers(
                         ByteToMessageHandler(ResponseFrameDecoder()), ResponseDispatcher())
                 }
@@ -43,6 +51,10 @@ public final class BrokerConnection: Sendable {
             .flatMap { channel in
                 negotiate(channel: channel, clientId: clientId, timeout: timeout)
                     .map { BrokerConnection(host: host, port: port, channel: channel, clientId: clientId, versions: $0) }
+                    .flatMap { connection in
+                        guard let login = security.sasl else { return channel.eventLoop.makeSucceededFuture(connection) }
+                        return connection.authenticate(login, timeout: timeout).map { connection }
+                    }
                     .flatMapErrorThrowing { error in
                         channel.close(promise: nil)
                         throw error

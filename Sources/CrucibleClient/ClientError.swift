@@ -13,6 +13,8 @@ public enum KafkaClientError: Error, CustomStringConvertible, Equatable {
     case unsupportedApi(ApiKey)
     /// A response that does not decode, or names things that were not asked about.
     case malformedResponse(String)
+    /// SASL authentication was refused (wrong password, unknown user, mechanism not enabled).
+    case authentication(String)
 
     public var description: String {
         switch self {
@@ -23,6 +25,7 @@ public enum KafkaClientError: Error, CustomStringConvertible, Equatable {
         case .connection(let why): return "connection failed: \(why)"
         case .unsupportedApi(let api): return "the broker does not serve a usable version of \(api)"
         case .malformedResponse(let why): return "malformed response: \(why)"
+        case .authentication(let why): return "authentication failed: \(why)"
         }
     }
 

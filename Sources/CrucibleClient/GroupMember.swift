@@ -229,7 +229,8 @@ public final class GroupMember: @unchecked Sendable {
         if let connection = lock.withLock({ coordinator }), connection.isActive { return connection }
         let address = try client.findCoordinator(group: group)
         let connection = try BrokerConnection.connect(host: address.host, port: address.port, group: eventLoops,
-                                                      clientId: client.clientId, timeout: .seconds(10))
+                                                      clientId: client.clientId, timeout: .seconds(10),
+                                                      security: client.security)
         lock.withLock {
             coordinator?.close()
             coordinator = connection

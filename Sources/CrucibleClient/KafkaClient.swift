@@ -1,4 +1,5 @@
 import CrucibleProtocol
+import CrucibleSecurity
 import NIOCore
 import NIOPosix
 
@@ -9,6 +10,8 @@ public final class KafkaClient {
     public let clientId: String
     /// Deadline for one request's answer (a long-poll Fetch gets its wait on top).
     public let requestTimeout: TimeAmount
+    /// TLS and SASL for every connection (a `--command-config` file's settings).
+    public let security: ClientSecurity
     private let bootstrapServers: [(host: String, port: Int)]
     private let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
     private var connections: [Int32: BrokerConnection] = [:]
@@ -16,15 +19,17 @@ public final class KafkaClient {
     public private(set) var metadata: ClusterMetadata?
 
     /// `bootstrap` is Kafka's `host:port[,host:port...]`. Connects to the first server that answers.
-    public init(bootstrap: String, clientId: String = "crucible", requestTimeout: TimeAmount = .seconds(30)) throws {
+    public init(bootstrap: String, clientId: String = "crucible", requestTimeout: TimeAmount = .seconds(30),
+                security: ClientSecurity = .plaintext) throws {
         self.clientId = clientId
+        self.security = security
         self.requestTimeout = requestTimeout
         bootstrapServers = try Self.parseServers(bootstrap)
         var lastError: Error = KafkaClientError.connection("no bootstrap server")
         for server in bootstrapServers {
             do {
                 bootstrapConnection = try BrokerConnection.connect(host: server.host, port: server.port, group: group,
-                                                                   clientId: clientId, timeout: .seconds(10))
+                                                                   clientId: clientId, timeout: .seconds(10), security: security)
                 return
             } catch {
                 lastError = error
@@ -82,7 +87,7 @@ public final class KafkaClient {
         for server in bootstrapServers {
             do {
                 let connection = try BrokerConnection.connect(host: server.host, port: server.port, group: group,
-                                                              clientId: clientId, timeout: .seconds(10))
+                                                              clientId: clientId, timeout: .seconds(10), security: security)
                 bootstrapConnection = connection
                 return connection
             } catch {
@@ -100,7 +105,7 @@ public final class KafkaClient {
             throw KafkaClientError.connection("broker \(nodeId) is not in the cluster metadata")
         }
         let connection = try BrokerConnection.connect(host: address.host, port: address.port, group: group,
-                                                      clientId: clientId, timeout: .seconds(10))
+                                                      clientId: clientId, timeout: .seconds(10), security: security)
         connections[nodeId]?.close()
         connections[nodeId] = connection
         return connection

@@ -51,6 +51,9 @@ public struct ControllerPolicy: Sendable {
     public var validateTopicConfig: @Sendable (String, String) throws -> Void = { _, _ in }
     /// Validates one dynamic broker config entry (a key Kafka lets change at run time).
     public var validateBrokerConfig: @Sendable (String, String) throws -> Void = { _, _ in }
+    /// What `storage format` left for the first active controller to write (`--add-scram` users), as Kafka's
+    /// bootstrap.checkpoint: proposed once, with the `metadata.version` feature level that marks it done.
+    public var bootstrapRecords: [any KafkaMetadataRecord] = []
 
     public init() {}
 }

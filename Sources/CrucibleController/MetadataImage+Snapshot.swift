@@ -5,7 +5,12 @@ extension MetadataImage {
     /// partitions and configs, then the producer id high-water mark. Replaying them gives an equal image (up to
     /// `appliedOffset`, which follows the offsets they are applied at).
     public func snapshotRecords() -> [any KafkaMetadataRecord] {
-        var records: [any KafkaMetadataRecord] = []
+        var records: [any KafkaMetadataRecord] = features.sorted(by: { $0.key < $1.key }).map { name, level in
+            var record = FeatureLevelRecord()
+            record.name = name
+            record.featureLevel = level
+            return record
+        }
         for broker in brokers.values.sorted(by: { $0.id < $1.id }) {
             var record = RegisterBrokerRecord()
             record.brokerId = broker.id
@@ -56,6 +61,11 @@ extension MetadataImage {
                 config.name = key
                 config.value = value
                 records.append(config)
+            }
+        }
+        for (user, credentials) in scramCredentials.sorted(by: { $0.key < $1.key }) {
+            for (mechanism, credential) in credentials.sorted(by: { $0.key.rawValue < $1.key.rawValue }) {
+                records.append(UserScramCredentialRecord(user: user, mechanism: mechanism, credential: credential))
             }
         }
         if nextProducerId > 0 {

@@ -1,4 +1,6 @@
 import CrucibleProtocol
+import CrucibleSecurity
+import NIOCore
 
 /// One partition as the metadata log describes it.
 public struct PartitionImage: Equatable, Sendable {
@@ -61,6 +63,10 @@ public struct MetadataImage: Equatable, Sendable {
     public private(set) var brokerConfigs: [String: [String: String]] = [:]
     /// The next producer id block starts here (ProducerIdsRecord).
     public private(set) var nextProducerId: Int64 = 0
+    /// SCRAM credentials by user and mechanism (UserScramCredentialRecord): salted, never a password.
+    public private(set) var scramCredentials: [String: [ScramMechanism: ScramCredential]] = [:]
+    /// Feature levels (FeatureLevelRecord); `metadata.version` marks a log the bootstrap records went into.
+    public private(set) var features: [String: Int16] = [:]
     /// Offset of the last record applied; -1 for an empty log.
     public private(set) var appliedOffset: Int64 = -1
 
@@ -112,12 +118,23 @@ public struct MetadataImage: Equatable, Sendable {
                 id: register.brokerId, epoch: register.brokerEpoch,
                 endpoints: register.endPoints.map { BrokerEndpointImage(name: $0.name, host: $0.host, port: Int32($0.port)) },
                 rack: register.rack, fenced: register.fenced)
+        case let credential as UserScramCredentialRecord:
+            guard let mechanism = ScramMechanism(rawValue: credential.mechanism) else { return }
+            scramCredentials[credential.name, default: [:]][mechanism] = ScramCredential(
+                salt: Array(credential.salt.readableBytesView), storedKey: Array(credential.storedKey.readableBytesView),
+                serverKey: Array(credential.serverKey.readableBytesView), iterations: credential.iterations)
+        case let removal as RemoveUserScramCredentialRecord:
+            guard let mechanism = ScramMechanism(rawValue: removal.mechanism) else { return }
+            scramCredentials[removal.name]?.removeValue(forKey: mechanism)
+            if scramCredentials[removal.name]?.isEmpty == true { scramCredentials.removeValue(forKey: removal.name) }
+        case let feature as FeatureLevelRecord:
+            features[feature.name] = feature.featureLevel
         case let fence as FenceBrokerRecord:
             brokers[fence.id]?.fenced = true
         case let unfence as UnfenceBrokerRecord:
             brokers[unfence.id]?.fenced = false
         default:
-            break  // records this image does not track (features, ACLs, quotas, ...)
+            break  // records this image does not track (quotas, delegation tokens, ...)
         }
     }
 
@@ -143,4 +160,16 @@ public struct MetadataImage: Equatable, Sendable {
 public enum ConfigResourceType {
     public static let topic: Int8 = 2
     public static let broker: Int8 = 4
+}
+
+extension UserScramCredentialRecord {
+    public init(user: String, mechanism: ScramMechanism, credential: ScramCredential) {
+        self.init()
+        name = user
+        self.mechanism = mechanism.rawValue
+        salt = ByteBuffer(bytes: credential.salt)
+        storedKey = ByteBuffer(bytes: credential.storedKey)
+        serverKey = ByteBuffer(bytes: credential.serverKey)
+        iterations = credential.iterations
+    }
 }

@@ -64,7 +64,10 @@ public final class QuorumController: @unchecked Sendable {
                     return promise.fail(NotControllerError(leaderId: self.quorum.leaderId))
                 }
                 do {
-                    let (records, result) = try decide(self.publisher.currentImage)
+                    let image = self.publisher.currentImage
+                    let (decided, result) = try decide(image)
+                    let records = image.features[MetadataBootstrap.metadataVersionFeature] == nil
+                        ? MetadataBootstrap.records(self.policy.bootstrapRecords) + decided : decided
                     guard !records.isEmpty else { return promise.succeed(result) }
                     self.quorum.propose(records).map { _ in result }.cascade(to: promise)
                 } catch {

@@ -27,9 +27,13 @@ enum Catalog {
         26, // EndTxn
         27, // WriteTxnMarkers
         28, // TxnOffsetCommit
+        29, // DescribeAcls
+        30, // CreateAcls
+        31, // DeleteAcls
         32, // DescribeConfigs
         33, // AlterConfigs
         35, // DescribeLogDirs
+        36, // SaslAuthenticate
         37, // CreatePartitions
         42, // DeleteGroups
         43, // ElectLeaders
@@ -37,6 +41,8 @@ enum Catalog {
         45, // AlterPartitionReassignments
         46, // ListPartitionReassignments
         47, // OffsetDelete
+        50, // DescribeUserScramCredentials
+        51, // AlterUserScramCredentials
         52, // Vote
         53, // BeginQuorumEpoch
         54, // EndQuorumEpoch

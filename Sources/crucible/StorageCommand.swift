@@ -1,5 +1,6 @@
 import ArgumentParser
 import CrucibleBroker
+import CrucibleController
 import CrucibleStorage
 
 struct StorageCommand: ParsableCommand {
@@ -24,8 +25,16 @@ struct StorageCommand: ParsableCommand {
         @Flag(name: .long, help: "Reformat directories that already hold a different cluster's meta.properties.")
         var ignoreFormatted = false
 
+        @Option(name: .long, help: "A SCRAM user the cluster starts with: 'SCRAM-SHA-512=[name=alice,password=secret]' (iterations= too). Repeatable.")
+        var addScram: [String] = []
+
         func run() throws {
             let brokerConfig = try loadBrokerConfig(path: config, overrides: [])
+            let credentials: [MetadataBootstrap.Credential]
+            do { credentials = try addScram.map(MetadataBootstrap.parseAddScram) } catch {
+                throw UsageError("\(error)")
+            }
+
             for directory in Set(brokerConfig.logDirs + [brokerConfig.metadataDirectory]).sorted() {
                 if let existing = try MetaProperties.read(from: directory), !ignoreFormatted {
                     guard existing.clusterId == clusterId && existing.nodeId == brokerConfig.nodeId else {
@@ -37,6 +46,10 @@ struct StorageCommand: ParsableCommand {
                 try MetaProperties(clusterId: clusterId, nodeId: brokerConfig.nodeId,
                                    directoryId: ClusterId.random()).write(to: directory)
                 print("Formatting \(directory) with metadata.version for cluster \(clusterId)")
+                if directory == brokerConfig.metadataDirectory && !credentials.isEmpty {
+                    // Salted here: the bootstrap file never holds a password.
+                    try MetadataBootstrap.write(credentials, to: directory)
+                }
             }
         }
     }

@@ -103,7 +103,7 @@ struct BenchTopics {
         switch error {
         case .kafka(let code, _): return code == .notController
         case .connection, .timedOut: return true
-        case .unsupportedApi, .malformedResponse: return false
+        case .unsupportedApi, .malformedResponse, .authentication: return false
         }
     }
 

@@ -15,7 +15,8 @@ extension Broker {
         }
         return RaftMetadataQuorum(settings: RaftQuorumSettings(nodeId: config.nodeId, voters: config.voterAddresses,
                                                                clusterId: clusterId,
-                                                               metadataDirectory: config.metadataDirectory),
+                                                               metadataDirectory: config.metadataDirectory,
+                                                               security: config.security.controllerClient),
                                   logger: logger)
     }
 }

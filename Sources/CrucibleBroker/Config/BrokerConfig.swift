@@ -1,3 +1,4 @@
+import CrucibleController
 import CrucibleStorage
 
 /// A node's configuration: Kafka's keys and Kafka's defaults. An unknown key is a warning; a bad value is an
@@ -56,6 +57,8 @@ public struct BrokerConfig: Sendable {
     /// The group coordinator's and `__consumer_offsets`' keys.
     public var groups = GroupConfig()
     public var transactions = TransactionConfig()
+    /// Listeners' security protocols, TLS and SASL settings, inter-broker and controller client security.
+    public var security = SecurityConfig()
     /// Every key the file set, as written (DescribeConfigs reports them as STATIC_BROKER_CONFIG).
     public private(set) var staticProperties: [String: String] = [:]
     /// Keys the file set that Crucible does not know (warned about at start).
@@ -71,6 +74,13 @@ public struct BrokerConfig: Sendable {
     /// The listeners clients connect to (all but the controller ones).
     public var clientListeners: [Listener] {
         listeners.filter { !controllerListenerNames.contains($0.name) }
+    }
+
+    /// Where this node reaches `broker` as a replica or coordinator: its `inter.broker.listener.name` endpoint,
+    /// else its first client listener.
+    public func interBrokerEndpoint(_ broker: BrokerImage) -> BrokerEndpointImage? {
+        broker.endpoints.first { $0.name == security.interBrokerListenerName }
+            ?? broker.endpoints.first { !controllerListenerNames.contains($0.name) }
     }
 
     public var advertisedClientListeners: [Listener] {
@@ -140,10 +150,11 @@ public struct BrokerConfig: Sendable {
         }
         groups = try GroupConfig(read)
         transactions = try TransactionConfig(read)
+        security = try SecurityConfig(read, listeners: listeners, controllerListenerNames: controllerListenerNames)
         staticProperties = Dictionary(properties.entries.map { ($0.key, $0.value) }, uniquingKeysWith: { _, last in last })
         unknownKeys = properties.keys.filter {
             !Self.knownKeys.contains($0) && !Self.acceptedKafkaKeys.contains($0) && !GroupConfig.keys.contains($0)
-                && !TransactionConfig.keys.contains($0)
+                && !TransactionConfig.keys.contains($0) && !SecurityConfig.isSecurityKey($0)
         }
         try validate()
     }
@@ -226,7 +237,7 @@ public struct BrokerConfig: Sendable {
 
     /// Kafka keys users commonly set that have no effect here; accepted without a warning.
     static let acceptedKafkaKeys: Set<String> = [
-        "listener.security.protocol.map", "inter.broker.listener.name", "num.network.threads",
+        "num.network.threads",
         "socket.send.buffer.bytes", "socket.receive.buffer.bytes", "num.recovery.threads.per.data.dir",
         "log.flush.scheduler.interval.ms",
         "delete.topic.enable", "num.replica.fetchers", "zookeeper.connect", "broker.id", "log.cleaner.threads",

@@ -77,6 +77,7 @@ final class BrokerApis: @unchecked Sendable {
         table.serve(ListTransactionsRequest.self, versions: 0...1, listTransactions)
         table.serve(DescribeClusterRequest.self, versions: 0...1, describeCluster)
         table.serve(ListPartitionReassignmentsRequest.self, versions: 0...0, listPartitionReassignments)
+        serveSecurity(in: &table)
         return table
     }
 

@@ -22,7 +22,7 @@ extension BrokerApis {
             guard known, let topic else { return coordinator }
             let index = OffsetsTopicLog.partition(for: key, partitions: Int32(topic.partitions.count))
             let leader = topic.partitions[index]?.leader ?? -1
-            guard leader >= 0, let (_, endpoint, _) = liveBrokerEndpoints(image).first(where: { $0.0 == leader }) else {
+            guard leader >= 0, let (_, endpoint, _) = liveBrokerEndpoints(image, listener: context.listenerName).first(where: { $0.0 == leader }) else {
                 return coordinator
             }
             coordinator.nodeId = leader

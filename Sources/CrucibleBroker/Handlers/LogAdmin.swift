@@ -127,7 +127,7 @@ extension BrokerApis {
             response.errorMessage = "The request was sent to an endpoint of type BROKER, but we wanted an endpoint of type \(request.endpointType)"
             return .now(response)
         }
-        let brokers = liveBrokerEndpoints(controller.currentImage)
+        let brokers = liveBrokerEndpoints(controller.currentImage, listener: context.listenerName)
         response.controllerId = controllerIdForClients(brokers.map(\.0))
         response.clusterAuthorizedOperations = Int32.min
         response.brokers = brokers.map { id, endpoint, rack in
@@ -150,9 +150,12 @@ extension BrokerApis {
     }
 
     /// Unfenced brokers with their client endpoint, by id (Metadata and DescribeCluster list these).
-    func liveBrokerEndpoints(_ image: MetadataImage) -> [(Int32, BrokerEndpointImage, String?)] {
+    /// Each live broker's address on `listener` (the one the request came in on, as Kafka answers), else its
+    /// first client listener.
+    func liveBrokerEndpoints(_ image: MetadataImage, listener: String) -> [(Int32, BrokerEndpointImage, String?)] {
         image.brokers.values.filter { !$0.fenced }.sorted { $0.id < $1.id }.compactMap { broker in
-            guard let endpoint = broker.endpoints.first(where: { !config.controllerListenerNames.contains($0.name) })
+            guard let endpoint = broker.endpoints.first(where: { $0.name == listener })
+                    ?? broker.endpoints.first(where: { !config.controllerListenerNames.contains($0.name) })
             else { return nil }
             return (broker.id, endpoint, broker.rack.flatMap { $0.isEmpty ? nil : $0 })
         }

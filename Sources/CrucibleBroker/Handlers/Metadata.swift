@@ -12,20 +12,21 @@ extension BrokerApis {
             image.topic(named: $0) == nil && TopicRules.problem(withName: $0) == nil
         })).sorted()
         guard allowed && config.autoCreateTopicsEnable && !missing.isEmpty else {
-            return .now(metadataResponse(names: all ? nil : names, image: image, created: []))
+            return .now(metadataResponse(names: all ? nil : names, image: image, created: [], listener: context.listenerName))
         }
         return .later(autoCreate(missing).hop(to: context.eventLoop).map {
             HandlerOutput(response: self.metadataResponse(names: names, image: self.controller.currentImage,
-                                                          created: Set(missing)))
+                                                          created: Set(missing), listener: context.listenerName))
         })
     }
 
     /// `names` nil: every topic. A topic just created whose partitions are not yet known reads as
     /// LEADER_NOT_AVAILABLE, which clients retry.
-    private func metadataResponse(names: [String]?, image: MetadataImage, created: Set<String>) -> MetadataResponse {
+    private func metadataResponse(names: [String]?, image: MetadataImage, created: Set<String>,
+                                  listener: String) -> MetadataResponse {
         var response = MetadataResponse()
         response.clusterId = clusterId
-        response.brokers = liveBrokerEndpoints(image).map { id, endpoint, rack in
+        response.brokers = liveBrokerEndpoints(image, listener: listener).map { id, endpoint, rack in
             var entry = MetadataResponse.MetadataResponseBroker()
             entry.nodeId = id
             entry.host = endpoint.host

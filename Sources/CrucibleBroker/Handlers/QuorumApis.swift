@@ -45,6 +45,8 @@ extension BrokerApis {
         serve(ElectLeadersRequest.self, 0...2, electLeaders, ControllerRefusal.electLeaders)
         serve(AlterPartitionReassignmentsRequest.self, 0...0, alterPartitionReassignments,
               ControllerRefusal.alterPartitionReassignments)
+        serve(AlterUserScramCredentialsRequest.self, 0...0, alterUserScramCredentials,
+              ControllerRefusal.alterUserScramCredentials)
     }
 
     /// The controller listener's APIs: the quorum's own RPCs, DescribeQuorum, and the requests other nodes
@@ -66,6 +68,7 @@ extension BrokerApis {
         serveControllerDecisions(in: &table, forwarding: nil)
         table.serve(DescribeConfigsRequest.self, versions: 0...4, describeConfigs)
         ControllerApis.register(into: &table, controller: controller)
+        serveSecurity(in: &table)
         return table
     }
 

@@ -16,11 +16,21 @@ final class ConnectionHandler: ChannelInboundHandler {
     private var closed = false
     private var peer = "?"
     private var clientHost = ""
+    private let listenerName: String
+    /// Set on SASL listeners: nothing but the handshake passes until the client has authenticated.
+    private let sasl: SaslGate?
+    /// The principal of a TLS client certificate (`User:CN=...`), when the listener asked for one.
+    var certificatePrincipal: String?
 
-    init(router: RequestRouter, logger: Logger) {
+    init(router: RequestRouter, logger: Logger, listenerName: String = "PLAINTEXT", sasl: SaslGate? = nil) {
         self.router = router
         self.logger = logger
+        self.listenerName = listenerName
+        self.sasl = sasl
     }
+
+    /// Who is asking, for authorization: the SASL user, else the certificate's subject, else ANONYMOUS.
+    private var principal: String { sasl?.principal ?? certificatePrincipal ?? "User:ANONYMOUS" }
 
     func channelActive(context: ChannelHandlerContext) {
         peer = context.remoteAddress?.description ?? "?"
@@ -52,16 +62,38 @@ final class ConnectionHandler: ChannelInboundHandler {
     private func processNext(context: ChannelHandlerContext) {
         while !closed, !queue.isEmpty {
             var frame = queue.removeFirst()
+            if let sasl, sasl.expectsRawToken {
+                let (answer, close) = sasl.rawToken(frame, nowMs: Clock.nowMs())
+                if let answer { context.write(wrapOutboundOut(.byteBuffer(answer)), promise: nil) }
+                if close || answer == nil { return closeAfterFlush(context: context, reason: "SASL authentication failed") }
+                continue
+            }
             let header: RequestHeader
             do {
                 header = try RequestHeader.decode(from: &frame)
             } catch {
                 return errorCaught(context: context, error: error)
             }
+            if let sasl {
+                do {
+                    switch try sasl.admit(header, body: frame, nowMs: Clock.nowMs()) {
+                    case .pass: break
+                    case .reply(let response, let close):
+                        write(response, context: context)
+                        if close { return closeAfterFlush(context: context, reason: "SASL authentication did not succeed") }
+                        continue
+                    case .reject(let reason):
+                        return errorCaught(context: context, error: UnsupportedRequest(description: reason))
+                    }
+                } catch {
+                    return errorCaught(context: context, error: RequestFailure(header: header, error: error))
+                }
+            }
             let pending: RequestRouter.Outcome
             do {
                 pending = try router.route(header: header, body: frame, eventLoop: context.eventLoop,
-                                           connectionClosed: context.channel.closeFuture, clientHost: clientHost)
+                                           connectionClosed: context.channel.closeFuture, clientHost: clientHost,
+                                           listenerName: listenerName, principal: principal)
             } catch {
                 return errorCaught(context: context, error: RequestFailure(header: header, error: error))
             }
@@ -91,6 +123,17 @@ final class ConnectionHandler: ChannelInboundHandler {
                 return
             }
         }
+    }
+
+    /// Sends what is written so far, then closes (an authentication failure is answered before the close).
+    private func closeAfterFlush(context: ChannelHandlerContext, reason: String) {
+        logger.info("closing connection from \(peer): \(reason)")
+        closed = true
+        queue.removeAll()
+        // Writes complete in order: once this empty one has, the answer before it is on its way.
+        let written = context.eventLoop.makePromise(of: Void.self)
+        context.writeAndFlush(wrapOutboundOut(.byteBuffer(ByteBuffer())), promise: written)
+        written.futureResult.whenComplete { _ in context.close(promise: nil) }
     }
 
     private func write(_ response: ResponseFrame?, context: ChannelHandlerContext) {

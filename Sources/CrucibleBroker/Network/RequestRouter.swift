@@ -23,6 +23,10 @@ struct RequestContext {
     var connectionClosed: EventLoopFuture<Void>?
     /// The client's address as Kafka prints it ("/127.0.0.1"), for group members.
     var clientHost = ""
+    /// The listener the request came in on: Metadata and FindCoordinator answer with that listener's addresses.
+    var listenerName = "PLAINTEXT"
+    /// Who is asking (`User:alice`, `User:ANONYMOUS`), for authorization.
+    var principal = "User:ANONYMOUS"
     var version: Int16 { header.requestApiVersion }
     var nowMs: Int64 { Clock.nowMs() }
 }
@@ -94,12 +98,13 @@ final class RequestRouter {
     }
 
     func route(header: RequestHeader, body: ByteBuffer, eventLoop: EventLoop,
-               connectionClosed: EventLoopFuture<Void>? = nil, clientHost: String = "") throws -> Outcome {
+               connectionClosed: EventLoopFuture<Void>? = nil, clientHost: String = "",
+               listenerName: String = "PLAINTEXT", principal: String = "User:ANONYMOUS") throws -> Outcome {
         guard let api = header.apiKey, let supported = table.versions[api] else {
             throw UnsupportedRequest(description: "unknown api key \(header.requestApiKey)")
         }
         let context = RequestContext(header: header, eventLoop: eventLoop, connectionClosed: connectionClosed,
-                                     clientHost: clientHost)
+                                     clientHost: clientHost, listenerName: listenerName, principal: principal)
         guard supported.contains(header.requestApiVersion) else {
             if api == .apiVersions {
                 return .immediate(Self.encode(HandlerOutput(response: table.apiVersions(error: .unsupportedVersion)),

@@ -1,3 +1,4 @@
+import CrucibleSecurity
 import CrucibleClient
 import CrucibleController
 import CrucibleProtocol
@@ -15,12 +16,14 @@ final class ActiveControllerChannel: ControllerChannel, @unchecked Sendable {
     private let group: EventLoopGroup
     private let nodeId: Int32
     private let logger: Logger
+    private let security: ClientSecurity
     private let queue = DispatchQueue(label: "crucible.controller-channel")
     private var connection: (leader: Int32, connection: BrokerConnection)?
     private let drops = NIOLockedValueBox(0)
 
     init(local: QuorumController, voters: [Int32: (host: String, port: Int)], group: EventLoopGroup, nodeId: Int32,
-         logger: Logger) {
+         logger: Logger, security: ClientSecurity) {
+        self.security = security
         self.local = local
         self.voters = voters
         self.group = group
@@ -136,7 +139,8 @@ final class ActiveControllerChannel: ControllerChannel, @unchecked Sendable {
         if let current = connection, current.leader == leader, current.connection.isActive { return current.connection }
         if let stale = connection { drop(stale.connection) }
         let fresh = try BrokerConnection.connect(host: address.host, port: address.port, group: group,
-                                                 clientId: "broker-\(nodeId)", timeout: .seconds(2))
+                                                 clientId: "broker-\(nodeId)", timeout: .seconds(2),
+                                                 security: security)
         connection = (leader, fresh)
         return fresh
     }

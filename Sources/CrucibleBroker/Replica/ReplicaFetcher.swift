@@ -1,3 +1,4 @@
+import CrucibleSecurity
 import CrucibleClient
 import CrucibleMutations
 import CrucibleProtocol
@@ -32,12 +33,14 @@ final class ReplicaFetcher: @unchecked Sendable {
         var maxWaitMs: Int32
     }
     private let limits: Limits
+    private let security: ClientSecurity
     static let backoffMicros: UInt32 = 100_000
 
     init(leaderId: Int32, nodeId: Int32, address: @escaping @Sendable () -> (host: String, port: Int)?,
-         group: EventLoopGroup, logger: Logger, quota: ReplicationQuota, limits: Limits,
+         group: EventLoopGroup, logger: Logger, quota: ReplicationQuota, limits: Limits, security: ClientSecurity,
          onProgress: @escaping @Sendable (Partition) -> Void) {
         self.leaderId = leaderId
+        self.security = security
         self.limits = limits
         self.quota = quota
         self.nodeId = nodeId
@@ -102,7 +105,8 @@ final class ReplicaFetcher: @unchecked Sendable {
         if let connection { return connection }
         guard let (host, port) = address() else { throw KafkaClientError.connection("broker \(leaderId) has no address") }
         let made = try BrokerConnection.connect(host: host, port: port, group: group,
-                                                clientId: "replica-fetcher-\(nodeId)", timeout: .seconds(2))
+                                                clientId: "replica-fetcher-\(nodeId)", timeout: .seconds(2),
+                                                security: security)
         connection = made
         return made
     }

@@ -68,8 +68,7 @@ public final class ReplicaManager: @unchecked Sendable {
         }
         lock.withLock {
             brokerAddresses = image.brokers.compactMapValues { broker in
-                broker.endpoints.first { !staticConfig.controllerListenerNames.contains($0.name) }
-                    .map { ($0.host, Int($0.port)) }
+                staticConfig.interBrokerEndpoint(broker).map { ($0.host, Int($0.port)) }
             }
         }
         let dynamic = image.dynamicBrokerConfigs(for: nodeId)
@@ -153,6 +152,7 @@ public final class ReplicaManager: @unchecked Sendable {
                 limits: .init(partitionMaxBytes: effectiveConfig.replicaFetchMaxBytes,
                               responseMaxBytes: effectiveConfig.replicaFetchResponseMaxBytes,
                               maxWaitMs: effectiveConfig.replicaFetchWaitMaxMs),
+                security: staticConfig.security.interBrokerClient,
                 onProgress: { [weak self] partition in self?.fetchWaiters.wake(Self.key(partition.topic, partition.index)) })
             fetchers[leader] = fetcher
             return fetcher

@@ -1,4 +1,5 @@
 import CrucibleClient
+import CrucibleSecurity
 import NIOConcurrencyHelpers
 import NIOCore
 
@@ -8,10 +9,12 @@ final class BrokerConnectionPool: @unchecked Sendable {
     private let nodeId: Int32
     private let group: EventLoopGroup
     private let clientId: String
+    private let security: ClientSecurity
     private let lock = NIOLock()
     private var connections: [Int32: EventLoopFuture<BrokerConnection>] = [:]
 
-    init(nodeId: Int32, group: EventLoopGroup, clientId: String) {
+    init(nodeId: Int32, group: EventLoopGroup, clientId: String, security: ClientSecurity) {
+        self.security = security
         self.nodeId = nodeId
         self.group = group
         self.clientId = clientId
@@ -20,7 +23,8 @@ final class BrokerConnectionPool: @unchecked Sendable {
     func connection(to node: Int32, host: String, port: Int) -> EventLoopFuture<BrokerConnection> {
         lock.withLock {
             if let existing = connections[node] { return existing }
-            let made = BrokerConnection.open(host: host, port: port, group: group, clientId: "\(clientId)-\(nodeId)", timeout: .seconds(5))
+            let made = BrokerConnection.open(host: host, port: port, group: group, clientId: "\(clientId)-\(nodeId)", timeout: .seconds(5),
+                                            security: security)
             connections[node] = made
             return made
         }

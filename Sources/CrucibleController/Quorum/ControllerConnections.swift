@@ -1,4 +1,5 @@
 import CrucibleClient
+import CrucibleSecurity
 import CrucibleProtocol
 import CrucibleRaft
 import NIOCore
@@ -33,13 +34,15 @@ public final class ControllerConnections: @unchecked Sendable {
     static let backoffMaxMs: Int64 = 1000
     private let eventLoop: EventLoop
     private let clientId: String
+    private let security: ClientSecurity
     private var peers: [RaftNodeID: Peer]
     private var closed = false
 
     public init(eventLoop: EventLoop, clientId: String, localId: RaftNodeID,
-                addresses: [RaftNodeID: QuorumVoterAddress]) {
+                addresses: [RaftNodeID: QuorumVoterAddress], security: ClientSecurity = .plaintext) {
         self.eventLoop = eventLoop
         self.clientId = clientId
+        self.security = security
         peers = addresses.filter { $0.key != localId }.mapValues(Peer.init)
     }
 
@@ -71,7 +74,8 @@ public final class ControllerConnections: @unchecked Sendable {
         peer.connection?.close()
         peer.connection = nil
         let connecting = BrokerConnection.open(host: peer.address.host, port: peer.address.port, group: eventLoop,
-                                               clientId: clientId, timeout: .milliseconds(Self.backoffMaxMs))
+                                               clientId: clientId, timeout: .milliseconds(Self.backoffMaxMs),
+                                               security: security)
             .hop(to: eventLoop)
         peer.connecting = connecting
         connecting.whenComplete { [self] result in

@@ -3,6 +3,7 @@ import Glibc
 #endif
 import CrucibleProtocol
 import CrucibleRaft
+import CrucibleSecurity
 import Logging
 import NIOConcurrencyHelpers
 import NIOCore
@@ -21,8 +22,12 @@ public struct RaftQuorumSettings: Sendable {
     public var requestTimeoutMs: Int64 = 2000
     /// A snapshot is taken (and the log prefix it covers dropped) after this many committed records.
     public var snapshotEveryRecords = 20_000
+    /// How this node reaches the other controllers' listener (TLS, SASL).
+    public var security: ClientSecurity
 
-    public init(nodeId: Int32, voters: [Int32: QuorumVoterAddress], clusterId: String, metadataDirectory: String) {
+    public init(nodeId: Int32, voters: [Int32: QuorumVoterAddress], clusterId: String, metadataDirectory: String,
+                security: ClientSecurity = .plaintext) {
+        self.security = security
         self.nodeId = nodeId
         self.voters = voters
         self.clusterId = clusterId
@@ -100,7 +105,8 @@ public final class RaftMetadataQuorum: MetadataQuorum, @unchecked Sendable {
             self.store = store
             self.onCommit = onCommit
             self.transport = ControllerConnections(eventLoop: self.eventLoop, clientId: "raft-\(self.nodeId)",
-                                                   localId: self.nodeId, addresses: self.settings.voters)
+                                                   localId: self.nodeId, addresses: self.settings.voters,
+                                                   security: self.settings.security)
             var seed = SystemRandomNumberGenerator()
             self.node = RaftNode(config: self.config, durable: durable, random: SplitMix64(seed: seed.next()),
                                  nowMs: nowMs)

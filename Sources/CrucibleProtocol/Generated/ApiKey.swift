@@ -27,9 +27,13 @@ public enum ApiKey: Int16, CaseIterable, Sendable {
     case endTxn = 26
     case writeTxnMarkers = 27
     case txnOffsetCommit = 28
+    case describeAcls = 29
+    case createAcls = 30
+    case deleteAcls = 31
     case describeConfigs = 32
     case alterConfigs = 33
     case describeLogDirs = 35
+    case saslAuthenticate = 36
     case createPartitions = 37
     case deleteGroups = 42
     case electLeaders = 43
@@ -37,6 +41,8 @@ public enum ApiKey: Int16, CaseIterable, Sendable {
     case alterPartitionReassignments = 45
     case listPartitionReassignments = 46
     case offsetDelete = 47
+    case describeUserScramCredentials = 50
+    case alterUserScramCredentials = 51
     case vote = 52
     case beginQuorumEpoch = 53
     case endQuorumEpoch = 54
@@ -78,9 +84,13 @@ public enum ApiKey: Int16, CaseIterable, Sendable {
         case .endTxn: return "EndTxn"
         case .writeTxnMarkers: return "WriteTxnMarkers"
         case .txnOffsetCommit: return "TxnOffsetCommit"
+        case .describeAcls: return "DescribeAcls"
+        case .createAcls: return "CreateAcls"
+        case .deleteAcls: return "DeleteAcls"
         case .describeConfigs: return "DescribeConfigs"
         case .alterConfigs: return "AlterConfigs"
         case .describeLogDirs: return "DescribeLogDirs"
+        case .saslAuthenticate: return "SaslAuthenticate"
         case .createPartitions: return "CreatePartitions"
         case .deleteGroups: return "DeleteGroups"
         case .electLeaders: return "ElectLeaders"
@@ -88,6 +98,8 @@ public enum ApiKey: Int16, CaseIterable, Sendable {
         case .alterPartitionReassignments: return "AlterPartitionReassignments"
         case .listPartitionReassignments: return "ListPartitionReassignments"
         case .offsetDelete: return "OffsetDelete"
+        case .describeUserScramCredentials: return "DescribeUserScramCredentials"
+        case .alterUserScramCredentials: return "AlterUserScramCredentials"
         case .vote: return "Vote"
         case .beginQuorumEpoch: return "BeginQuorumEpoch"
         case .endQuorumEpoch: return "EndQuorumEpoch"
@@ -130,9 +142,13 @@ public enum ApiKey: Int16, CaseIterable, Sendable {
         case .endTxn: return EndTxnRequest.self
         case .writeTxnMarkers: return WriteTxnMarkersRequest.self
         case .txnOffsetCommit: return TxnOffsetCommitRequest.self
+        case .describeAcls: return DescribeAclsRequest.self
+        case .createAcls: return CreateAclsRequest.self
+        case .deleteAcls: return DeleteAclsRequest.self
         case .describeConfigs: return DescribeConfigsRequest.self
         case .alterConfigs: return AlterConfigsRequest.self
         case .describeLogDirs: return DescribeLogDirsRequest.self
+        case .saslAuthenticate: return SaslAuthenticateRequest.self
         case .createPartitions: return CreatePartitionsRequest.self
         case .deleteGroups: return DeleteGroupsRequest.self
         case .electLeaders: return ElectLeadersRequest.self
@@ -140,6 +156,8 @@ public enum ApiKey: Int16, CaseIterable, Sendable {
         case .alterPartitionReassignments: return AlterPartitionReassignmentsRequest.self
         case .listPartitionReassignments: return ListPartitionReassignmentsRequest.self
         case .offsetDelete: return OffsetDeleteRequest.self
+        case .describeUserScramCredentials: return DescribeUserScramCredentialsRequest.self
+        case .alterUserScramCredentials: return AlterUserScramCredentialsRequest.self
         case .vote: return VoteRequest.self
         case .beginQuorumEpoch: return BeginQuorumEpochRequest.self
         case .endQuorumEpoch: return EndQuorumEpochRequest.self
@@ -182,9 +200,13 @@ public enum ApiKey: Int16, CaseIterable, Sendable {
         case .endTxn: return EndTxnResponse.self
         case .writeTxnMarkers: return WriteTxnMarkersResponse.self
         case .txnOffsetCommit: return TxnOffsetCommitResponse.self
+        case .describeAcls: return DescribeAclsResponse.self
+        case .createAcls: return CreateAclsResponse.self
+        case .deleteAcls: return DeleteAclsResponse.self
         case .describeConfigs: return DescribeConfigsResponse.self
         case .alterConfigs: return AlterConfigsResponse.self
         case .describeLogDirs: return DescribeLogDirsResponse.self
+        case .saslAuthenticate: return SaslAuthenticateResponse.self
         case .createPartitions: return CreatePartitionsResponse.self
         case .deleteGroups: return DeleteGroupsResponse.self
         case .electLeaders: return ElectLeadersResponse.self
@@ -192,6 +214,8 @@ public enum ApiKey: Int16, CaseIterable, Sendable {
         case .alterPartitionReassignments: return AlterPartitionReassignmentsResponse.self
         case .listPartitionReassignments: return ListPartitionReassignmentsResponse.self
         case .offsetDelete: return OffsetDeleteResponse.self
+        case .describeUserScramCredentials: return DescribeUserScramCredentialsResponse.self
+        case .alterUserScramCredentials: return AlterUserScramCredentialsResponse.self
         case .vote: return VoteResponse.self
         case .beginQuorumEpoch: return BeginQuorumEpochResponse.self
         case .endQuorumEpoch: return EndQuorumEpochResponse.self

@@ -31,6 +31,8 @@ struct ClusterCommand: ParsableCommand {
         var movableClocks = false
         @Flag(name: .long, help: "Start the nodes with disks `disk-fault` can break (the project's preload library).")
         var faultyDisks = false
+        @Option(name: .long, help: "plaintext, ssl (TLS everywhere, client certificates required) or sasl_ssl (TLS and SCRAM users); DIR/client.properties holds the client settings.")
+        var security: ClusterSecurityMode = .plaintext
 
         func run() throws {
             guard (1...9).contains(nodes) else { throw UsageError("--nodes \(nodes): must be 1 to 9") }
@@ -52,7 +54,8 @@ struct ClusterCommand: ParsableCommand {
             }
             let layout = try ClusterLayout.up(dir: dir, nodes: nodes, basePort: basePort, overrides: override,
                                               nodeOverrides: perNode, networkNamespaces: networkNamespaces,
-                                              fakeClocks: movableClocks, faultyDisks: faultyDisks, timeout: timeout)
+                                              fakeClocks: movableClocks, faultyDisks: faultyDisks, security: security,
+                                              timeout: timeout)
             print(layout.bootstrapServers)
         }
     }

@@ -1,3 +1,4 @@
+import CrucibleSecurity
 import Foundation
 
 /// A local cluster's shape, written to DIR/cluster.json: each node's id, ports, directory and process.
@@ -27,6 +28,11 @@ struct ClusterLayout: Codable {
     var nodes: [Node]
     /// The namespaces and bridge the nodes live in, when they have hosts of their own.
     var network: NetworkLab?
+    /// TLS and SASL when started with `--security ssl|sasl_ssl`.
+    var security: ClusterSecurity?
+
+    /// How a tool connects to this cluster.
+    func clientSecurity() throws -> ClientSecurity { try security?.clientSecurity() ?? .plaintext }
 
     var bootstrapServers: String { nodes.map(\.clientAddress).joined(separator: ",") }
 
@@ -57,13 +63,16 @@ struct ClusterLayout: Codable {
     }
 
     /// Kafka's server.properties for one combined broker+controller node of this cluster.
-    func properties(for node: Node, overrides: [String]) -> String {
+    func properties(for node: Node, overrides: [String]) throws -> String {
         let voters = nodes.map { "\($0.id)@\($0.address):\($0.controllerPort)" }.joined(separator: ",")
+        let listeners = try security?.nodeProperties(node) ?? [
+            "listeners=PLAINTEXT://\(node.address):\(node.port),CONTROLLER://\(node.address):\(node.controllerPort)",
+            "advertised.listeners=PLAINTEXT://\(node.clientAddress)",
+        ]
         var lines = [
             "node.id=\(node.id)",
             "process.roles=broker,controller",
-            "listeners=PLAINTEXT://\(node.address):\(node.port),CONTROLLER://\(node.address):\(node.controllerPort)",
-            "advertised.listeners=PLAINTEXT://\(node.clientAddress)",
+        ] + listeners + [
             "controller.listener.names=CONTROLLER",
             "controller.quorum.voters=\(voters)",
             "log.dirs=\(node.dataDirectory)",

@@ -1,11 +1,13 @@
 import CrucibleBroker
+import CrucibleController
 import Foundation
 
 extension ClusterLayout {
     /// Formats and starts `nodes` combined nodes under `dir`, records the layout in `dir/cluster.json`, and waits
     /// until every node serves metadata naming all of them.
     static func up(dir: String, nodes: Int, basePort: Int, overrides: [String], nodeOverrides: [Int32: [String]] = [:],
-                   networkNamespaces: Bool = false, fakeClocks: Bool = false, faultyDisks: Bool = false, timeout: Double, log: (String) -> Void = { FileHandle.standardError.write(Data(($0 + "\n").utf8)) }) throws -> ClusterLayout {
+                   networkNamespaces: Bool = false, fakeClocks: Bool = false, faultyDisks: Bool = false,
+                   security: ClusterSecurityMode = .plaintext, timeout: Double, log: (String) -> Void = { FileHandle.standardError.write(Data(($0 + "\n").utf8)) }) throws -> ClusterLayout {
         if FileManager.default.fileExists(atPath: path(dir)) {
             let existing = try load(dir)
             if existing.nodes.contains(where: { NodeProcess.isAlive($0.pid) }) {
@@ -27,6 +29,8 @@ extension ClusterLayout {
                 layout.nodes[index].namespace = lab.namespace(layout.nodes[index].id)
             }
         }
+        layout.security = try ClusterSecurity.prepare(mode: security, dir: root, nodes: layout.nodes)
+        let credentials = try layout.security?.bootstrapCredentials() ?? []
         for node in layout.nodes {
             try FileManager.default.createDirectory(atPath: node.directory, withIntermediateDirectories: true)
             let path = node.directory + "/server.properties"
@@ -34,6 +38,7 @@ extension ClusterLayout {
                 .write(toFile: path, atomically: true, encoding: .utf8)
             let config = try loadBrokerConfig(path: path, overrides: [])
             try Broker.format(config, clusterId: layout.clusterId)
+            if !credentials.isEmpty { try MetadataBootstrap.write(credentials, to: config.metadataDirectory) }
         }
         if fakeClocks {
             for index in layout.nodes.indices {
@@ -54,7 +59,9 @@ extension ClusterLayout {
             log("started node \(layout.nodes[index].id) (pid \(layout.nodes[index].pid!))")
         }
         try layout.save(dir)
-        for node in layout.nodes where !NodeProcess.waitUntilServing(address: node.clientAddress, brokers: nodes, timeout: timeout) {
+        let clientSecurity = try layout.clientSecurity()
+        for node in layout.nodes where !NodeProcess.waitUntilServing(address: node.clientAddress, brokers: nodes, timeout: timeout,
+                                                                     security: clientSecurity) {
             throw ClusterFailure("node \(node.id) did not serve metadata with \(nodes) brokers within \(Int(timeout)) s (see \(node.directory)/broker.log)")
         }
         started = true

@@ -1,3 +1,4 @@
+import CrucibleSecurity
 import CrucibleClient
 import Foundation
 
@@ -139,10 +140,10 @@ enum NodeProcess {
     }
 
     /// Waits until the node's listener answers Metadata listing `brokers` live brokers.
-    static func waitUntilServing(address: String, brokers: Int, timeout: Double) -> Bool {
+    static func waitUntilServing(address: String, brokers: Int, timeout: Double, security: ClientSecurity = .plaintext) -> Bool {
         let deadline = Date().addingTimeInterval(timeout)
         while Date() < deadline {
-            if let client = try? KafkaClient(bootstrap: address, requestTimeout: .seconds(2)) {
+            if let client = try? KafkaClient(bootstrap: address, requestTimeout: .seconds(2), security: security) {
                 let metadata = try? client.refreshMetadata(topics: [])
                 client.close()
                 if let metadata, metadata.brokers.count >= brokers { return true }

@@ -52,6 +52,14 @@ final class GeneratedRoundTripTests: XCTestCase {
         try assertRoundTripsInEveryVersion(AlterPartitionResponse.self)
     }
 
+    func testAlterUserScramCredentialsRequest() throws {
+        try assertRoundTripsInEveryVersion(AlterUserScramCredentialsRequest.self)
+    }
+
+    func testAlterUserScramCredentialsResponse() throws {
+        try assertRoundTripsInEveryVersion(AlterUserScramCredentialsResponse.self)
+    }
+
     func testApiVersionsRequest() throws {
         try assertRoundTripsInEveryVersion(ApiVersionsRequest.self)
     }
@@ -108,6 +116,14 @@ final class GeneratedRoundTripTests: XCTestCase {
         try assertRoundTripsInEveryVersion(ConsumerProtocolSubscription.self)
     }
 
+    func testCreateAclsRequest() throws {
+        try assertRoundTripsInEveryVersion(CreateAclsRequest.self)
+    }
+
+    func testCreateAclsResponse() throws {
+        try assertRoundTripsInEveryVersion(CreateAclsResponse.self)
+    }
+
     func testCreatePartitionsRequest() throws {
         try assertRoundTripsInEveryVersion(CreatePartitionsRequest.self)
     }
@@ -126,6 +142,14 @@ final class GeneratedRoundTripTests: XCTestCase {
 
     func testDelegationTokenRecord() throws {
         try assertRoundTripsInEveryVersion(DelegationTokenRecord.self)
+    }
+
+    func testDeleteAclsRequest() throws {
+        try assertRoundTripsInEveryVersion(DeleteAclsRequest.self)
+    }
+
+    func testDeleteAclsResponse() throws {
+        try assertRoundTripsInEveryVersion(DeleteAclsResponse.self)
     }
 
     func testDeleteGroupsRequest() throws {
@@ -150,6 +174,14 @@ final class GeneratedRoundTripTests: XCTestCase {
 
     func testDeleteTopicsResponse() throws {
         try assertRoundTripsInEveryVersion(DeleteTopicsResponse.self)
+    }
+
+    func testDescribeAclsRequest() throws {
+        try assertRoundTripsInEveryVersion(DescribeAclsRequest.self)
+    }
+
+    func testDescribeAclsResponse() throws {
+        try assertRoundTripsInEveryVersion(DescribeAclsResponse.self)
     }
 
     func testDescribeClusterRequest() throws {
@@ -206,6 +238,14 @@ final class GeneratedRoundTripTests: XCTestCase {
 
     func testDescribeTransactionsResponse() throws {
         try assertRoundTripsInEveryVersion(DescribeTransactionsResponse.self)
+    }
+
+    func testDescribeUserScramCredentialsRequest() throws {
+        try assertRoundTripsInEveryVersion(DescribeUserScramCredentialsRequest.self)
+    }
+
+    func testDescribeUserScramCredentialsResponse() throws {
+        try assertRoundTripsInEveryVersion(DescribeUserScramCredentialsResponse.self)
     }
 
     func testElectLeadersRequest() throws {
@@ -434,6 +474,14 @@ final class GeneratedRoundTripTests: XCTestCase {
 
     func testResponseHeader() throws {
         try assertRoundTripsInEveryVersion(ResponseHeader.self)
+    }
+
+    func testSaslAuthenticateRequest() throws {
+        try assertRoundTripsInEveryVersion(SaslAuthenticateRequest.self)
+    }
+
+    func testSaslAuthenticateResponse() throws {
+        try assertRoundTripsInEveryVersion(SaslAuthenticateResponse.self)
     }
 
     func testSaslHandshakeRequest() throws {
