@@ -53,7 +53,7 @@ public final class BrokerConnection: Sendable {
                     .map { BrokerConnection(host: host, port: port, channel: channel, clientId: clientId, versions: $0) }
                     .flatMap { connection in
                         guard let login = security.sasl else { return channel.eventLoop.makeSucceededFuture(connection) }
-                        return connection.authenticate(login, timeout: timeout).map { connection }
+                        return connection.authenticateAndRenew(login, timeout: timeout).map { connection }
                     }
                     .flatMapErrorThrowing { error in
                         channel.close(promise: nil)

@@ -9,8 +9,8 @@ struct ConfigsCommand: ParsableCommand {
 
     @OptionGroup var server: BootstrapServer
 
-    @Option(name: .long, help: "Entity type: topics or brokers.") var entityType: String
-    @Option(name: .long, help: "Entity name: the topic, or the broker id.") var entityName: String?
+    @Option(name: .long, help: "Entity type: topics, brokers or users.") var entityType: String
+    @Option(name: .long, help: "Entity name: the topic, the broker id, or the user.") var entityName: String?
     @Flag(name: .long, help: "With --entity-type brokers: the cluster-wide default.") var entityDefault = false
 
     @Flag(name: .long, help: "Show the entity's dynamic configs.") var describe = false
@@ -25,7 +25,8 @@ struct ConfigsCommand: ParsableCommand {
         switch entityType {
         case "topics": type = .topic
         case "brokers": type = .broker
-        default: throw UsageError("--entity-type \(entityType): expected topics or brokers")
+        case "users": return try runUsers()
+        default: throw UsageError("--entity-type \(entityType): expected topics, brokers or users")
         }
         guard (entityName != nil) != entityDefault, !entityDefault || type == .broker else {
             throw UsageError("exactly one of --entity-name, --entity-default (brokers only) is required")

@@ -25,9 +25,12 @@ struct ConsoleConsumerCommand: ParsableCommand {
     @Option(name: .long, help: "Consume as a member of this consumer group, from its committed offsets.") var group: String?
     @Option(name: .long, help: "Consumer config K=V: group.id, client.id, enable.auto.commit, auto.commit.interval.ms, auto.offset.reset, session.timeout.ms, heartbeat.interval.ms, max.poll.interval.ms, group.instance.id (repeatable).")
     var consumerProperty: [String] = []
+    @Option(name: .customLong("consumer.config"), help: "Consumer properties file (security settings too).")
+    var consumerConfig: String?
 
     func run() throws {
-        let consumerProperties = try Tool.properties(consumerProperty, flag: "--consumer-property")
+        var consumerProperties = try consumerConfig.map { try loadClientProperties($0) } ?? [:]
+        consumerProperties.merge(try Tool.properties(consumerProperty, flag: "--consumer-property")) { _, own in own }
         let groupId = try self.groupId(consumerProperties)
         if groupId != nil, partition != nil {
             throw UsageError("--partition: options group and partition cannot be specified together")
@@ -38,7 +41,8 @@ struct ConsoleConsumerCommand: ParsableCommand {
         if let timeoutMs, timeoutMs < 0 { throw UsageError("--timeout-ms \(timeoutMs): must not be negative") }
         let reset = try offsetReset(consumerProperties)
         let formatter = try MessageFormatter(try Tool.properties(property, flag: "--property"))
-        let client = try server.connect(clientId: consumerProperties["client.id"] ?? "console-consumer")
+        let client = try server.connect(clientId: consumerProperties["client.id"] ?? "console-consumer",
+                                        properties: consumerProperties)
         defer { client.close() }
         signal(SIGINT) { _ in consumerInterrupted = 1 }
         signal(SIGTERM) { _ in consumerInterrupted = 1 }

@@ -18,6 +18,9 @@ struct ConsoleProducerCommand: ParsableCommand {
     @Option(name: .long, help: "Producer config K=V: acks, compression.type, linger.ms, batch.size (repeatable).")
     var producerProperty: [String] = []
 
+    @Option(name: .customLong("producer.config"), help: "Producer properties file (security settings too).")
+    var producerConfig: String?
+
     @Option(name: .long, help: "none, gzip, snappy, lz4 or zstd (overrides compression.type).")
     var compressionCodec: String?
 
@@ -26,9 +29,10 @@ struct ConsoleProducerCommand: ParsableCommand {
 
     func run() throws {
         let reader = try LineFormat(try Tool.properties(property, flag: "--property"))
-        let settings = try ProducerSettings(try Tool.properties(producerProperty, flag: "--producer-property"),
-                                            compressionCodec: compressionCodec, acks: requestRequiredAcks)
-        let client = try server.connect(clientId: "console-producer")
+        var properties = try producerConfig.map { try loadClientProperties($0) } ?? [:]
+        properties.merge(try Tool.properties(producerProperty, flag: "--producer-property")) { _, own in own }
+        let settings = try ProducerSettings(properties, compressionCodec: compressionCodec, acks: requestRequiredAcks)
+        let client = try server.connect(clientId: "console-producer", properties: properties)
         defer { client.close() }
         let partitionCount = partitionCount(client)
         var accumulator = RecordAccumulator(topic: topic, partitionCount: partitionCount, codec: settings.codec,

@@ -1,16 +1,30 @@
 import ArgumentParser
 import CrucibleClient
+import CrucibleSecurity
 import Foundation
 
-/// `--bootstrap-server`, which every Kafka tool that talks to brokers takes.
+/// `--bootstrap-server` and `--command-config`, which every Kafka tool that talks to brokers takes.
 struct BootstrapServer: ParsableArguments {
     @Option(name: .long, help: "HOST:PORT[,HOST:PORT...] of brokers to connect to.")
     var bootstrapServer: String
 
-    /// A malformed address is bad usage (exit 2), an unreachable one a failed operation (exit 1).
-    func connect(clientId: String) throws -> KafkaClient {
+    @Option(name: .long, help: "Client properties file: security.protocol, sasl.mechanism, sasl.jaas.config or sasl.username/sasl.password, ssl.ca.location or ssl.truststore.*, ssl.keystore.* (as Kafka's tools).")
+    var commandConfig: String?
+
+    /// A malformed address or a bad security setting is bad usage (exit 2), an unreachable broker or a refused
+    /// login a failed operation (exit 1). `properties` are the tool's own client properties (a console tool's
+    /// --producer.config and --producer-property), over the --command-config file.
+    func connect(clientId: String, properties: [String: String] = [:]) throws -> KafkaClient {
+        var settings = try commandConfig.map { try loadClientProperties($0) } ?? [:]
+        settings.merge(properties) { _, own in own }
+        let security: ClientSecurity
         do {
-            return try KafkaClient(bootstrap: bootstrapServer, clientId: clientId)
+            security = try ClientSecurity(properties: settings)
+        } catch {
+            throw UsageError("\(commandConfig.map { "--command-config \($0)" } ?? "client properties"): \(error)")
+        }
+        do {
+            return try KafkaClient(bootstrap: bootstrapServer, clientId: clientId, security: security)
         } catch let error as KafkaClient.BootstrapError {
             throw UsageError("--bootstrap-server: \(error)")
         } catch {

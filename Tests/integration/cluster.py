@@ -64,7 +64,7 @@ def produce_patiently(producer, topic: str, timeout: float = 120, **fields):
 class Cluster:
     def __init__(self, directory: Path, nodes: int = 3, overrides: dict[str, str] | None = None,
                  node_overrides: dict[int, dict[str, str]] | None = None, network_namespaces: bool = False,
-                 movable_clocks: bool = False, faulty_disks: bool = False):
+                 movable_clocks: bool = False, faulty_disks: bool = False, security: str = "plaintext"):
         """`overrides` go into every node's server.properties (`--override K=V`); `node_overrides` into one node's
         only (`--node-override ID:K=V`), e.g. {2: {"broker.rack": "b"}}."""
         self.directory = directory
@@ -75,6 +75,7 @@ class Cluster:
         self.network_namespaces = network_namespaces
         self.movable_clocks = movable_clocks
         self.faulty_disks = faulty_disks
+        self.security = security
 
     def crucible(self, *args: str, timeout: float = 120) -> subprocess.CompletedProcess:
         return subprocess.run([crucible_binary(), *args], capture_output=True, text=True, timeout=timeout)
@@ -93,10 +94,17 @@ class Cluster:
             args.append("--movable-clocks")
         if self.faulty_disks:
             args.append("--faulty-disks")
+        if self.security != "plaintext":
+            args += ["--security", self.security]
         result = self.crucible(*args)
         assert result.returncode == 0, result.stderr + self.logs()
         self.bootstrap = result.stdout.strip().splitlines()[-1]
         return self.bootstrap
+
+    def client_properties(self) -> dict[str, str]:
+        """DIR/client.properties of a --security cluster: librdkafka's names (kcat -F, confluent-kafka)."""
+        lines = (self.directory / "client.properties").read_text().splitlines()
+        return dict(line.split("=", 1) for line in lines if "=" in line)
 
     def down(self) -> None:
         self.crucible("cluster", "down", "--dir", str(self.directory))

@@ -191,3 +191,55 @@ def produce_v3_error(response: bytes) -> int:
     name_len = struct.unpack(">h", response[pos:pos + 2])[0]
     pos += 2 + name_len + 4 + 4  # name, partition count, partition index
     return struct.unpack(">h", response[pos:pos + 2])[0]
+
+
+def sasl_handshake_v1(mechanism: str, correlation_id: int = 1) -> bytes:
+    return request(17, 1, correlation_id, string(mechanism))
+
+
+def sasl_authenticate_v1(auth_bytes: bytes, correlation_id: int = 2) -> bytes:
+    return request(36, 1, correlation_id, struct.pack(">i", len(auth_bytes)) + auth_bytes)
+
+
+def read_frame(sock) -> bytes | None:
+    """One size-prefixed frame, or None when the peer closed the connection first."""
+    def exactly(n: int) -> bytes | None:
+        data = b""
+        while len(data) < n:
+            try:
+                chunk = sock.recv(n - len(data))
+            except (ConnectionResetError, OSError):
+                return None
+            if not chunk:
+                return None
+            data += chunk
+        return data
+    head = exactly(4)
+    if head is None:
+        return None
+    return exactly(struct.unpack(">i", head)[0])
+
+
+def parse_sasl_handshake_v1(frame: bytes) -> tuple[int, list[str]]:
+    """(error code, enabled mechanisms) of a SaslHandshake v1 response frame (after its size)."""
+    error, count = struct.unpack(">hi", frame[4:10])
+    mechanisms, at = [], 10
+    for _ in range(count):
+        size = struct.unpack(">h", frame[at:at + 2])[0]
+        mechanisms.append(frame[at + 2:at + 2 + size].decode())
+        at += 2 + size
+    return error, mechanisms
+
+
+def parse_sasl_authenticate_v1(frame: bytes) -> tuple[int, str | None, bytes, int]:
+    """(error code, error message, auth bytes, session lifetime ms) of a SaslAuthenticate v1 response frame."""
+    error, size = struct.unpack(">hh", frame[4:8])
+    at = 8
+    message = None
+    if size >= 0:
+        message = frame[at:at + size].decode()
+        at += size
+    length = struct.unpack(">i", frame[at:at + 4])[0]
+    auth = frame[at + 4:at + 4 + length]
+    at += 4 + length
+    return error, message, auth, struct.unpack(">q", frame[at:at + 8])[0]

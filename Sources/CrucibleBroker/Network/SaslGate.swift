@@ -6,7 +6,8 @@ import NIOCore
 /// SaslHandshake and SaslAuthenticate may come; anything else closes the connection (as Kafka's
 /// SaslServerAuthenticator does). Failures are answered with their error, then the connection closes. With
 /// `connections.max.reauth.ms` the session has a lifetime: the client re-authenticates on the same connection
-/// before it ends (KIP-368), and a request after it closes the connection.
+/// before it ends (KIP-368), and a request after it closes the connection. A re-authentication must end as the
+/// same principal.
 final class SaslGate {
     enum Verdict {
         /// Not a SASL matter: route the request as usual.
@@ -58,7 +59,9 @@ final class SaslGate {
             let (response, close) = authenticate(Array(request.authBytes.readableBytesView), nowMs: nowMs)
             return .reply(frame(response, header), close: close)
         default:
-            if session.principal == nil || session.reauthenticating {
+            // During a re-authentication the session being renewed still holds until it expires, so requests
+            // already on their way are served (Crucible's own clients re-authenticate without draining them).
+            if session.principal == nil {
                 return .reject("\(header.apiKey.map { "\($0)" } ?? "api key \(header.requestApiKey)") before SASL authentication completed")
             }
             if let expiresAtMs, nowMs > expiresAtMs {

@@ -1,0 +1,319 @@
+"""Security with real clients: TLS listeners (client, inter-broker and controller traffic alike), SASL SCRAM and
+PLAIN, credentials managed with the tools, and the refusals a Kafka client expects: wrong password, unknown user,
+expired session, plaintext on a TLS port. After each refusal the cluster goes on serving everyone else."""
+import logging
+import socket
+import ssl
+import struct
+import subprocess
+import time
+
+import pytest
+from confluent_kafka import Consumer, KafkaError, KafkaException, Producer, TopicPartition
+from confluent_kafka.admin import AdminClient
+from kafka import KafkaConsumer, KafkaProducer
+from kafka.errors import KafkaError as KafkaPythonError
+
+from cluster import Cluster, wait_for
+from conftest import crucible_binary, unique_topic
+from kafka_wire import (metadata_v1, parse_sasl_authenticate_v1, parse_sasl_handshake_v1, read_frame, request,
+                        sasl_authenticate_v1, sasl_handshake_v1)
+
+REAUTH_MS = 3000
+SASL_AUTHENTICATION_FAILED = 58
+UNSUPPORTED_SASL_MECHANISM = 33
+
+
+def crucible(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([crucible_binary(), *args], capture_output=True, text=True, input=stdin, timeout=120)
+
+
+@pytest.fixture(scope="module")
+def sasl_cluster(tmp_path_factory):
+    cluster = Cluster(tmp_path_factory.mktemp("sasl"), security="sasl_ssl",
+                      overrides={"connections.max.reauth.ms": str(REAUTH_MS)})
+    cluster.up()
+    cluster.config = str(cluster.directory / "client.properties")
+    # alice is made through the tool, over the admin's own SASL_SSL connection (salted before it is sent).
+    made = crucible("configs", "--bootstrap-server", cluster.bootstrap, "--command-config", cluster.config, "--alter",
+                    "--entity-type", "users", "--entity-name", "alice",
+                    "--add-config", "SCRAM-SHA-512=[iterations=8192,password=alice-secret],SCRAM-SHA-256=[password=alice-secret]")
+    assert made.returncode == 0, made.stderr
+    yield cluster
+    cluster.down()
+
+
+@pytest.fixture(scope="module")
+def ssl_cluster(tmp_path_factory):
+    cluster = Cluster(tmp_path_factory.mktemp("ssl"), security="ssl")
+    cluster.up()
+    yield cluster
+    cluster.down()
+
+
+def librdkafka_settings(cluster, **extra) -> dict:
+    settings = {"bootstrap.servers": cluster.bootstrap, **cluster.client_properties(), **extra}
+    settings.pop("sasl.mechanism", None)
+    settings["sasl.mechanisms"] = extra.get("sasl.mechanisms", cluster.client_properties().get("sasl.mechanism", "GSSAPI"))
+    if cluster.security == "ssl":
+        settings.pop("sasl.mechanisms")
+    return settings
+
+
+def alice(cluster, mechanism: str = "SCRAM-SHA-512", password: str = "alice-secret", user: str = "alice") -> dict:
+    return librdkafka_settings(cluster, **{"sasl.username": user, "sasl.password": password, "sasl.mechanisms": mechanism})
+
+
+def produce_and_read_back(producer_settings: dict, consumer_settings: dict, topic: str, count: int = 20):
+    producer = Producer(producer_settings)
+    for i in range(count):
+        producer.produce(topic, key=b"k%d" % i, value=b"v%d" % i)
+    assert producer.flush(30) == 0
+    consumer = Consumer({**consumer_settings, "group.id": unique_topic("g"), "auto.offset.reset": "earliest"})
+    consumer.subscribe([topic])
+    got = []
+    deadline = time.monotonic() + 60
+    while len(got) < count and time.monotonic() < deadline:
+        message = consumer.poll(1)
+        if message is not None and message.error() is None:
+            got.append(message.value())
+    consumer.close()
+    assert got == [b"v%d" % i for i in range(count)]
+
+
+def create_rf3_topic(cluster, topic: str):
+    made = crucible("topics", "--bootstrap-server", cluster.bootstrap, "--command-config", str(cluster.directory / "client.properties"),
+                    "--create", "--topic", topic, "--partitions", "1", "--replication-factor", "3")
+    assert made.returncode == 0, made.stderr
+
+
+def isr(cluster, settings: dict, topic: str) -> list[int]:
+    admin = AdminClient(settings)
+    return sorted(admin.list_topics(topic, timeout=10).topics[topic].partitions[0].isrs)
+
+
+def refused_login(settings: dict) -> str:
+    """What librdkafka reports when the broker refuses its login: an _AUTHENTICATION error naming the reason."""
+    errors = []
+    admin = AdminClient({**settings, "error_cb": errors.append})
+    with pytest.raises(KafkaException):
+        admin.list_topics(timeout=3)
+    admin.poll(1)  # error_cb runs from poll
+    refusals = [e for e in errors if e.code() == KafkaError._AUTHENTICATION]
+    assert refusals, errors
+    return refusals[0].str()
+
+
+def kafka_python_refused(caplog, **settings) -> str:
+    """kafka-python gives up bootstrapping (a timeout) and logs why each attempt failed: that reason is returned."""
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="kafka"):
+        with pytest.raises(KafkaPythonError):
+            KafkaProducer(bootstrap_timeout_ms=3000, **settings)
+    return caplog.text
+
+
+def tls_socket(cluster, port: int | None = None) -> ssl.SSLSocket:
+    context = ssl.create_default_context(cafile=str(cluster.directory / "security" / "ca.pem"))
+    raw = socket.create_connection(("127.0.0.1", port or cluster.port(1)), timeout=10)
+    return context.wrap_socket(raw, server_hostname="127.0.0.1")
+
+
+def plain_login(sock, user: str, password: str) -> tuple[int, str | None, int]:
+    sock.sendall(sasl_handshake_v1("PLAIN"))
+    error, _ = parse_sasl_handshake_v1(read_frame(sock))
+    assert error == 0
+    sock.sendall(sasl_authenticate_v1(b"\0" + user.encode() + b"\0" + password.encode()))
+    error, message, _, lifetime = parse_sasl_authenticate_v1(read_frame(sock))
+    return error, message, lifetime
+
+
+# --- SASL_SSL with SCRAM-SHA-512 -------------------------------------------------------------------------------
+
+
+def test_kcat_confluent_kafka_and_kafka_python_over_sasl_ssl_with_scram_sha_512(sasl_cluster, tmp_path):
+    topic = unique_topic("scram")
+    create_rf3_topic(sasl_cluster, topic)
+    # kcat, as alice, with the CA it is given.
+    kcat = ["-b", sasl_cluster.bootstrap, "-X", "security.protocol=SASL_SSL", "-X",
+            f"ssl.ca.location={sasl_cluster.directory}/security/ca.pem", "-X", "sasl.mechanisms=SCRAM-SHA-512",
+            "-X", "sasl.username=alice", "-X", "sasl.password=alice-secret"]
+    sent = subprocess.run(["kcat", *kcat, "-P", "-t", topic], input="kcat-1\nkcat-2\n", capture_output=True, text=True, timeout=60)
+    assert sent.returncode == 0, sent.stderr
+    # confluent-kafka, as alice.
+    producer = Producer(alice(sasl_cluster))
+    producer.produce(topic, value=b"confluent-1")
+    assert producer.flush(30) == 0
+    # kafka-python, as alice.
+    kp = KafkaProducer(bootstrap_servers=sasl_cluster.bootstrap, security_protocol="SASL_SSL",
+                       ssl_cafile=f"{sasl_cluster.directory}/security/ca.pem", sasl_mechanism="SCRAM-SHA-512",
+                       sasl_plain_username="alice", sasl_plain_password="alice-secret")
+    kp.send(topic, b"kafka-python-1").get(30)
+    kp.close()
+    expected = [b"kcat-1", b"kcat-2", b"confluent-1", b"kafka-python-1"]
+    kc = KafkaConsumer(topic, bootstrap_servers=sasl_cluster.bootstrap, security_protocol="SASL_SSL",
+                       ssl_cafile=f"{sasl_cluster.directory}/security/ca.pem", sasl_mechanism="SCRAM-SHA-512",
+                       sasl_plain_username="alice", sasl_plain_password="alice-secret",
+                       auto_offset_reset="earliest", consumer_timeout_ms=15000)
+    got = []
+    for message in kc:
+        got.append(message.value)
+        if len(got) == len(expected):
+            break
+    kc.close()
+    assert got == expected
+    read = subprocess.run(["kcat", *kcat, "-C", "-t", topic, "-e", "-q"], capture_output=True, text=True, timeout=60)
+    assert read.stdout.split() == [v.decode() for v in expected], read.stderr
+    # Every replica is in sync: the followers fetched over the SASL_SSL inter-broker listener.
+    wait_for(lambda: isr(sasl_cluster, alice(sasl_cluster), topic) == [1, 2, 3], 30, "all three replicas in sync")
+    # SCRAM-SHA-256 and PLAIN (checked against the salted SCRAM credential) work too.
+    produce_and_read_back(alice(sasl_cluster, "SCRAM-SHA-256"), alice(sasl_cluster, "PLAIN"), unique_topic("mech"))
+
+
+def test_wrong_passwords_unknown_users_and_unknown_mechanisms_are_refused_and_disturb_nothing(sasl_cluster, caplog):
+    topic = unique_topic("steady")
+    create_rf3_topic(sasl_cluster, topic)
+    steady = Producer(alice(sasl_cluster))  # connected before the refusals, still serving after them
+    steady.produce(topic, value=b"before")
+    assert steady.flush(30) == 0
+    for settings in (alice(sasl_cluster, password="wrong"), alice(sasl_cluster, user="mallory"),
+                     alice(sasl_cluster, mechanism="PLAIN", password="wrong")):
+        assert "Authentication failed" in refused_login(settings)
+    assert "SaslAuthenticationFailedError" in kafka_python_refused(
+        caplog, bootstrap_servers=sasl_cluster.bootstrap, security_protocol="SASL_SSL",
+        ssl_cafile=f"{sasl_cluster.directory}/security/ca.pem", sasl_mechanism="SCRAM-SHA-512",
+        sasl_plain_username="alice", sasl_plain_password="wrong")
+    # On the wire: Kafka's error code and message, then the connection closes.
+    with tls_socket(sasl_cluster) as sock:
+        error, message, _ = plain_login(sock, "alice", "wrong")
+        assert error == SASL_AUTHENTICATION_FAILED and "Invalid username or password" in message
+        assert read_frame(sock) is None
+    with tls_socket(sasl_cluster) as sock:
+        sock.sendall(sasl_handshake_v1("GSSAPI"))
+        error, mechanisms = parse_sasl_handshake_v1(read_frame(sock))
+        assert error == UNSUPPORTED_SASL_MECHANISM and set(mechanisms) == {"SCRAM-SHA-512", "SCRAM-SHA-256", "PLAIN"}
+        assert read_frame(sock) is None
+    # Nothing but ApiVersions and the handshake before authentication: a Metadata request closes the connection.
+    with tls_socket(sasl_cluster) as sock:
+        sock.sendall(request(3, 1, 9, metadata_v1(None)))
+        assert read_frame(sock) is None
+    steady.produce(topic, value=b"after")
+    assert steady.flush(30) == 0
+    produce_and_read_back(alice(sasl_cluster), alice(sasl_cluster), unique_topic("still"))
+
+
+def test_a_plaintext_client_on_a_tls_port_gets_no_kafka_answer(sasl_cluster):
+    with socket.create_connection(("127.0.0.1", sasl_cluster.port(1)), timeout=10) as sock:
+        sock.sendall(request(18, 0, 7, b""))  # ApiVersions v0 in the clear
+        answer = b""
+        try:
+            while chunk := sock.recv(4096):
+                answer += chunk
+        except (ConnectionResetError, socket.timeout):
+            pass
+    # What comes back, if anything, is a TLS alert record (content type 21), never a Kafka response.
+    assert answer == b"" or answer[0] == 21, answer[:16]
+    with pytest.raises(KafkaException):
+        AdminClient({"bootstrap.servers": sasl_cluster.bootstrap, "socket.timeout.ms": 3000}).list_topics(timeout=3)
+    produce_and_read_back(alice(sasl_cluster), alice(sasl_cluster), unique_topic("after-plain"))
+
+
+def test_sessions_expire_after_connections_max_reauth_ms_unless_renewed(sasl_cluster):
+    # A session lives REAUTH_MS: the broker says so, and a request after that closes the connection.
+    with tls_socket(sasl_cluster) as sock:
+        error, _, lifetime = plain_login(sock, "alice", "alice-secret")
+        assert error == 0 and lifetime == REAUTH_MS
+        authenticated_at = time.monotonic()
+        sock.sendall(request(3, 1, 9, metadata_v1(None)))
+        assert read_frame(sock) is not None  # served while the session holds
+        correlation = 100
+        while True:
+            correlation += 1
+            sock.sendall(request(3, 1, correlation, metadata_v1([])))
+            if read_frame(sock) is None:
+                break
+            assert time.monotonic() - authenticated_at < REAUTH_MS / 1000 + 5, "the expired session was still served"
+            time.sleep(0.2)
+        assert time.monotonic() - authenticated_at >= REAUTH_MS / 1000
+    # librdkafka re-authenticates (KIP-368) on its connections and keeps producing across several lifetimes.
+    topic = unique_topic("reauth")
+    producer = Producer({**alice(sasl_cluster), "acks": "all"})
+    failures = []
+    started = time.monotonic()
+    sent = 0
+    while time.monotonic() - started < 3 * REAUTH_MS / 1000:
+        producer.produce(topic, value=b"%d" % sent, on_delivery=lambda err, msg: err and failures.append(err))
+        sent += 1
+        producer.poll(0.1)
+    assert producer.flush(30) == 0
+    assert failures == []
+    consumer = Consumer({**alice(sasl_cluster), "group.id": unique_topic("g")})
+    low, high = consumer.get_watermark_offsets(TopicPartition(topic, 0), timeout=10)
+    consumer.close()
+    assert high - low == sent
+
+
+def test_tools_take_a_command_config_and_refuse_a_bad_one_with_exit_2(sasl_cluster, tmp_path):
+    config = str(sasl_cluster.directory / "client.properties")
+    topic = unique_topic("tool")
+    listed = crucible("topics", "--bootstrap-server", sasl_cluster.bootstrap, "--command-config", config, "--list")
+    assert listed.returncode == 0, listed.stderr
+    sent = crucible("console-producer", "--bootstrap-server", sasl_cluster.bootstrap, "--topic", topic,
+                    "--producer.config", config, stdin="one\ntwo\n")
+    assert sent.returncode == 0, sent.stderr
+    read = crucible("console-consumer", "--bootstrap-server", sasl_cluster.bootstrap, "--topic", topic, "--consumer.config",
+                    config, "--from-beginning", "--max-messages", "2")
+    assert read.returncode == 0 and read.stdout.split() == ["one", "two"], read.stderr
+    described = crucible("configs", "--bootstrap-server", sasl_cluster.bootstrap, "--command-config", config, "--describe",
+                         "--entity-type", "users", "--entity-name", "alice")
+    assert "SCRAM-SHA-256=iterations=4096, SCRAM-SHA-512=iterations=8192" in described.stdout, described.stdout + described.stderr
+    # Refusals: too few iterations from the broker's rules is exit 2 before sending; a bad file or setting is exit 2.
+    low = crucible("configs", "--bootstrap-server", sasl_cluster.bootstrap, "--command-config", config, "--alter",
+                   "--entity-type", "users", "--entity-name", "bob", "--add-config", "SCRAM-SHA-512=[iterations=10,password=x]")
+    assert low.returncode == 2 and "iterations" in low.stderr
+    missing = crucible("topics", "--bootstrap-server", sasl_cluster.bootstrap, "--command-config", str(tmp_path / "nope"), "--list")
+    assert missing.returncode == 2 and "nope" in missing.stderr
+    bad = tmp_path / "bad.properties"
+    bad.write_text("security.protocol=SASL_SSLX\n")
+    refused = crucible("topics", "--bootstrap-server", sasl_cluster.bootstrap, "--command-config", str(bad), "--list")
+    assert refused.returncode == 2 and "security.protocol" in refused.stderr
+    wrong = tmp_path / "wrong.properties"
+    wrong.write_text((sasl_cluster.directory / "client.properties").read_text().replace("sasl.password=", "sasl.password=x"))
+    denied = crucible("topics", "--bootstrap-server", sasl_cluster.bootstrap, "--command-config", str(wrong), "--list")
+    assert denied.returncode == 1 and "SASL_AUTHENTICATION_FAILED" in denied.stderr
+    # A removed credential no longer logs in.
+    removed = crucible("configs", "--bootstrap-server", sasl_cluster.bootstrap, "--command-config", config, "--alter",
+                       "--entity-type", "users", "--entity-name", "alice", "--delete-config", "SCRAM-SHA-256")
+    assert removed.returncode == 0, removed.stderr
+    assert "invalid credentials" in refused_login(alice(sasl_cluster, "SCRAM-SHA-256"))
+    AdminClient(alice(sasl_cluster)).list_topics(timeout=10)
+
+
+# --- SSL with client certificates --------------------------------------------------------------------------------
+
+
+def test_kcat_confluent_kafka_and_kafka_python_over_ssl_with_client_certificates(ssl_cluster, caplog):
+    security = ssl_cluster.directory / "security"
+    topic = unique_topic("tls")
+    create_rf3_topic(ssl_cluster, topic)
+    kcat = ["-b", ssl_cluster.bootstrap, "-F", str(ssl_cluster.directory / "client.properties")]
+    sent = subprocess.run(["kcat", *kcat, "-P", "-t", topic], input="kcat-1\n", capture_output=True, text=True, timeout=60)
+    assert sent.returncode == 0, sent.stderr
+    producer = Producer(librdkafka_settings(ssl_cluster))
+    producer.produce(topic, value=b"confluent-1")
+    assert producer.flush(30) == 0
+    kp = KafkaProducer(bootstrap_servers=ssl_cluster.bootstrap, security_protocol="SSL", ssl_cafile=f"{security}/ca.pem",
+                       ssl_certfile=f"{security}/client.pem", ssl_keyfile=f"{security}/client-key.pem")
+    kp.send(topic, b"kafka-python-1").get(30)
+    kp.close()
+    read = subprocess.run(["kcat", *kcat, "-C", "-t", topic, "-e", "-q"], capture_output=True, text=True, timeout=60)
+    assert read.stdout.split() == ["kcat-1", "confluent-1", "kafka-python-1"], read.stderr
+    wait_for(lambda: isr(ssl_cluster, librdkafka_settings(ssl_cluster), topic) == [1, 2, 3], 30, "all three replicas in sync")
+    # Without a client certificate the TLS handshake itself is refused; with one the cluster still serves.
+    no_certificate = {"bootstrap.servers": ssl_cluster.bootstrap, "security.protocol": "SSL",
+                      "ssl.ca.location": f"{security}/ca.pem", "socket.timeout.ms": 3000}
+    with pytest.raises(KafkaException):
+        AdminClient(no_certificate).list_topics(timeout=3)
+    assert "certificate required" in kafka_python_refused(
+        caplog, bootstrap_servers=ssl_cluster.bootstrap, security_protocol="SSL", ssl_cafile=f"{security}/ca.pem")
+    produce_and_read_back(librdkafka_settings(ssl_cluster), librdkafka_settings(ssl_cluster), unique_topic("after"))
