@@ -10,13 +10,14 @@ public enum TLSSettings {
     /// A listener's server side: its certificate and key, and whom it trusts when `ssl.client.auth` asks clients
     /// for theirs.
     public static func server(_ value: Lookup) throws -> TLSConfiguration {
+        let versions = try protocolRange(value)
         guard let identity = try identity(value) else {
             throw SecurityConfigError(key: "ssl.keystore.location",
                                       "a TLS listener needs a certificate: set ssl.keystore.location, or ssl.keystore.certificate.chain and ssl.keystore.key")
         }
         var config = TLSConfiguration.makeServerConfiguration(certificateChain: identity.chain.map { .certificate($0) },
                                                               privateKey: .privateKey(identity.key))
-        try applyProtocols(value, to: &config)
+        (config.minimumTLSVersion, config.maximumTLSVersion) = versions
         let clientAuth = (value("ssl.client.auth") ?? "none").lowercased()
         switch clientAuth {
         case "none": config.certificateVerification = .none
@@ -39,7 +40,7 @@ public enum TLSSettings {
     /// and whether the broker's name is checked (`ssl.endpoint.identification.algorithm`, https by default).
     public static func client(_ value: Lookup) throws -> TLSConfiguration {
         var config = TLSConfiguration.makeClientConfiguration()
-        try applyProtocols(value, to: &config)
+        (config.minimumTLSVersion, config.maximumTLSVersion) = try protocolRange(value)
         if let roots = try trustedCertificates(value) { config.trustRoots = .certificates(roots) }
         if let identity = try identity(value) {
             config.certificateChain = identity.chain.map { .certificate($0) }
@@ -55,7 +56,7 @@ public enum TLSSettings {
     }
 
     /// `ssl.enabled.protocols`: TLSv1.2 and TLSv1.3 by default, as Kafka.
-    static func applyProtocols(_ value: Lookup, to config: inout TLSConfiguration) throws {
+    static func protocolRange(_ value: Lookup) throws -> (TLSVersion, TLSVersion?) {
         let names = (value("ssl.enabled.protocols") ?? "TLSv1.2,TLSv1.3").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
         let versions: [TLSVersion] = try names.map { name in
             switch name.uppercased() {
@@ -65,8 +66,7 @@ public enum TLSSettings {
             }
         }
         guard !versions.isEmpty else { throw SecurityConfigError(key: "ssl.enabled.protocols", "is empty") }
-        config.minimumTLSVersion = versions.contains(.tlsv12) ? .tlsv12 : .tlsv13
-        config.maximumTLSVersion = versions.contains(.tlsv13) ? .tlsv13 : .tlsv12
+        return (versions.contains(.tlsv12) ? .tlsv12 : .tlsv13, versions.contains(.tlsv13) ? .tlsv13 : .tlsv12)
     }
 
     struct Identity {

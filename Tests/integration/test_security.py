@@ -317,3 +317,23 @@ def test_kcat_confluent_kafka_and_kafka_python_over_ssl_with_client_certificates
     assert "certificate required" in kafka_python_refused(
         caplog, bootstrap_servers=ssl_cluster.bootstrap, security_protocol="SSL", ssl_cafile=f"{security}/ca.pem")
     produce_and_read_back(librdkafka_settings(ssl_cluster), librdkafka_settings(ssl_cluster), unique_topic("after"))
+
+
+def test_a_node_with_bad_security_settings_refuses_to_start_naming_the_key(tmp_path):
+    base = ["node.id=1", "process.roles=broker,controller", "controller.listener.names=CONTROLLER",
+            "listeners=SSL://127.0.0.1:39092,CONTROLLER://127.0.0.1:39093", "controller.quorum.voters=1@127.0.0.1:39093",
+            f"log.dirs={tmp_path}/data"]
+    cases = {
+        "ssl.keystore.location": ["listener.security.protocol.map=SSL:SSL,CONTROLLER:PLAINTEXT"],
+        "listener.security.protocol.map": ["listener.security.protocol.map=SSL:SSL"],
+        "ssl.enabled.protocols": ["listener.security.protocol.map=SSL:SSL,CONTROLLER:PLAINTEXT", "ssl.enabled.protocols=TLSv1"],
+        "sasl.enabled.mechanisms": ["listeners=SASL_PLAINTEXT://127.0.0.1:39092,CONTROLLER://127.0.0.1:39093",
+                                    "sasl.enabled.mechanisms=GSSAPI"],
+        "sasl.jaas.config": ["listeners=SASL_PLAINTEXT://127.0.0.1:39092,CONTROLLER://127.0.0.1:39093",
+                             "sasl.jaas.config=NoLoginModuleFlag"],
+    }
+    for number, (key, lines) in enumerate(cases.items()):
+        config = tmp_path / f"case-{number}.properties"
+        config.write_text("\n".join(base + lines) + "\n")
+        started = crucible("broker", "--config", str(config), "--standalone")
+        assert started.returncode == 2 and f"invalid value for {key}" in started.stderr, (key, started.stderr)
