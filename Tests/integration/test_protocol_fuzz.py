@@ -7,6 +7,7 @@ import os
 import random
 import select
 import socket
+import ssl
 import struct
 import threading
 import time
@@ -14,9 +15,10 @@ import time
 from confluent_kafka import Consumer, Producer, TopicPartition
 from kafka import KafkaConsumer, KafkaProducer
 
+from cluster import Cluster
 from conftest import unique_topic
 from dataset import messages
-from kafka_wire import request
+from kafka_wire import request, scram_login
 
 FRAMES = int(os.environ.get("CRUCIBLE_FUZZ_FRAMES", "100000"))
 SEED = int(os.environ.get("CRUCIBLE_FUZZ_SEED", "20261124"))
@@ -170,7 +172,7 @@ class FuzzConnection:
         """True when done with the current frame."""
         try:
             chunk = self.sock.recv(1 << 20)
-        except BlockingIOError:
+        except (BlockingIOError, ssl.SSLWantReadError):
             if time.monotonic() > self.deadline:
                 stats["timeouts"] += 1
                 stats["timeouts_by_api"][self.api_key] = stats["timeouts_by_api"].get(self.api_key, 0) + 1
@@ -193,14 +195,15 @@ class FuzzConnection:
             stats["responses"] += 1
             if correlation == 0x7EADBEEF:
                 stats["answered"] += 1
+                stats["answered_by_api"][self.api_key] = stats["answered_by_api"].get(self.api_key, 0) + 1
                 return True
         return False
 
 
-def blast(port: int, frames, connections: int = 16) -> dict:
+def blast(port: int, frames, connections: int = 16, connection=FuzzConnection) -> dict:
     stats = {"sent": 0, "answered": 0, "closed": 0, "timeouts": 0, "broken_framing": 0, "responses": 0,
-             "timeouts_by_api": {}}
-    pool = [FuzzConnection(port) for _ in range(connections)]
+             "timeouts_by_api": {}, "answered_by_api": {}}
+    pool = [connection(port) for _ in range(connections)]
     busy: set[int] = set()
     frames = iter(frames)
     exhausted = False
@@ -217,8 +220,10 @@ def blast(port: int, frames, connections: int = 16) -> dict:
                     busy.add(i)
                 elif not framed:
                     stats["broken_framing"] += 1
-        ready, _, _ = select.select([pool[i].sock for i in busy], [], [], 0.05)
-        ready = set(ready)
+        # A TLS socket may hold decrypted bytes select cannot see: those count as ready too.
+        buffered = {pool[i].sock for i in busy if isinstance(pool[i].sock, ssl.SSLSocket) and pool[i].sock.pending()}
+        ready, _, _ = select.select([pool[i].sock for i in busy], [], [], 0 if buffered else 0.05)
+        ready = set(ready) | buffered
         for i in list(busy):
             if pool[i].sock in ready or time.monotonic() > pool[i].deadline:
                 if pool[i].poll(stats):
@@ -264,3 +269,79 @@ def test_fuzzed_frames_leave_broker_alive_and_data_intact(make_broker):
     consumer.close()
     assert got == [(m.key, m.value) for m in expected]
     assert (low, high) == (0, len(expected))
+
+
+class TlsFuzzConnection(FuzzConnection):
+    """A FuzzConnection over TLS, logged in with SCRAM-SHA-512 first when given a login (SCRAM, not PLAIN: checking
+    a PLAIN password against a salted credential costs the broker thousands of hashes per login)."""
+
+    def __init__(self, port: int, context: ssl.SSLContext, login: tuple[str, str] | None):
+        super().__init__(port)
+        self.context = context
+        self.login = login
+
+    def open(self):
+        raw = socket.create_connection(("127.0.0.1", self.port), timeout=5)
+        # Without it the first request after the handshake waits out the server's delayed ACK (Nagle): 40 ms.
+        raw.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.sock = self.context.wrap_socket(raw, server_hostname="127.0.0.1")
+        if self.login:
+            assert scram_login(self.sock, *self.login) == (0, None)
+        self.sock.setblocking(False)
+        self.inbox = b""
+
+
+SASL_FRAMES = int(os.environ.get("CRUCIBLE_FUZZ_SASL_FRAMES", "3000"))
+
+
+def test_fuzzed_frames_on_a_sasl_ssl_listener_before_and_after_authentication(make_broker, tmp_path):
+    proxy = RecordingProxy()
+    recorder = make_broker(advertised_listeners=f"PLAINTEXT://127.0.0.1:{proxy.port}")
+    proxy.target_port = recorder.port
+    corpus = record_corpus(proxy)
+    cluster = Cluster(tmp_path / "sasl", nodes=1, security="sasl_ssl")
+    cluster.up()
+    try:
+        settings = cluster.client_properties()
+        login = (settings["sasl.username"], settings["sasl.password"])
+        librdkafka = {"bootstrap.servers": cluster.bootstrap, **settings}
+        librdkafka["sasl.mechanisms"] = librdkafka.pop("sasl.mechanism")
+        data_topic = unique_topic("fuzz-data")
+        expected = messages("fuzz", large=False)
+        producer = Producer(librdkafka)
+        for m in expected:
+            producer.produce(data_topic, key=m.key, value=m.value)
+        assert producer.flush(30) == 0
+        context = ssl.create_default_context(cafile=str(cluster.directory / "security" / "ca.pem"))
+        rng = random.Random(SEED)
+
+        # Before authentication nothing but ApiVersions and the SASL requests is answered: the rest closes.
+        before = blast(cluster.port(1), (mutate(rng, corpus) for _ in range(SASL_FRAMES)), connections=8,
+                       connection=lambda port: TlsFuzzConnection(port, context, None))
+        print(f"fuzz before authentication: {before}")
+        assert before["answered"] + before["closed"] + before["timeouts"] + before["broken_framing"] == SASL_FRAMES
+        assert set(before["answered_by_api"]) <= {17, 18, 36}, before
+        assert before["timeouts"] == 0 and before["closed"] > SASL_FRAMES // 2, before
+
+        # After authentication the frames reach the API handlers, as on a plaintext listener.
+        after = blast(cluster.port(1), (mutate(rng, corpus) for _ in range(SASL_FRAMES)), connections=8,
+                      connection=lambda port: TlsFuzzConnection(port, context, login))
+        print(f"fuzz after authentication: {after}")
+        assert after["answered"] + after["closed"] + after["timeouts"] + after["broken_framing"] == SASL_FRAMES
+        assert set(after["timeouts_by_api"]) <= {1}, after
+        assert after["answered"] > SASL_FRAMES // 10 and after["closed"] > SASL_FRAMES // 10, after
+        assert set(after["answered_by_api"]) - {17, 18, 36}, "authenticated frames reached the other APIs"
+
+        assert cluster.status()["nodes"][0]["state"] == "running", cluster.logs()[-2000:]
+        consumer = Consumer({**librdkafka, "group.id": "verify"})
+        consumer.assign([TopicPartition(data_topic, 0, 0)])
+        got = []
+        while len(got) < len(expected):
+            msg = consumer.poll(10)
+            assert msg is not None, f"only {len(got)} of {len(expected)} messages came back"
+            assert msg.error() is None
+            got.append((msg.key(), msg.value()))
+        consumer.close()
+        assert got == [(m.key, m.value) for m in expected]
+    finally:
+        cluster.down()
