@@ -99,6 +99,7 @@ let package = Package(
                 dependencies: ["CrucibleProtocol", "CrucibleRecords", "CrucibleStorage", "CrucibleClient",
                                "CrucibleController", "CrucibleGroups", "CrucibleTransactions", "CrucibleMutations",
                                "CrucibleSecurity", .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                               .product(name: "NIOTLS", package: "swift-nio"),
                                .product(name: "NIOCore", package: "swift-nio"),
                                .product(name: "NIOPosix", package: "swift-nio"),
                                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),

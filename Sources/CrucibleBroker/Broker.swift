@@ -255,6 +255,7 @@ public final class Broker: @unchecked Sendable {
         let settings = config.security.serverSettings(for: listener.name)
         let reauthMs = config.security.connectionsMaxReauthMs
         let controller = self.controller!
+        let controllerListener = config.controllerListenerNames.contains(listener.name)
         return try ServerBootstrap(group: group)
             .serverChannelOption(ChannelOptions.backlog, value: 1024)
             .serverChannelOption(ChannelOptions.socketOption(.so_reuseaddr), value: 1)
@@ -276,7 +277,8 @@ public final class Broker: @unchecked Sendable {
                                    scram: { user, mechanism in controller.currentImage.scramCredentials[user]?[mechanism] })
                         : nil
                     try pipeline.addHandler(ConnectionHandler(router: RequestRouter(table: table), logger: logger,
-                                                              listenerName: listener.name, sasl: sasl))
+                                                              listenerName: listener.name, sasl: sasl,
+                                                              authorize: !controllerListener))
                 }
             }
             .bind(host: listener.host.isEmpty ? "0.0.0.0" : listener.host, port: listener.port).wait()

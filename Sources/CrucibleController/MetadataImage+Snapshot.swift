@@ -63,6 +63,9 @@ extension MetadataImage {
                 records.append(config)
             }
         }
+        for (id, binding) in acls.sorted(by: { $0.key.description < $1.key.description }) {
+            records.append(AccessControlEntryRecord(id: id, binding))
+        }
         for (user, credentials) in scramCredentials.sorted(by: { $0.key < $1.key }) {
             for (mechanism, credential) in credentials.sorted(by: { $0.key.rawValue < $1.key.rawValue }) {
                 records.append(UserScramCredentialRecord(user: user, mechanism: mechanism, credential: credential))

@@ -65,6 +65,8 @@ public struct MetadataImage: Equatable, Sendable {
     public private(set) var nextProducerId: Int64 = 0
     /// SCRAM credentials by user and mechanism (UserScramCredentialRecord): salted, never a password.
     public private(set) var scramCredentials: [String: [ScramMechanism: ScramCredential]] = [:]
+    /// ACLs by id (AccessControlEntryRecord).
+    public private(set) var acls: [KafkaUUID: AclBinding] = [:]
     /// Feature levels (FeatureLevelRecord); `metadata.version` marks a log the bootstrap records went into.
     public private(set) var features: [String: Int16] = [:]
     /// Offset of the last record applied; -1 for an empty log.
@@ -127,6 +129,11 @@ public struct MetadataImage: Equatable, Sendable {
             guard let mechanism = ScramMechanism(rawValue: removal.mechanism) else { return }
             scramCredentials[removal.name]?.removeValue(forKey: mechanism)
             if scramCredentials[removal.name]?.isEmpty == true { scramCredentials.removeValue(forKey: removal.name) }
+        case let entry as AccessControlEntryRecord:
+            guard let binding = AclBinding(entry) else { return }
+            acls[entry.id] = binding
+        case let removal as RemoveAccessControlEntryRecord:
+            acls.removeValue(forKey: removal.id)
         case let feature as FeatureLevelRecord:
             features[feature.name] = feature.featureLevel
         case let fence as FenceBrokerRecord:
@@ -171,5 +178,29 @@ extension UserScramCredentialRecord {
         storedKey = ByteBuffer(bytes: credential.storedKey)
         serverKey = ByteBuffer(bytes: credential.serverKey)
         iterations = credential.iterations
+    }
+}
+
+extension AclBinding {
+    init?(_ record: AccessControlEntryRecord) {
+        guard let type = AclResourceType(rawValue: record.resourceType), let pattern = AclPatternType(rawValue: record.patternType),
+              let operation = AclOperation(rawValue: record.operation),
+              let permission = AclPermission(rawValue: record.permissionType) else { return nil }
+        self.init(resourceType: type, resourceName: record.resourceName, patternType: pattern, principal: record.principal,
+                  host: record.host, operation: operation, permission: permission)
+    }
+}
+
+extension AccessControlEntryRecord {
+    public init(id: KafkaUUID, _ binding: AclBinding) {
+        self.init()
+        self.id = id
+        resourceType = binding.resourceType.rawValue
+        resourceName = binding.resourceName
+        patternType = binding.patternType.rawValue
+        principal = binding.principal
+        host = binding.host
+        operation = binding.operation.rawValue
+        permissionType = binding.permission.rawValue
     }
 }

@@ -61,3 +61,12 @@ public struct LocalCertificateAuthority {
         return parts.count == 4 ? parts : nil
     }
 }
+
+/// Kafka's principal for a TLS client: `User:` and the certificate's subject as RFC 2253 writes it
+/// (`User:CN=client,O=Crucible`), the default of `ssl.principal.mapping.rules`.
+public enum CertificatePrincipal {
+    public static func principal(fromDER der: [UInt8]) -> String? {
+        guard let certificate = try? Certificate(derEncoded: der) else { return nil }
+        return "User:\(certificate.subject)"
+    }
+}

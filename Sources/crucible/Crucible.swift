@@ -40,7 +40,7 @@ struct Root: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "crucible",
         abstract: "A Kafka-compatible broker cluster and a benchmark and verification harness.",
-        subcommands: [BrokerCommand.self, StorageCommand.self, ClusterCommand.self, CheckCommand.self, TopicsCommand.self,
+        subcommands: [BrokerCommand.self, StorageCommand.self, ClusterCommand.self, CheckCommand.self, TopicsCommand.self, AclsCommand.self,
                       ConfigsCommand.self, ConsoleProducerCommand.self, ConsoleConsumerCommand.self,
                       DumpLogCommand.self, MetadataQuorumCommand.self, DeleteRecordsCommand.self, LogDirsCommand.self,
                       LeaderElectionCommand.self, ReassignPartitionsCommand.self, ApiConformanceCommand.self,

@@ -14,6 +14,8 @@ public struct SecurityConfig: @unchecked Sendable {
     public var connectionsMaxReauthMs: Int64 = 0
     public var superUsers: Set<String> = []
     public var allowEveryoneIfNoAclFound = false
+    /// `authorizer.class.name`: ACLs are enforced only with an authorizer (Kafka's StandardAuthorizer).
+    public var authorizerEnabled = false
     /// The keys as written, for the per-listener lookups.
     private var raw: [String: String] = [:]
     private var listenerSettings: [String: ServerSettings] = [:]
@@ -63,6 +65,12 @@ public struct SecurityConfig: @unchecked Sendable {
         superUsers = Set((read.string("super.users") ?? "").split(separator: ";").map { $0.trimmingCharacters(in: .whitespaces) }
             .filter { !$0.isEmpty })
         allowEveryoneIfNoAclFound = try read.bool("allow.everyone.if.no.acl.found") ?? false
+        if let authorizer = read.string("authorizer.class.name"), !authorizer.isEmpty {
+            guard authorizer.hasSuffix("StandardAuthorizer") || authorizer.hasSuffix("AclAuthorizer") else {
+                throw ConfigError(key: "authorizer.class.name", "\(authorizer) is not supported: use org.apache.kafka.metadata.authorizer.StandardAuthorizer")
+            }
+            authorizerEnabled = true
+        }
         // Built once, and refused at start naming the key, rather than failing on the first connection.
         for listener in listeners { listenerSettings[listener.name] = try makeServerSettings(for: listener.name) }
         interBrokerClient = try clientSecurity(forListener: interBrokerListenerName, mechanism: saslMechanismInterBroker)

@@ -23,6 +23,7 @@ final class BrokerApis: @unchecked Sendable {
     /// Set in a cluster: where decisions go when this node is not the active controller.
     let forwarding: ControllerForwarding?
     let followerReads = FollowerReads()
+    let authorizerCache = AuthorizerCache(nil)
     let logger: Logger
 
     init(config: BrokerConfig, clusterId: String, controller: QuorumController, replicas: ReplicaManager,

@@ -25,6 +25,32 @@ private struct TopicRead {
 extension BrokerApis {
     func fetch(_ request: FetchRequest, _ context: RequestContext) throws -> Reply<FetchResponse> {
         let version = context.version
+        // A follower needs CLUSTER_ACTION on the cluster, a consumer READ on each topic; refused topics are
+        // answered with the error at once, with whatever the others have now.
+        let follower = request.replicaId >= 0 || request.replicaState.replicaId >= 0
+        let denied = request.topics.filter { topic in
+            follower ? !allowedOnCluster(context, .clusterAction)
+                : !allowed(context, .read, .topic, resolveName(topic, version: version) ?? "")
+        }
+        if !denied.isEmpty {
+            var permitted = request
+            permitted.topics = request.topics.filter { topic in !denied.contains { $0.topic == topic.topic && $0.topicId == topic.topicId } }
+            var output = try respond(readAll(permitted, version: version), version: version)
+            output.response?.responses += denied.map { topic in
+                var refused = FetchResponse.FetchableTopicResponse()
+                refused.topic = topic.topic
+                refused.topicId = topic.topicId
+                refused.partitions = topic.partitions.map { partition in
+                    var data = FetchResponse.PartitionData()
+                    data.partitionIndex = partition.partition
+                    data.errorCode = ErrorCode.topicAuthorizationFailed.rawValue
+                    data.highWatermark = -1
+                    return data
+                }
+                return refused
+            }
+            return .immediate(output)
+        }
         let first = readAll(request, version: version)
         let available = first.reduce(0) { $0 + $1.partitions.reduce(0) { $0 + $1.bytes } }
         let hasError = first.contains { $0.partitions.contains { $0.response.errorCode != 0 } }

@@ -12,10 +12,20 @@ extension BrokerApis {
         // Per partition: its answer, and for acks=all the wait for the high watermark; a transactional batch that
         // starts its producer's transaction here is verified with the coordinator first (KIP-890).
         var outcomes: [(Int, Int, EventLoopFuture<ProducedPartition>)] = []
+        // WRITE on the transactional id (for the whole request) and on each topic.
+        let transactionDenied = request.transactionalId.map { !allowed(context, .write, .transactionalId, $0) } ?? false
         response.responses = request.topicData.enumerated().map { topicIndex, topic in
             var topicResponse = ProduceResponse.TopicProduceResponse()
             topicResponse.name = topic.name
+            let denied: ErrorCode? = transactionDenied ? .transactionalIdAuthorizationFailed
+                : allowed(context, .write, .topic, topic.name) ? nil : .topicAuthorizationFailed
             topicResponse.partitionResponses = topic.partitionData.enumerated().map { partitionIndex, data in
+                if let denied {
+                    var refused = ProduceResponse.PartitionProduceResponse()
+                    refused.index = data.index
+                    refused.errorCode = denied.rawValue
+                    return refused
+                }
                 let append = { (verification: UInt64?) in
                     self.appendToPartition(topic: topic.name, data: data, acks: request.acks, timeoutMs: Int64(request.timeoutMs),
                                            context: context, nowMs: nowMs, verification: verification)

@@ -7,8 +7,10 @@ extension BrokerApis {
     /// controller when this node is not it. DescribeQuorum is answered here too, as Kafka's brokers do.
     func clientTable(forwarding: ControllerForwarding?) -> ApiTable {
         var table = table()
+        serveAcls(in: &table, forwarding: forwarding)
         guard let forwarding else {
             table.serve(DescribeQuorumRequest.self, versions: 0...2) { [self] _, _ in .now(describeLocalQuorum()) }
+            guardAuthorization(in: &table)
             return table
         }
         serveControllerDecisions(in: &table, forwarding: forwarding)
@@ -21,6 +23,7 @@ extension BrokerApis {
         }
         table.serve(DescribeQuorumRequest.self, versions: 0...2,
                     forwarding.wrap(describeRaftQuorum, refusal: ControllerRefusal.describeQuorum))
+        guardAuthorization(in: &table)
         return table
     }
 
@@ -69,6 +72,7 @@ extension BrokerApis {
         table.serve(DescribeConfigsRequest.self, versions: 0...4, describeConfigs)
         ControllerApis.register(into: &table, controller: controller)
         serveSecurity(in: &table)
+        serveAcls(in: &table, forwarding: nil)
         return table
     }
 

@@ -1,6 +1,9 @@
 import CrucibleProtocol
 import Logging
+import CrucibleSecurity
 import NIOCore
+import NIOSSL
+import NIOTLS
 
 /// One client connection. Kafka answers requests on a connection in the order they arrived, so requests are
 /// handled one at a time: the next starts when the previous one's response is ready (as Kafka mutes a channel
@@ -22,7 +25,11 @@ final class ConnectionHandler: ChannelInboundHandler {
     /// The principal of a TLS client certificate (`User:CN=...`), when the listener asked for one.
     var certificatePrincipal: String?
 
-    init(router: RequestRouter, logger: Logger, listenerName: String = "PLAINTEXT", sasl: SaslGate? = nil) {
+    private let authorize: Bool
+
+    init(router: RequestRouter, logger: Logger, listenerName: String = "PLAINTEXT", sasl: SaslGate? = nil,
+         authorize: Bool = true) {
+        self.authorize = authorize
         self.router = router
         self.logger = logger
         self.listenerName = listenerName
@@ -36,6 +43,16 @@ final class ConnectionHandler: ChannelInboundHandler {
         peer = context.remoteAddress?.description ?? "?"
         clientHost = "/" + (context.remoteAddress?.ipAddress ?? "")
         context.fireChannelActive()
+    }
+
+    /// Once TLS is up, a client certificate names the connection's principal (SASL, when it comes, overrides).
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if let tls = event as? TLSUserEvent, case .handshakeCompleted = tls,
+           let certificate = try? context.pipeline.syncOperations.nioSSL_peerCertificate(),
+           let der = try? certificate.toDERBytes() {
+            certificatePrincipal = CertificatePrincipal.principal(fromDER: der)
+        }
+        context.fireUserInboundEventTriggered(event)
     }
 
     func channelInactive(context: ChannelHandlerContext) {
@@ -93,7 +110,7 @@ final class ConnectionHandler: ChannelInboundHandler {
             do {
                 pending = try router.route(header: header, body: frame, eventLoop: context.eventLoop,
                                            connectionClosed: context.channel.closeFuture, clientHost: clientHost,
-                                           listenerName: listenerName, principal: principal)
+                                           listenerName: listenerName, principal: principal, authorize: authorize)
             } catch {
                 return errorCaught(context: context, error: RequestFailure(header: header, error: error))
             }

@@ -27,6 +27,9 @@ struct RequestContext {
     var listenerName = "PLAINTEXT"
     /// Who is asking (`User:alice`, `User:ANONYMOUS`), for authorization.
     var principal = "User:ANONYMOUS"
+    /// False on the controller listener: what arrives there was checked against the client's principal by the
+    /// node that forwarded it (Kafka's controllers trust their listener's peers the same way).
+    var authorize = true
     var version: Int16 { header.requestApiVersion }
     var nowMs: Int64 { Clock.nowMs() }
 }
@@ -80,6 +83,21 @@ struct ApiTable: @unchecked Sendable {
     }
 
     func route(_ api: ApiKey) -> Route? { routes[api] }
+
+    /// Puts a check in front of an API's handler (and of its forwarding): `refusal` answers in its place when
+    /// it returns a response. The request is decoded once more for the check.
+    mutating func guarding<Request: KafkaRequest>(_ type: Request.Type,
+                                                  _ refusal: @escaping (Request, RequestContext) -> Request.Response?) {
+        guard let inner = routes[Request.apiKey] else { return }
+        routes[Request.apiKey] = { body, context in
+            var copy = body
+            let request = try Request(from: &copy, version: context.version)
+            if let refused = refusal(request, context) {
+                return .immediate(RequestRouter.encode(HandlerOutput(response: refused), context: context, version: context.version))
+            }
+            return try inner(body, context)
+        }
+    }
 }
 
 /// Decodes a request body by api key and version, runs its handler and encodes the reply. Unknown APIs and
@@ -99,12 +117,14 @@ final class RequestRouter {
 
     func route(header: RequestHeader, body: ByteBuffer, eventLoop: EventLoop,
                connectionClosed: EventLoopFuture<Void>? = nil, clientHost: String = "",
-               listenerName: String = "PLAINTEXT", principal: String = "User:ANONYMOUS") throws -> Outcome {
+               listenerName: String = "PLAINTEXT", principal: String = "User:ANONYMOUS",
+               authorize: Bool = true) throws -> Outcome {
         guard let api = header.apiKey, let supported = table.versions[api] else {
             throw UnsupportedRequest(description: "unknown api key \(header.requestApiKey)")
         }
         let context = RequestContext(header: header, eventLoop: eventLoop, connectionClosed: connectionClosed,
-                                     clientHost: clientHost, listenerName: listenerName, principal: principal)
+                                     clientHost: clientHost, listenerName: listenerName, principal: principal,
+                                     authorize: authorize)
         guard supported.contains(header.requestApiVersion) else {
             if api == .apiVersions {
                 return .immediate(Self.encode(HandlerOutput(response: table.apiVersions(error: .unsupportedVersion)),

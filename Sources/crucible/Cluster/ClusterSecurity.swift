@@ -19,6 +19,7 @@ enum ClusterSecurityMode: String, CaseIterable, ExpressibleByArgument, Codable {
 
 struct ClusterSecurity: Codable {
     var mode: ClusterSecurityMode
+    var nodeIds: [Int32]
     /// The client properties file for this cluster.
     var clientConfig: String
     static let adminUser = "admin"
@@ -35,7 +36,8 @@ struct ClusterSecurity: Codable {
                                                          ipAddresses: Array(Set(["127.0.0.1", node.address])))
             try write(certificate + key, to: nodeKeystore(directory, node.id))
         }
-        let (certificate, key) = try authority.issue(commonName: "client", dnsNames: ["localhost"], ipAddresses: ["127.0.0.1"])
+        // The client certificate is the admin's: `User:CN=admin,O=Crucible`, a super user like the SCRAM admin.
+        let (certificate, key) = try authority.issue(commonName: adminUser, dnsNames: ["localhost"], ipAddresses: ["127.0.0.1"])
         try write(certificate, to: directory + "/client.pem")
         try write(key, to: directory + "/client-key.pem")
         var client = ["security.protocol=\(mode.listenerName)", "ssl.ca.location=\(directory)/ca.pem"]
@@ -46,7 +48,7 @@ struct ClusterSecurity: Codable {
         }
         let clientConfig = dir + "/client.properties"
         try write(client.joined(separator: "\n") + "\n", to: clientConfig)
-        return ClusterSecurity(mode: mode, clientConfig: clientConfig)
+        return ClusterSecurity(mode: mode, nodeIds: nodes.map(\.id), clientConfig: clientConfig)
     }
 
     var directory: String { (clientConfig as NSString).deletingLastPathComponent + "/security" }
@@ -75,7 +77,10 @@ struct ClusterSecurity: Codable {
             "ssl.truststore.type=PEM",
             "ssl.truststore.location=\(directory)/ca.pem",
             "listener.name.controller.ssl.client.auth=required",
-            "super.users=User:\(Self.adminUser)",
+            // The admin, and each node as its certificate names it (replicas fetching over the SSL listener).
+            "super.users=" + (["User:\(Self.adminUser)", "User:CN=\(Self.adminUser),O=Crucible"]
+                + nodeIds.map { "User:CN=node-\($0),O=Crucible" }).joined(separator: ";"),
+            "authorizer.class.name=org.apache.kafka.metadata.authorizer.StandardAuthorizer",
         ]
         if mode == .ssl {
             lines.append("ssl.client.auth=required")
