@@ -39,6 +39,11 @@ def sasl_cluster(tmp_path_factory):
                     "--entity-type", "users", "--entity-name", "alice",
                     "--add-config", "SCRAM-SHA-512=[iterations=8192,password=alice-secret],SCRAM-SHA-256=[password=alice-secret]")
     assert made.returncode == 0, made.stderr
+    # The cluster enforces ACLs (authorizer.class.name): alice may do anything; test_an_acl_matrix... grants piecemeal.
+    granted = crucible("acls", "--bootstrap-server", cluster.bootstrap, "--command-config", cluster.config, "--add",
+                       "--allow-principal", "User:alice", "--operation", "All", "--topic", "*", "--group", "*",
+                       "--transactional-id", "*")
+    assert granted.returncode == 0, granted.stderr
     yield cluster
     cluster.down()
 
@@ -337,3 +342,112 @@ def test_a_node_with_bad_security_settings_refuses_to_start_naming_the_key(tmp_p
         config.write_text("\n".join(base + lines) + "\n")
         started = crucible("broker", "--config", str(config), "--standalone")
         assert started.returncode == 2 and f"invalid value for {key}" in started.stderr, (key, started.stderr)
+
+
+# --- ACLs ------------------------------------------------------------------------------------------------------
+
+
+def acls(cluster, *args: str) -> str:
+    done = crucible("acls", "--bootstrap-server", cluster.bootstrap, "--command-config", cluster.config, *args)
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+def admin_error(future) -> int:
+    with pytest.raises(KafkaException) as refused:
+        future.result(timeout=30)
+    return refused.value.args[0].code()
+
+
+def test_an_acl_matrix_allows_the_principal_with_the_acl_and_refuses_the_one_without(sasl_cluster):
+    # carol gets ACLs as the matrix goes; dave gets none (alice, of the other tests, may do anything).
+    for user in ("carol", "dave"):
+        made = crucible("configs", "--bootstrap-server", sasl_cluster.bootstrap, "--command-config", sasl_cluster.config,
+                        "--alter", "--entity-type", "users", "--entity-name", user, "--add-config", f"SCRAM-SHA-512=[password={user}-secret]")
+        assert made.returncode == 0, made.stderr
+    granted = alice(sasl_cluster, user="carol", password="carol-secret")
+    refused = alice(sasl_cluster, user="dave", password="dave-secret")
+    topic, group, txn = unique_topic("acl"), unique_topic("acl-group"), unique_topic("acl-txn")
+    create_rf3_topic(sasl_cluster, topic)
+    from confluent_kafka.admin import ConfigResource, NewTopic
+    granted_admin, refused_admin = AdminClient(granted), AdminClient(refused)  # kept: their futures need them alive
+
+    # Metadata lists only the topics a principal may describe.
+    assert topic not in AdminClient(granted).list_topics(timeout=10).topics
+    listed = acls(sasl_cluster, "--add", "--allow-principal", "User:carol", "--producer", "--topic", topic)
+    assert "operation=WRITE, permissionType=ALLOW" in listed and f"name={topic}, patternType=LITERAL" in listed
+    assert topic in AdminClient(granted).list_topics(timeout=10).topics
+    assert topic not in AdminClient(refused).list_topics(timeout=10).topics
+
+    # Produce: WRITE on the topic.
+    def produce(settings) -> list:
+        errors = []
+        producer = Producer({**settings, "message.timeout.ms": 10000})
+        producer.produce(topic, value=b"v", on_delivery=lambda err, msg: errors.append(err))
+        producer.flush(30)
+        return errors
+    assert produce(granted) == [None]
+    assert [e.code() for e in produce(refused)] == [KafkaError.TOPIC_AUTHORIZATION_FAILED]
+
+    # Consume with a group: READ on the topic and on the group (dave may read the topic, not the group).
+    acls(sasl_cluster, "--add", "--allow-principal", "User:carol", "--consumer", "--topic", topic, "--group", group)
+    acls(sasl_cluster, "--add", "--allow-principal", "User:dave", "--operation", "Read", "--topic", topic)
+
+    def consume(settings):
+        consumer = Consumer({**settings, "group.id": group, "auto.offset.reset": "earliest"})
+        consumer.subscribe([topic])
+        deadline = time.monotonic() + 30
+        try:
+            while time.monotonic() < deadline:
+                message = consumer.poll(1)
+                if message is None:
+                    continue
+                return message.error().code() if message.error() else message.value()
+        finally:
+            consumer.close()
+    assert consume(granted) == b"v"
+    assert consume(refused) == KafkaError.GROUP_AUTHORIZATION_FAILED
+
+    # Create and delete topics: CREATE and DELETE on them (a prefix pattern here).
+    acls(sasl_cluster, "--add", "--allow-principal", "User:carol", "--operation", "Create", "--operation", "Delete",
+         "--topic", "made-by-carol-", "--resource-pattern-type", "prefixed")
+    made_topic = unique_topic("made-by-carol-")
+    granted_admin.create_topics([NewTopic(made_topic, 1, 1)])[made_topic].result(timeout=30)
+    daves_topic = unique_topic("made-by-carol-")
+    assert admin_error(refused_admin.create_topics([NewTopic(daves_topic, 1, 1)], request_timeout=10)[daves_topic]) \
+        == KafkaError.TOPIC_AUTHORIZATION_FAILED
+    assert admin_error(refused_admin.delete_topics([made_topic])[made_topic]) == KafkaError.TOPIC_AUTHORIZATION_FAILED
+    granted_admin.delete_topics([made_topic])[made_topic].result(timeout=30)
+
+    # Describe configs: DESCRIBE_CONFIGS on the topic.
+    acls(sasl_cluster, "--add", "--allow-principal", "User:carol", "--operation", "DescribeConfigs", "--topic", topic)
+    resource = ConfigResource(ConfigResource.Type.TOPIC, topic)
+    assert "cleanup.policy" in granted_admin.describe_configs([resource])[resource].result(timeout=30)
+    assert admin_error(refused_admin.describe_configs([resource])[resource]) == KafkaError.TOPIC_AUTHORIZATION_FAILED
+
+    # Transactions: WRITE on the transactional id (and on the topic).
+    acls(sasl_cluster, "--add", "--allow-principal", "User:carol", "--producer", "--topic", topic, "--transactional-id", txn)
+    producer = Producer({**granted, "transactional.id": txn})
+    producer.init_transactions(30)
+    producer.begin_transaction()
+    producer.produce(topic, value=b"in-a-transaction")
+    producer.commit_transaction(30)
+    with pytest.raises(KafkaException) as denied:
+        Producer({**refused, "transactional.id": txn}).init_transactions(15)
+    assert denied.value.args[0].code() == KafkaError.TRANSACTIONAL_ID_AUTHORIZATION_FAILED
+
+    # A DENY wins over an ALLOW, and removing ACLs takes the right away again.
+    acls(sasl_cluster, "--add", "--deny-principal", "User:carol", "--operation", "Write", "--topic", topic)
+    assert [e.code() for e in produce(granted)] == [KafkaError.TOPIC_AUTHORIZATION_FAILED]
+    acls(sasl_cluster, "--remove", "--force", "--deny-principal", "User:carol", "--operation", "Write", "--topic", topic)
+    assert produce(granted) == [None]
+    removed = acls(sasl_cluster, "--remove", "--force", "--allow-principal", "User:carol", "--producer", "--topic", topic)
+    assert "Removing ACLs" in removed
+    assert [e.code() for e in produce(granted)] == [KafkaError.TOPIC_AUTHORIZATION_FAILED]
+    # Only the cluster's ALTER lets anyone change ACLs.
+    dave_config = sasl_cluster.directory / "dave.properties"
+    dave_config.write_text((sasl_cluster.directory / "client.properties").read_text()
+                           .replace("sasl.username=admin", "sasl.username=dave").split("sasl.password=")[0] + "sasl.password=dave-secret\n")
+    denied = crucible("acls", "--bootstrap-server", sasl_cluster.bootstrap, "--command-config", str(dave_config), "--add",
+                      "--allow-principal", "User:dave", "--operation", "All", "--topic", "*")
+    assert denied.returncode == 1 and "CLUSTER_AUTHORIZATION_FAILED" in denied.stderr, denied.stderr

@@ -64,7 +64,9 @@ final class SaslGate {
             if session.principal == nil {
                 return .reject("\(header.apiKey.map { "\($0)" } ?? "api key \(header.requestApiKey)") before SASL authentication completed")
             }
-            if let expiresAtMs, nowMs > expiresAtMs {
+            // Once the client has started renewing, requests it had already sent behind a long poll are still
+            // served: librdkafka stops sending during a re-authentication, a pipelining client cannot.
+            if let expiresAtMs, nowMs > expiresAtMs, !session.reauthenticating {
                 return .reject("the SASL session of \(session.principal ?? "?") expired (connections.max.reauth.ms)")
             }
             return .pass
