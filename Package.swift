@@ -116,7 +116,7 @@ let package = Package(
         // Benchmark definitions and measurement, pure: OMB workload and driver files, payloads and keys, the open-loop
         // send schedule, the maximum-rate search, latency histograms, HdrHistogram interval logs, OMB's result JSON.
         .target(name: "CrucibleWorkload",
-                dependencies: ["CZlib", "CrucibleRaft", .product(name: "Yams", package: "Yams"),
+                dependencies: ["CZlib", "CrucibleRaft", "CrucibleSecurity", .product(name: "Yams", package: "Yams"),
                                .product(name: "Histogram", package: "hdrhistogram-swift")],
                 swiftSettings: swiftSettings),
         // librdkafka, the client users run: configuration objects from Kafka properties, and its clock helpers.
@@ -124,7 +124,7 @@ let package = Package(
         // Benchmark runs: load on librdkafka, topics and log sizes through the admin client, calibration of this
         // machine, failover, results written.
         .target(name: "CrucibleBench",
-                dependencies: ["CrucibleWorkload", "CrucibleClient", "CrucibleProtocol", "CRdKafka", "CrucibleRdKafka",
+                dependencies: ["CrucibleWorkload", "CrucibleClient", "CrucibleProtocol", "CRdKafka", "CrucibleRdKafka", "CrucibleSecurity",
                                .product(name: "NIOCore", package: "swift-nio"),
                                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                                .product(name: "Histogram", package: "hdrhistogram-swift")],

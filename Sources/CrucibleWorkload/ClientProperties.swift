@@ -1,3 +1,5 @@
+import CrucibleSecurity
+
 /// Java client properties (what OMB's driver files hold) turned into librdkafka's: most keys are the same in both
 /// clients; some have a librdkafka equivalent under another name or unit; some only mean something to the Java
 /// client and are dropped with a warning naming them, so nobody believes a setting took effect when it did not.
@@ -36,6 +38,31 @@ public enum ClientProperties {
         }
     }
 
+    /// Java's security keys in librdkafka's names: a JAAS line becomes a username and password, PEM truststores and
+    /// keystores become librdkafka's CA and certificate files (a PKCS12 keystore keeps its name; librdkafka reads it).
+    static func securityRenamed(_ property: Driver.Property, all: [Driver.Property]) -> [Driver.Property]? {
+        let type = { (key: String) in all.last { $0.key == key }?.value.uppercased() ?? "PEM" }
+        switch property.key {
+        case "sasl.mechanism": return [Driver.Property("sasl.mechanisms", property.value)]
+        case "sasl.jaas.config":
+            guard let jaas = try? JaasConfig(parsing: property.value, key: property.key) else { return nil }
+            return [jaas.options["username"].map { Driver.Property("sasl.username", $0) },
+                    jaas.options["password"].map { Driver.Property("sasl.password", $0) }].compactMap { $0 }
+        case "ssl.truststore.location" where type("ssl.truststore.type") == "PEM":
+            return [Driver.Property("ssl.ca.location", property.value)]
+        case "ssl.truststore.certificates": return [Driver.Property("ssl.ca.pem", property.value)]
+        case "ssl.keystore.location" where type("ssl.keystore.type") == "PEM":
+            return [Driver.Property("ssl.certificate.location", property.value), Driver.Property("ssl.key.location", property.value)]
+        case "ssl.keystore.certificate.chain": return [Driver.Property("ssl.certificate.pem", property.value)]
+        case "ssl.keystore.key": return [Driver.Property("ssl.key.pem", property.value)]
+        case "ssl.truststore.type", "ssl.keystore.type", "ssl.truststore.password", "ssl.enabled.protocols", "ssl.protocol":
+            return []
+        case "ssl.endpoint.identification.algorithm" where property.value.isEmpty:
+            return [Driver.Property(property.key, "none")]
+        default: return nil
+        }
+    }
+
     /// Java accepts values librdkafka's ranges do not (OMB's throughput driver sets `request.timeout.ms=1200000`;
     /// librdkafka allows at most 900000): such values are capped at librdkafka's limit, with a warning.
     static let librdkafkaMaximum: [String: Int] = ["request.timeout.ms": 900_000, "socket.timeout.ms": 300_000]
@@ -58,6 +85,8 @@ public enum ClientProperties {
                 mapped.properties.append(Driver.Property(property.key, String(limit)))
             } else if let renamed = renamed(property.key, property.value) {
                 mapped.properties.append(renamed)
+            } else if let security = securityRenamed(property, all: driver.commonConfig + own) {
+                mapped.properties += security
             } else if let reason = javaOnly[property.key] {
                 mapped.warnings.append("\(driver.name) \(role.rawValue) property \(property.key) is Java-only (\(reason)); ignored")
             } else {

@@ -67,6 +67,25 @@ final class WorkloadFileTests: XCTestCase {
         XCTAssertEqual(Set(plan.entries.map { "\($0.workloadFile)|\($0.driverFile!)" }).count, 126)
     }
 
+    func testJavaSecurityPropertiesMapToLibrdkafka() {
+        var driver = Driver.defaultDriver
+        driver.consumerConfig = []
+        driver.commonConfig = [
+            .init("security.protocol", "SASL_SSL"), .init("sasl.mechanism", "SCRAM-SHA-512"),
+            .init("sasl.jaas.config", #"org.apache.kafka.common.security.scram.ScramLoginModule required username="u" password="p";"#),
+            .init("ssl.truststore.type", "PEM"), .init("ssl.truststore.location", "/ca.pem"),
+            .init("ssl.keystore.type", "PEM"), .init("ssl.keystore.location", "/me.pem"),
+            .init("ssl.endpoint.identification.algorithm", ""),
+        ]
+        let mapped = ClientProperties.map(driver, role: .consumer).properties
+        XCTAssertEqual(mapped, [.init("security.protocol", "SASL_SSL"), .init("sasl.mechanisms", "SCRAM-SHA-512"),
+                                .init("sasl.username", "u"), .init("sasl.password", "p"), .init("ssl.ca.location", "/ca.pem"),
+                                .init("ssl.certificate.location", "/me.pem"), .init("ssl.key.location", "/me.pem"),
+                                .init("ssl.endpoint.identification.algorithm", "none")])
+        driver.commonConfig = [.init("ssl.keystore.type", "PKCS12"), .init("ssl.keystore.location", "/me.p12")]
+        XCTAssertEqual(ClientProperties.map(driver, role: .consumer).properties, [.init("ssl.keystore.location", "/me.p12")])
+    }
+
     func testJavaPropertiesMapToLibrdkafka() throws {
         var driver = Driver.defaultDriver
         driver.producerConfig = [.init("buffer.memory", "33554432"), .init("delivery.timeout.ms", "120000"),

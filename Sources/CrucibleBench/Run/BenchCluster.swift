@@ -1,5 +1,7 @@
 import CrucibleClient
 import CrucibleProtocol
+import CrucibleSecurity
+import CrucibleWorkload
 import Foundation
 import NIOCore
 
@@ -38,11 +40,14 @@ public struct BenchFailure: Error, CustomStringConvertible {
 struct BenchTopics {
     let names: [String]
     let partitions: Int
+    /// The driver's client security (`commonConfig`), for the admin connections too.
+    let security: ClientSecurity
 
     static func create(prefix: String, count: Int, partitions: Int, replicationFactor: Int, configs: [(String, String)],
-                       bootstrap: String, wholeCluster: Int?, brokerWaitSeconds: TimeInterval = 60,
+                       bootstrap: String, security: ClientSecurity, wholeCluster: Int?, brokerWaitSeconds: TimeInterval = 60,
                        warn: (String) -> Void) throws -> BenchTopics {
-        var client = try KafkaClient(bootstrap: bootstrap, clientId: "crucible-bench-admin", requestTimeout: .seconds(60))
+        var client = try KafkaClient(bootstrap: bootstrap, clientId: "crucible-bench-admin", requestTimeout: .seconds(60),
+                                 security: security)
         defer { client.close() }
         // A run starts on the whole cluster: a broker fenced under the previous run's load (or restarted by a
         // failover run) is back within seconds, and topics created without it would place no replica there.
@@ -81,7 +86,8 @@ struct BenchTopics {
                     attempt += 1
                     usleep(250_000)
                     client.close()
-                    client = try KafkaClient(bootstrap: bootstrap, clientId: "crucible-bench-admin", requestTimeout: .seconds(60))
+                    client = try KafkaClient(bootstrap: bootstrap, clientId: "crucible-bench-admin", requestTimeout: .seconds(60),
+                                 security: security)
                 }
             }
         }
@@ -93,7 +99,7 @@ struct BenchTopics {
                 guard let topic = metadata.topics[name], topic.partitions.count == partitions else { return false }
                 return topic.partitions.allSatisfy { $0.leader >= 0 }
             }
-            if ready { return BenchTopics(names: names, partitions: partitions) }
+            if ready { return BenchTopics(names: names, partitions: partitions, security: security) }
             usleep(100_000)
         }
         throw BenchFailure("the benchmark's topics did not all get leaders within 60 s")
@@ -109,7 +115,8 @@ struct BenchTopics {
 
     /// Bytes stored per topic-partition, one replica each (the largest, which has everything acknowledged).
     func storedBytes(bootstrap: String) throws -> Int64 {
-        let client = try KafkaClient(bootstrap: bootstrap, clientId: "crucible-bench-admin", requestTimeout: .seconds(30))
+        let client = try KafkaClient(bootstrap: bootstrap, clientId: "crucible-bench-admin", requestTimeout: .seconds(30),
+                                     security: security)
         defer { client.close() }
         let brokers = try client.refreshMetadata(topics: names).brokers.keys
         var largest: [TopicPartition: Int64] = [:]
@@ -129,14 +136,16 @@ struct BenchTopics {
 
     /// The partition's leader and the active controller (-1 when the cluster names none), from one Metadata answer.
     func leaderAndController(topic: String, partition: Int32, bootstrap: String) throws -> (leader: Int32?, controller: Int32) {
-        let client = try KafkaClient(bootstrap: bootstrap, clientId: "crucible-bench-admin", requestTimeout: .seconds(5))
+        let client = try KafkaClient(bootstrap: bootstrap, clientId: "crucible-bench-admin", requestTimeout: .seconds(5),
+                                     security: security)
         defer { client.close() }
         let metadata = try client.refreshMetadata(topics: [topic])
         return (metadata.leader(of: TopicPartition(topic, partition)), metadata.controllerId)
     }
 
     func delete(bootstrap: String) -> [String] {
-        guard let client = try? KafkaClient(bootstrap: bootstrap, clientId: "crucible-bench-admin", requestTimeout: .seconds(60)) else {
+        guard let client = try? KafkaClient(bootstrap: bootstrap, clientId: "crucible-bench-admin", requestTimeout: .seconds(60),
+                                 security: security) else {
             return ["cannot connect to \(bootstrap) to delete the benchmark's topics \(names.joined(separator: ", "))"]
         }
         defer { client.close() }
@@ -145,5 +154,17 @@ struct BenchTopics {
             do { try client.deleteTopic(name) } catch { problems.append("deleting topic \(name): \(error)") }
         }
         return problems
+    }
+}
+
+extension Driver {
+    /// The security of the driver's `commonConfig` (Java's keys, or librdkafka's): how the benchmark's own admin
+    /// connections reach a cluster that wants TLS or SASL.
+    func clientSecurity() throws -> ClientSecurity {
+        do {
+            return try ClientSecurity(properties: Dictionary(commonConfig.map { ($0.key, $0.value) }, uniquingKeysWith: { _, last in last }))
+        } catch {
+            throw BenchFailure("\(name): commonConfig \(error)")
+        }
     }
 }

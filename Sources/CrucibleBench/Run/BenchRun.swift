@@ -62,7 +62,7 @@ public final class BenchRun {
         let topics = try BenchTopics.create(prefix: runId, count: workload.topics, partitions: workload.partitionsPerTopic,
                                             replicationFactor: driver.replicationFactor,
                                             configs: driver.topicConfig.map { ($0.key, $0.value) }, bootstrap: bootstrap,
-                                            wholeCluster: cluster.brokerCount) { warning in
+                                            security: try driver.clientSecurity(), wholeCluster: cluster.brokerCount) { warning in
             progress.note("[\(label)] \(warning)")
             warnings.append(warning)
         }
