@@ -37,11 +37,8 @@ extension KafkaClient {
         try ErrorCode(rawValue: response.errorCode).check("DescribeAcls")
         return response.resources.flatMap { resource in
             resource.acls.map { acl in
-                AclBinding(resourceType: AclResourceType(rawValue: resource.resourceType) ?? .unknown,
-                           resourceName: resource.resourceName,
-                           patternType: AclPatternType(rawValue: resource.patternType) ?? .unknown, principal: acl.principal,
-                           host: acl.host, operation: AclOperation(rawValue: acl.operation) ?? .unknown,
-                           permission: AclPermission(rawValue: acl.permissionType) ?? .unknown)
+                AclBinding(wire: resource.resourceType, resource.resourceName, resource.patternType, acl.principal, acl.host,
+                           acl.operation, acl.permissionType)
             }
         }
     }
@@ -63,11 +60,9 @@ extension KafkaClient {
         let (response, _) = try call(request, on: try anyConnection())
         return try response.filterResults.map { result in
             try ErrorCode(rawValue: result.errorCode).check("DeleteAcls")
-            return result.matchingAcls.map { acl in
-                AclBinding(resourceType: AclResourceType(rawValue: acl.resourceType) ?? .unknown, resourceName: acl.resourceName,
-                           patternType: AclPatternType(rawValue: acl.patternType) ?? .unknown, principal: acl.principal,
-                           host: acl.host, operation: AclOperation(rawValue: acl.operation) ?? .unknown,
-                           permission: AclPermission(rawValue: acl.permissionType) ?? .unknown)
+            return result.matchingAcls.map {
+                AclBinding(wire: $0.resourceType, $0.resourceName, $0.patternType, $0.principal, $0.host, $0.operation,
+                           $0.permissionType)
             }
         }
     }

@@ -183,11 +183,9 @@ extension UserScramCredentialRecord {
 
 extension AclBinding {
     init?(_ record: AccessControlEntryRecord) {
-        guard let type = AclResourceType(rawValue: record.resourceType), let pattern = AclPatternType(rawValue: record.patternType),
-              let operation = AclOperation(rawValue: record.operation),
-              let permission = AclPermission(rawValue: record.permissionType) else { return nil }
-        self.init(resourceType: type, resourceName: record.resourceName, patternType: pattern, principal: record.principal,
-                  host: record.host, operation: operation, permission: permission)
+        self.init(wire: record.resourceType, record.resourceName, record.patternType, record.principal, record.host,
+                  record.operation, record.permissionType)
+        guard problem == nil else { return nil }
     }
 }
 

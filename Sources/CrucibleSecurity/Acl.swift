@@ -166,3 +166,25 @@ public struct Authorizer: Sendable {
         return applicable.contains { $0.permission == .allow && $0.operation.allows(operation) }
     }
 }
+
+extension AclBinding {
+    /// From the wire's numbers (CreateAcls, DescribeAcls, DeleteAcls, AccessControlEntryRecord): a number Kafka
+    /// does not define reads as UNKNOWN, which `problem` refuses.
+    public init(wire resourceType: Int8, _ resourceName: String, _ patternType: Int8, _ principal: String, _ host: String,
+                _ operation: Int8, _ permission: Int8) {
+        self.init(resourceType: AclResourceType(rawValue: resourceType) ?? .unknown, resourceName: resourceName,
+                  patternType: AclPatternType(rawValue: patternType) ?? .unknown, principal: principal, host: host,
+                  operation: AclOperation(rawValue: operation) ?? .unknown,
+                  permission: AclPermission(rawValue: permission) ?? .unknown)
+    }
+}
+
+extension AclFilter {
+    public init(wire resourceType: Int8, _ resourceName: String?, _ patternType: Int8, _ principal: String?, _ host: String?,
+                _ operation: Int8, _ permission: Int8) {
+        self.init(resourceType: AclResourceType(rawValue: resourceType) ?? .unknown, resourceName: resourceName,
+                  patternType: AclPatternType(rawValue: patternType) ?? .unknown, principal: principal, host: host,
+                  operation: AclOperation(rawValue: operation) ?? .unknown,
+                  permission: AclPermission(rawValue: permission) ?? .unknown)
+    }
+}

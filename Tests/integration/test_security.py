@@ -272,6 +272,12 @@ def test_tools_take_a_command_config_and_refuse_a_bad_one_with_exit_2(sasl_clust
     described = crucible("configs", "--bootstrap-server", sasl_cluster.bootstrap, "--command-config", config, "--describe",
                          "--entity-type", "users", "--entity-name", "alice")
     assert "SCRAM-SHA-256=iterations=4096, SCRAM-SHA-512=iterations=8192" in described.stdout, described.stdout + described.stderr
+    # The nodes' JAAS lines (the inter-broker password) are sensitive: described as null, never sent.
+    password = sasl_cluster.client_properties()["sasl.password"]
+    configs = crucible("configs", "--bootstrap-server", sasl_cluster.bootstrap, "--command-config", config, "--describe",
+                       "--all", "--entity-type", "brokers", "--entity-name", "1")
+    assert configs.returncode == 0 and "sasl.jaas.config=null sensitive=true" in configs.stdout, configs.stdout[-2000:]
+    assert password not in configs.stdout
     # Refusals: too few iterations from the broker's rules is exit 2 before sending; a bad file or setting is exit 2.
     low = crucible("configs", "--bootstrap-server", sasl_cluster.bootstrap, "--command-config", config, "--alter",
                    "--entity-type", "users", "--entity-name", "bob", "--add-config", "SCRAM-SHA-512=[iterations=10,password=x]")

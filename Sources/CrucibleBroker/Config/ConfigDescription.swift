@@ -50,8 +50,13 @@ struct ConfigSources {
             guard let first = synonyms.first else { return nil }
             return DescribedConfig(name: key, value: first.value, source: first.source, synonyms: synonyms,
                                    readOnly: !DynamicBrokerConfig.keys.contains(key),
-                                   sensitive: key.contains("password"))
+                                   sensitive: Self.isSensitive(key))
         }
+    }
+
+    /// Kafka's PASSWORD-typed keys: never sent back (passwords, JAAS lines, inline private keys).
+    static func isSensitive(_ key: String) -> Bool {
+        key.contains("password") || key.hasSuffix("sasl.jaas.config") || key.hasSuffix("ssl.keystore.key")
     }
 
     private func brokerSynonyms(_ key: String, topicKey: String?,

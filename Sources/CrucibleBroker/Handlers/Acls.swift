@@ -22,13 +22,9 @@ extension BrokerApis {
     }
 
     private func createAcls(_ request: CreateAclsRequest, _ context: RequestContext) -> Reply<CreateAclsResponse> {
-        let bindings = request.creations.map { creation in
-            AclBinding(resourceType: AclResourceType(rawValue: creation.resourceType) ?? .unknown,
-                       resourceName: creation.resourceName,
-                       patternType: AclPatternType(rawValue: creation.resourcePatternType) ?? .unknown,
-                       principal: creation.principal, host: creation.host,
-                       operation: AclOperation(rawValue: creation.operation) ?? .unknown,
-                       permission: AclPermission(rawValue: creation.permissionType) ?? .unknown)
+        let bindings = request.creations.map {
+            AclBinding(wire: $0.resourceType, $0.resourceName, $0.resourcePatternType, $0.principal, $0.host, $0.operation,
+                       $0.permissionType)
         }
         return .later(controller.createAcls(bindings).map { results in
             var response = CreateAclsResponse()
@@ -44,10 +40,8 @@ extension BrokerApis {
 
     private func deleteAcls(_ request: DeleteAclsRequest, _ context: RequestContext) -> Reply<DeleteAclsResponse> {
         let filters = request.filters.map {
-            AclFilter(resourceType: AclResourceType(rawValue: $0.resourceTypeFilter) ?? .unknown, resourceName: $0.resourceNameFilter,
-                      patternType: AclPatternType(rawValue: $0.patternTypeFilter) ?? .unknown, principal: $0.principalFilter,
-                      host: $0.hostFilter, operation: AclOperation(rawValue: $0.operation) ?? .unknown,
-                      permission: AclPermission(rawValue: $0.permissionType) ?? .unknown)
+            AclFilter(wire: $0.resourceTypeFilter, $0.resourceNameFilter, $0.patternTypeFilter, $0.principalFilter,
+                      $0.hostFilter, $0.operation, $0.permissionType)
         }
         return .later(controller.deleteAcls(filters).map { results in
             var response = DeleteAclsResponse()
@@ -83,12 +77,8 @@ extension BrokerApis {
             response.errorCode = ErrorCode.clusterAuthorizationFailed.rawValue
             return .now(response)
         }
-        let filter = AclFilter(resourceType: AclResourceType(rawValue: request.resourceTypeFilter) ?? .unknown,
-                               resourceName: request.resourceNameFilter,
-                               patternType: AclPatternType(rawValue: request.patternTypeFilter) ?? .unknown,
-                               principal: request.principalFilter, host: request.hostFilter,
-                               operation: AclOperation(rawValue: request.operation) ?? .unknown,
-                               permission: AclPermission(rawValue: request.permissionType) ?? .unknown)
+        let filter = AclFilter(wire: request.resourceTypeFilter, request.resourceNameFilter, request.patternTypeFilter,
+                               request.principalFilter, request.hostFilter, request.operation, request.permissionType)
         let matching = controller.currentImage.acls.values.filter(filter.matches)
         let byResource = Dictionary(grouping: matching) { "\($0.resourceType.rawValue)\u{0}\($0.patternType.rawValue)\u{0}\($0.resourceName)" }
         response.resources = byResource.keys.sorted().map { key in

@@ -10,6 +10,18 @@ extension BrokerApis {
         response.topics = request.topics.map { topic in
             var entry = ListOffsetsResponse.ListOffsetsTopicResponse()
             entry.name = topic.name
+            // DESCRIBE on the topic, as Kafka asks.
+            guard allowed(context, .describe, .topic, topic.name) else {
+                entry.partitions = topic.partitions.map { wanted in
+                    var refused = ListOffsetsResponse.ListOffsetsPartitionResponse()
+                    refused.partitionIndex = wanted.partitionIndex
+                    refused.timestamp = -1
+                    refused.offset = -1
+                    refused.errorCode = ErrorCode.topicAuthorizationFailed.rawValue
+                    return refused
+                }
+                return entry
+            }
             entry.partitions = topic.partitions.map { lookup(topic.name, $0, request.isolationLevel, context.version) }
             return entry
         }
