@@ -10,15 +10,15 @@ public enum PlainMechanism {
     public static func parse(_ bytes: [UInt8]) throws -> Message {
         let fields = bytes.split(separator: 0, omittingEmptySubsequences: false)
         guard fields.count == 3 else {
-            throw ScramFailure(message: "Invalid SASL/PLAIN response: expected 3 tokens, got \(fields.count)")
+            throw SaslFailure(message: "Invalid SASL/PLAIN response: expected 3 tokens, got \(fields.count)")
         }
         let authorizationId = String(decoding: fields[0], as: UTF8.self)
         let user = String(decoding: fields[1], as: UTF8.self)
         let password = String(decoding: fields[2], as: UTF8.self)
-        guard !user.isEmpty else { throw ScramFailure(message: "Authentication failed: username not specified") }
-        guard !password.isEmpty else { throw ScramFailure(message: "Authentication failed: password not specified") }
+        guard !user.isEmpty else { throw SaslFailure(message: "Authentication failed: username not specified") }
+        guard !password.isEmpty else { throw SaslFailure(message: "Authentication failed: password not specified") }
         guard authorizationId.isEmpty || authorizationId == user else {
-            throw ScramFailure(message: "Authentication failed: Client requested an authorization id that is different from username")
+            throw SaslFailure(message: "Authentication failed: Client requested an authorization id that is different from username")
         }
         return Message(user: user, password: password)
     }

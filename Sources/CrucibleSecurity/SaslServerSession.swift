@@ -62,8 +62,6 @@ public struct SaslServerSession {
     }
 
     public var isAuthenticated: Bool { principal != nil && !reauthenticating }
-    /// Whether only handshake and authenticate requests (and ApiVersions) may come now.
-    public var isAuthenticating: Bool { if case .authenticated = state { return false } else { return true } }
 
     public mutating func handshake(mechanism requested: String, version: Int16) -> HandshakeOutcome {
         switch state {

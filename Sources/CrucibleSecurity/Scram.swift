@@ -88,8 +88,8 @@ struct ScramKeys {
     }
 }
 
-/// A SCRAM exchange that did not authenticate; `message` is what the peer is told.
-public struct ScramFailure: Error, CustomStringConvertible, Equatable {
+/// A SASL exchange (SCRAM or PLAIN) that did not authenticate; `message` is what the peer is told.
+public struct SaslFailure: Error, CustomStringConvertible, Equatable {
     public let message: String
     public var description: String { message }
 }

@@ -23,8 +23,6 @@ public struct ScramServer {
         self.lookup = lookup
     }
 
-    public var isComplete: Bool { if case .done = state { return true } else { return false } }
-
     /// Answers one client message; the second answer ends the exchange with the server's signature.
     public mutating func respond(to message: [UInt8]) throws -> [UInt8] {
         guard let text = String(bytes: message, encoding: .utf8) else { throw fail("the SCRAM message is not UTF-8") }
@@ -85,11 +83,11 @@ public struct ScramServer {
         return "v=\(Data(serverSignature).base64EncodedString())"
     }
 
-    private var invalidCredentials: ScramFailure {
+    private var invalidCredentials: SaslFailure {
         fail("Authentication failed during authentication due to invalid credentials with SASL mechanism \(mechanism.name)")
     }
 
-    private func fail(_ message: String) -> ScramFailure { ScramFailure(message: message) }
+    private func fail(_ message: String) -> SaslFailure { SaslFailure(message: message) }
 }
 
 /// The client's side, for Crucible's own connections (tools, inter-broker links).
@@ -119,7 +117,7 @@ public struct ScramClient {
               let saltText = ScramAttributes.value("s", in: attributes), let salt = Data(base64Encoded: saltText),
               let iterationsText = ScramAttributes.value("i", in: attributes), let iterations = Int32(iterationsText),
               iterations > 0 else {
-            throw ScramFailure(message: "invalid SCRAM server-first message")
+            throw SaslFailure(message: "invalid SCRAM server-first message")
         }
         let withoutProof = "c=\(Data("n,,".utf8).base64EncodedString()),r=\(nonce)"
         let authMessage = Array("\(clientFirstBare),\(serverFirst),\(withoutProof)".utf8)
@@ -133,10 +131,10 @@ public struct ScramClient {
 
     public func verify(serverFinal message: [UInt8]) throws {
         let attributes = ScramAttributes.parse(String(decoding: message, as: UTF8.self))
-        if let error = ScramAttributes.value("e", in: attributes) { throw ScramFailure(message: "server: \(error)") }
+        if let error = ScramAttributes.value("e", in: attributes) { throw SaslFailure(message: "server: \(error)") }
         guard let signature = ScramAttributes.value("v", in: attributes).flatMap({ Data(base64Encoded: $0) }),
               Array(signature) == expectedServerSignature else {
-            throw ScramFailure(message: "the server's SCRAM signature does not match: it does not know the password")
+            throw SaslFailure(message: "the server's SCRAM signature does not match: it does not know the password")
         }
     }
 }

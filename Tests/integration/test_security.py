@@ -16,8 +16,8 @@ from kafka.errors import KafkaError as KafkaPythonError
 
 from cluster import Cluster, wait_for
 from conftest import crucible_binary, unique_topic
-from kafka_wire import (metadata_v1, parse_sasl_authenticate_v1, parse_sasl_handshake_v1, read_frame, request,
-                        sasl_authenticate_v1, sasl_handshake_v1)
+from kafka_wire import (list_offsets_v2, list_offsets_v2_offset, metadata_v1, parse_sasl_authenticate_v1,
+                        parse_sasl_handshake_v1, read_frame, request, sasl_authenticate_v1, sasl_handshake_v1, scram_login)
 
 REAUTH_MS = 3000
 SASL_AUTHENTICATION_FAILED = 58
@@ -193,6 +193,19 @@ def test_wrong_passwords_unknown_users_and_unknown_mechanisms_are_refused_and_di
         error, message, _ = plain_login(sock, "alice", "wrong")
         assert error == SASL_AUTHENTICATION_FAILED and "Invalid username or password" in message
         assert read_frame(sock) is None
+    # Handshake v0 (clients before SaslAuthenticate): the tokens follow bare; a good one is answered bare, a bad
+    # one closes the connection.
+    for password, served in (("alice-secret", True), ("wrong", False)):
+        with tls_socket(sasl_cluster) as sock:
+            sock.sendall(request(17, 0, 1, struct.pack(">h", 5) + b"PLAIN"))
+            assert parse_sasl_handshake_v1(read_frame(sock))[0] == 0
+            token = b"\0alice\0" + password.encode()
+            sock.sendall(struct.pack(">i", len(token)) + token)
+            answer = read_frame(sock)
+            assert (answer == b"") if served else (answer is None)
+            if served:
+                sock.sendall(request(3, 1, 9, metadata_v1(None)))
+                assert read_frame(sock) is not None
     with tls_socket(sasl_cluster) as sock:
         sock.sendall(sasl_handshake_v1("GSSAPI"))
         error, mechanisms = parse_sasl_handshake_v1(read_frame(sock))
@@ -292,6 +305,15 @@ def test_tools_take_a_command_config_and_refuse_a_bad_one_with_exit_2(sasl_clust
     wrong.write_text((sasl_cluster.directory / "client.properties").read_text().replace("sasl.password=", "sasl.password=x"))
     denied = crucible("topics", "--bootstrap-server", sasl_cluster.bootstrap, "--command-config", str(wrong), "--list")
     assert denied.returncode == 1 and "SASL_AUTHENTICATION_FAILED" in denied.stderr
+    # kafka-acls.sh's usage errors are exit 2, naming the flag.
+    for args, flag in ((["--add", "--allow-principal", "User:x", "--operation", "Bogus", "--topic", "t"], "--operation"),
+                       (["--add", "--allow-principal", "alice", "--topic", "t"], "--allow-principal"),
+                       (["--add", "--allow-principal", "User:x"], "--add"),
+                       (["--add", "--list", "--topic", "t"], "--list"),
+                       (["--add", "--allow-principal", "User:x", "--topic", "t", "--resource-pattern-type", "match"],
+                        "--resource-pattern-type")):
+        bad = crucible("acls", "--bootstrap-server", sasl_cluster.bootstrap, "--command-config", config, *args)
+        assert bad.returncode == 2 and flag in bad.stderr, (args, bad.stderr)
     # A removed credential no longer logs in.
     removed = crucible("configs", "--bootstrap-server", sasl_cluster.bootstrap, "--command-config", config, "--alter",
                        "--entity-type", "users", "--entity-name", "alice", "--delete-config", "SCRAM-SHA-256")
@@ -394,6 +416,14 @@ def test_an_acl_matrix_allows_the_principal_with_the_acl_and_refuses_the_one_wit
         return errors
     assert produce(granted) == [None]
     assert [e.code() for e in produce(refused)] == [KafkaError.TOPIC_AUTHORIZATION_FAILED]
+    # ListOffsets: DESCRIBE on the topic (dave has none yet; carol's WRITE implies it, so she gets past the check,
+    # to the answer of whichever node this is: the offset, or NOT_LEADER_OR_FOLLOWER).
+    for user, refused_here in (("dave", True), ("carol", False)):
+        with tls_socket(sasl_cluster) as sock:
+            assert scram_login(sock, user, f"{user}-secret") == (0, None)
+            sock.sendall(request(2, 2, 11, list_offsets_v2(topic, 0, -1, 0)))
+            code = list_offsets_v2_offset(read_frame(sock)[4:])[0]
+            assert (code == KafkaError.TOPIC_AUTHORIZATION_FAILED) == refused_here, (user, code)
 
     # Consume with a group: READ on the topic and on the group (dave may read the topic, not the group).
     acls(sasl_cluster, "--add", "--allow-principal", "User:carol", "--consumer", "--topic", topic, "--group", group)
