@@ -134,7 +134,7 @@ let package = Package(
         // Verification runs, Jepsen's parts: queue-workload clients on librdkafka recording a history, the nemesis
         // acting on the cluster, then the checker and the scenario's expectation.
         .target(name: "CrucibleVerifyRun",
-                dependencies: ["CrucibleWorkload", "CrucibleVerify", "CrucibleClient", "CrucibleProtocol", "CRdKafka",
+                dependencies: ["CrucibleWorkload", "CrucibleVerify", "CrucibleClient", "CrucibleProtocol", "CrucibleSecurity", "CRdKafka",
                                "CrucibleRdKafka", .product(name: "NIOConcurrencyHelpers", package: "swift-nio")],
                 swiftSettings: swiftSettings),
         // Reports and the CI regression gate, over what bench, verify and check write.
@@ -170,9 +170,11 @@ let package = Package(
         .testTarget(name: "CrucibleTransactionsTests", dependencies: ["CrucibleTransactions", "CrucibleGroups", "CrucibleStorage",
                                                                       "CrucibleRecords", "CrucibleProtocol",
                                                                       .product(name: "NIOCore", package: "swift-nio")]),
-        .testTarget(name: "CrucibleWorkloadTests", dependencies: ["CrucibleWorkload", "CrucibleBench",
+        .testTarget(name: "CrucibleWorkloadTests", dependencies: ["CrucibleWorkload", "CrucibleBench", "CrucibleSecurity",
                                                                   .product(name: "Histogram", package: "hdrhistogram-swift")]),
         // The command-line tools' pure parts (plans, parsing, Kafka's table formats).
-        .testTarget(name: "CrucibleToolTests", dependencies: ["crucible", "CrucibleClient", "CrucibleGroups", "CrucibleRecords"]),
+        .testTarget(name: "CrucibleToolTests", dependencies: ["crucible", "CrucibleClient", "CrucibleGroups", "CrucibleRecords",
+                                                              "CrucibleVerifyRun",
+                                                              .product(name: "NIOConcurrencyHelpers", package: "swift-nio")]),
     ]
 )

@@ -136,7 +136,9 @@ public final class Broker: @unchecked Sendable {
             }
         }
         scheduleHousekeeping()
-        logger.info("node \(config.nodeId) started in cluster \(clusterId)")
+        // Each listener with its security protocol, as an operator checking a TLS or SASL setup looks for it.
+        let listening = config.listeners.map { "\($0.name)://\($0.host):\($0.port) (\(config.security.securityProtocol(of: $0.name).rawValue))" }
+        logger.info("node \(config.nodeId) started in cluster \(clusterId); listeners \(listening.joined(separator: ", "))")
         if let mutation = Mutation.active {
             logger.warning("node \(config.nodeId) runs with the planted bug \(mutation.rawValue): \(mutation.summary)")
         }

@@ -41,7 +41,7 @@ final class QueueClient {
         if let transactionalId {
             producerDefaults += [Driver.Property("transactional.id", transactionalId), Driver.Property("transaction.timeout.ms", "10000")]
         }
-        let producerConf = try RdKafkaConfig.make(producerDefaults + scenario.producerConfig,
+        let producerConf = try RdKafkaConfig.make(producerDefaults + scenario.clientProperties(.producer),
                                                   source: "\(scenario.file) producerConfig", warnings: &warnings)
         try RdKafkaConfig.set(producerConf, "bootstrap.servers", bootstrap)
         try RdKafkaConfig.set(producerConf, "client.id", "crucible-verify-\(process)")
@@ -66,7 +66,7 @@ final class QueueClient {
         let consumerDefaults = [Driver.Property("auto.offset.reset", "earliest"), Driver.Property("session.timeout.ms", "6000"),
                                 Driver.Property("enable.auto.commit", subscribe && transactionalId == nil ? "true" : "false"),
                                 Driver.Property("isolation.level", "read_committed")]
-        let consumerConf = try RdKafkaConfig.make(consumerDefaults + scenario.consumerConfig,
+        let consumerConf = try RdKafkaConfig.make(consumerDefaults + scenario.clientProperties(.consumer),
                                                   source: "\(scenario.file) consumerConfig", warnings: &warnings)
         try RdKafkaConfig.set(consumerConf, "bootstrap.servers", bootstrap)
         try RdKafkaConfig.set(consumerConf, "client.id", "crucible-verify-\(process)")
@@ -240,9 +240,10 @@ extension QueueClient {
     /// `ClientConfigError` naming the file and key; unknown keys come back as warnings.
     static func validate(_ scenario: Scenario) throws -> [String] {
         var warnings: [String] = []
-        for (role, properties) in [("producerConfig", scenario.producerConfig), ("consumerConfig", scenario.consumerConfig)] {
+        for (role, properties) in [("producerConfig", scenario.clientProperties(.producer)), ("consumerConfig", scenario.clientProperties(.consumer))] {
             rd_kafka_conf_destroy(try RdKafkaConfig.make(properties, source: "\(scenario.file) \(role)", warnings: &warnings))
         }
+        _ = try scenario.clientSecurity()
         return warnings
     }
 }

@@ -1,4 +1,5 @@
 import CrucibleClient
+import CrucibleSecurity
 import CrucibleWorkload
 import Foundation
 
@@ -27,6 +28,13 @@ public protocol VerifyCluster: AnyObject {
     func setDiskFault(node: Int32, _ fault: DiskFault?) throws
     /// Copies every node's log into `directory` (one file per node).
     func collectLogs(into directory: String)
+    /// What a client needs to connect to a cluster crucible started with TLS or SASL (librdkafka's keys); the
+    /// scenario's `commonConfig` goes over it.
+    var clientProperties: [Driver.Property] { get }
+}
+
+extension VerifyCluster {
+    public var clientProperties: [Driver.Property] { [] }
 }
 
 /// Where a key's partition and the controller are now, asked of the cluster itself when a nemesis step resolves
@@ -40,9 +48,10 @@ struct ClusterView {
     /// Nodes not to ask: a paused node accepts connections and answers nothing, and asking it cost a nemesis
     /// step seconds of timeouts (a kill meant for second 11 landed at second 21).
     var unreachable: () -> Set<Int32> = { [] }
+    var security: ClientSecurity = .plaintext
 
     private func client() -> KafkaClient? {
-        try? KafkaClient(bootstrap: bootstrap, clientId: "crucible-nemesis", requestTimeout: .seconds(3))
+        try? KafkaClient(bootstrap: bootstrap, clientId: "crucible-nemesis", requestTimeout: .seconds(3), security: security)
     }
 
     private var bootstrap: String {

@@ -1,5 +1,6 @@
 import CrucibleClient
 import CrucibleProtocol
+import CrucibleSecurity
 import CrucibleVerify
 import CrucibleWorkload
 import Foundation
@@ -15,10 +16,17 @@ public final class VerifyRun: @unchecked Sendable {
     let directory: String
     let timeLimitSeconds: Double
     let progress: @Sendable (String) -> Void
+    /// The run's own admin connections' TLS and SASL settings.
+    let security: ClientSecurity
+    /// Called once when the run is stuck past every bound of its phases (see `RunWatchdog`).
+    public var onStall: @Sendable () -> Void = {}
 
     public init(scenario: Scenario, seed: UInt64, cluster: VerifyCluster, directory: String, timeLimitSeconds: Double? = nil,
-                progress: @escaping @Sendable (String) -> Void) {
+                progress: @escaping @Sendable (String) -> Void) throws {
+        var scenario = scenario
+        scenario.commonConfig = cluster.clientProperties + scenario.commonConfig
         self.scenario = scenario
+        security = try scenario.clientSecurity()
         self.seed = seed
         self.cluster = cluster
         self.directory = directory
@@ -29,6 +37,12 @@ public final class VerifyRun: @unchecked Sendable {
     public func run() throws -> VerifyOutcome {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         let started = Date()
+        // Topic creation and the whole-cluster wait have 60 and 90 s, the final reads their own limit; checking and
+        // writing results get five minutes and half the workload's length again.
+        let watchdog = RunWatchdog(boundSeconds: 60 + timeLimitSeconds * 1.5 + 90 + scenario.finalReadSeconds + 300,
+                                   progress: progress, onStall: onStall)
+        defer { watchdog.stop() }
+        watchdog.enter("creating the topic")
         let runId = "crucible-verify-\(String(seed, radix: 36))-\(String(UInt64(started.timeIntervalSince1970 * 1_000), radix: 36))"
         let topic = runId
         try createTopic(topic)
@@ -39,12 +53,14 @@ public final class VerifyRun: @unchecked Sendable {
                                    group: runId, history: history)
         var view = ClusterView(cluster: cluster, topic: topic)
         view.group = runId
+        view.security = security
         view.transactionalIds = workers.transactionalIds
         let plan = scenario.nemesis.plan(seed: seed, timeLimitSeconds: timeLimitSeconds, keys: scenario.keys)
         let nemesis = Nemesis(cluster: cluster, view: view, history: history, plan: plan)
         progress("topic \(topic): \(scenario.keys) key(s), replication factor \(scenario.replicationFactor); "
                  + "\(scenario.processes) process(es), \(plan.count) nemesis step(s), \(Int(timeLimitSeconds)) s")
 
+        watchdog.enter("running the workload")
         let workStart = Date()
         let end = workStart.addingTimeInterval(timeLimitSeconds)
         let nemesisDone = DispatchSemaphore(value: 0)
@@ -59,19 +75,25 @@ public final class VerifyRun: @unchecked Sendable {
                      + done.keys.sorted().map { "\($0) \(done[$0]!)" }.joined(separator: "  "))
         }
         workers.run(until: end)
+        watchdog.enter("waiting for the nemesis's last step")
         nemesisDone.wait()
         reporter.stop()
+        watchdog.enter("healing every fault")
         nemesis.healAll(at: Date().timeIntervalSince(workStart))
+        watchdog.enter("waiting for the cluster to be whole")
         let whole = waitForWholeCluster(topic: topic, timeout: 90)
         if !whole { progress("the cluster was not whole 90 s after healing; reading what it serves") }
 
+        watchdog.enter("reading every key to its end")
         let finalRead = finalReads(workers: workers)
         for key in finalRead.keys where !key.complete {
             progress("final read of key \(key.key) incomplete: read to offset \(key.readUpTo) of \(key.highestOffsetSeen) seen in the run "
                      + "(high watermark \(key.highWatermark.map(String.init) ?? "unknown"))")
         }
         history.close()
+        watchdog.enter("collecting the nodes' logs")
         cluster.collectLogs(into: directory + "/nodes")
+        watchdog.enter("checking the history")
         let report = try Check.file(history.path)
         let analysis = report.analysis
         try write(analysis.json(), to: "analysis.json")
@@ -98,6 +120,7 @@ public final class VerifyRun: @unchecked Sendable {
             finalReadsComplete: finalRead.complete, finalReads: finalRead.keys, clusterWholeAfterHealing: whole,
             seconds: Date().timeIntervalSince(started))
         try JSONEncoder.pretty.encode(outcome).write(to: URL(fileURLWithPath: directory + "/run.json"))
+        watchdog.enter("deleting the topic")
         deleteTopic(topic)
         return outcome
     }
@@ -144,7 +167,8 @@ public final class VerifyRun: @unchecked Sendable {
     }
 
     private func createTopic(_ topic: String) throws {
-        let client = try KafkaClient(bootstrap: cluster.bootstrapServers, clientId: "crucible-verify-admin", requestTimeout: .seconds(30))
+        let client = try KafkaClient(bootstrap: cluster.bootstrapServers, clientId: "crucible-verify-admin", requestTimeout: .seconds(30),
+                                     security: security)
         defer { client.close() }
         let creation = TopicCreation(name: topic, partitions: Int32(scenario.keys), replicationFactor: Int16(scenario.replicationFactor),
                                      configs: scenario.topicConfig.map { ($0.key, $0.value) })
@@ -159,7 +183,7 @@ public final class VerifyRun: @unchecked Sendable {
     }
 
     private func deleteTopic(_ topic: String) {
-        guard let client = try? KafkaClient(bootstrap: cluster.bootstrapServers, clientId: "crucible-verify-admin") else { return }
+        guard let client = try? KafkaClient(bootstrap: cluster.bootstrapServers, clientId: "crucible-verify-admin", security: security) else { return }
         defer { client.close() }
         try? client.deleteTopic(topic)
     }
@@ -169,7 +193,7 @@ public final class VerifyRun: @unchecked Sendable {
         let deadline = Date().addingTimeInterval(timeout)
         while Date() < deadline {
             if let client = try? KafkaClient(bootstrap: cluster.bootstrapServers, clientId: "crucible-verify-admin",
-                                             requestTimeout: .seconds(3)) {
+                                             requestTimeout: .seconds(3), security: security) {
                 let metadata = try? client.refreshMetadata(topics: [topic])
                 client.close()
                 if let metadata, metadata.brokers.count == cluster.nodeIds.count,

@@ -96,3 +96,17 @@ public enum ClientProperties {
         return mapped
     }
 }
+
+extension ClientSecurity {
+    /// The security settings among client properties (the last value of a key wins, as in a properties file).
+    public init(_ properties: [Driver.Property]) throws {
+        try self.init(properties: Dictionary(properties.map { ($0.key, $0.value) }, uniquingKeysWith: { _, last in last }))
+    }
+}
+
+extension ClientProperties {
+    /// Client properties for librdkafka as given, except Java's security keys, which get librdkafka's names.
+    public static func librdkafkaSecurity(_ properties: [Driver.Property]) -> [Driver.Property] {
+        properties.flatMap { securityRenamed($0, all: properties) ?? [$0] }
+    }
+}

@@ -1,3 +1,4 @@
+import CrucibleSecurity
 import CrucibleWorkload
 import Foundation
 import XCTest
@@ -95,6 +96,41 @@ final class ScenarioTests: XCTestCase {
         XCTAssertEqual(external.command("start", node: 4), "ssh kafka-a start --port 9092 --id 4 --at kafka-a:9092")
         XCTAssertNil(external.command("pause", node: 4))
         XCTAssertNil(external.command("kill", node: 1))
+    }
+
+    /// A local cluster's security is the scenario's (`cluster: security:`); every client, the run's admin connections
+    /// included, gets `commonConfig`, with Java's security keys in librdkafka's names for the librdkafka clients.
+    func testSecurityComesFromTheClusterAndCommonConfigReachesEveryClient() throws {
+        let (scenario, warnings) = try load("""
+            expect: {valid: true}
+            cluster: {security: sasl_ssl}
+            clients:
+              commonConfig: |
+                security.protocol=SASL_SSL
+                sasl.mechanism=SCRAM-SHA-512
+                sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required username="u" password="p";
+              producerConfig: |
+                acks=all
+            """)
+        XCTAssertEqual(warnings, [])
+        XCTAssertEqual(scenario.security, .sasl_ssl)
+        let producer = Dictionary(scenario.clientProperties(.producer).map { ($0.key, $0.value) }, uniquingKeysWith: { _, last in last })
+        XCTAssertEqual(producer["sasl.mechanisms"], "SCRAM-SHA-512")
+        XCTAssertEqual(producer["sasl.username"], "u")
+        XCTAssertEqual(producer["sasl.password"], "p")
+        XCTAssertEqual(producer["acks"], "all")
+        XCTAssertNil(producer["sasl.jaas.config"])
+        XCTAssertNil(scenario.clientProperties(.consumer).first { $0.key == "acks" })
+        let security = try scenario.clientSecurity()
+        XCTAssertEqual(security.securityProtocol, .saslSsl)
+        XCTAssertEqual(try load("expect: {valid: true}\n").0.security, .plaintext)
+
+        assertRefused("expect: {valid: true}\ncluster: {security: tls}\n", naming: "security")
+        assertRefused("expect: {valid: true}\ncluster:\n  security: ssl\n  external: {addresses: [a:1]}\n", naming: "security")
+        let (badLogin, _) = try load("expect: {valid: true}\nclients:\n  commonConfig: |\n    security.protocol=SASL_SMOKE\n")
+        XCTAssertThrowsError(try badLogin.clientSecurity()) { error in
+            XCTAssertTrue("\(error)".contains("commonConfig") && "\(error)".contains("security.protocol"), "\(error)")
+        }
     }
 
     func testUnknownKeysAreWarnings() throws {

@@ -41,6 +41,12 @@ def bench(*args: str, timeout: float = 600, env: dict | None = None) -> subproce
                           timeout=timeout, env=env)
 
 
+def only_result(directory: Path) -> dict:
+    found = results(directory)
+    assert len(found) == 1, [path.name for path, _ in found]
+    return found[0][1]
+
+
 def crucible(*args: str, timeout: float = 60) -> subprocess.CompletedProcess:
     return subprocess.run([crucible_binary(), *map(str, args)], capture_output=True, text=True, timeout=timeout)
 

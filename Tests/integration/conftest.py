@@ -257,7 +257,7 @@ def verify_runs(tmp_path_factory):
     out = tmp_path_factory.mktemp("verify")
     done = {}
     for name, seconds in SHORT.items():
-        completed = verify(SCENARIOS / f"{name}.yaml", "--seed", 1, "--time-limit", seconds, "--output", out / name)
+        completed = verify(SCENARIOS / f"{name}.yaml", "--seed", 1, "--time-limit", seconds, "--output", out / name, timeout=600)
         run_dirs = sorted((out / name / name).glob("run-*"))
         done[name] = (completed, run_dirs[0] if run_dirs else None, out / name)
     return done

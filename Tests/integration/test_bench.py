@@ -15,17 +15,11 @@ import pytest
 
 from bench_support import (AGGREGATES, LATENCY_SERIES, OMB, OMB_DRIVERS, OMB_WORKLOADS, QUANTILE_MAPS, QUICK,
                            RATE_SERIES, STAMP, TEST_RESULT_FIELDS, StreamingBench, bench, bench_topics, crucible,
-                           explain, hlog_intervals, interval_tags, results, workload_text, write_driver, write_yaml,
+                           explain, hlog_intervals, interval_tags, only_result, results, workload_text, write_driver, write_yaml,
                            yaml_name)
 from cluster import Cluster, wait_for
 
 SHORT_TEST = ["--test-minutes", "0.05"]
-
-
-def only_result(directory: Path) -> dict:
-    found = results(directory)
-    assert len(found) == 1, [path.name for path, _ in found]
-    return found[0][1]
 
 
 def check_hlogs(json_path: Path, result: dict) -> None:

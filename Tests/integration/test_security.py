@@ -1,6 +1,7 @@
 """Security with real clients: TLS listeners (client, inter-broker and controller traffic alike), SASL SCRAM and
 PLAIN, credentials managed with the tools, and the refusals a Kafka client expects: wrong password, unknown user,
 expired session, plaintext on a TLS port. After each refusal the cluster goes on serving everyone else."""
+import json
 import logging
 import socket
 import ssl
@@ -14,10 +15,12 @@ from confluent_kafka.admin import AdminClient
 from kafka import KafkaConsumer, KafkaProducer
 from kafka.errors import KafkaError as KafkaPythonError
 
+from bench_support import QUICK, bench, explain, only_result, workload_text, write_yaml
 from cluster import Cluster, wait_for
 from conftest import crucible_binary, unique_topic
 from kafka_wire import (list_offsets_v2, list_offsets_v2_offset, metadata_v1, parse_sasl_authenticate_v1,
                         parse_sasl_handshake_v1, read_frame, request, sasl_authenticate_v1, sasl_handshake_v1, scram_login)
+from verify_support import SCENARIOS, verify
 
 REAUTH_MS = 3000
 SASL_AUTHENTICATION_FAILED = 58
@@ -487,3 +490,88 @@ def test_an_acl_matrix_allows_the_principal_with_the_acl_and_refuses_the_one_wit
     denied = crucible("acls", "--bootstrap-server", sasl_cluster.bootstrap, "--command-config", str(dave_config), "--add",
                       "--allow-principal", "User:dave", "--operation", "All", "--topic", "*")
     assert denied.returncode == 1 and "CLUSTER_AUTHORIZATION_FAILED" in denied.stderr, denied.stderr
+
+
+# The harness over security: verify and bench on clusters of their own with TLS and SASL, and verify with the client
+# settings a scenario gives for a secured cluster it does not start.
+
+def external_scenario(path, cluster, common_config: str) -> "Path":
+    addresses = ", ".join(cluster.bootstrap.split(","))
+    body = "\n".join("    " + line for line in common_config.strip().splitlines())
+    path.write_text(f"""name: external-sasl-ssl
+cluster:
+  external:
+    addresses: [{addresses}]
+topic: {{keys: 2, replicationFactor: 3}}
+clients:
+  processes: 2
+  producerConfig: |
+    acks=all
+    enable.idempotence=true
+""" + (f"  commonConfig: |\n{body}\n" if body else "") + """workload: {rate: 60, timeLimitSeconds: 5, finalReadSeconds: 30}
+expect: {valid: true}
+""")
+    return path
+
+
+def test_verify_runs_its_nemesis_on_a_sasl_ssl_cluster_of_its_own(tmp_path):
+    out = tmp_path / "own"
+    run = verify(SCENARIOS / "safe-kill.yaml", "--security", "sasl_ssl", "--seed", 1, "--time-limit", 10,
+                 "--output", out, timeout=600)
+    assert run.returncode == 0, explain(run)
+    assert "over SASL_SSL" in run.stderr, explain(run)
+    [run_dir] = (out / "safe-kill").glob("run-*")
+    outcome = json.loads((run_dir / "run.json").read_text())
+    assert outcome["expectationMet"] and outcome["finalReadsComplete"], outcome
+    assert outcome["acknowledgedSends"] > 0 and outcome["acknowledgedWritesLost"] == 0, outcome
+    assert "kill" in [event["fault"] for event in json.loads((run_dir / "nemesis.json").read_text())]
+    # Every node listened for clients over SASL_SSL and for its peers over SSL; nothing over plaintext.
+    for node in (1, 2, 3):
+        log = (run_dir / "nodes" / f"node-{node}.log").read_text()
+        started = [line for line in log.splitlines() if "started in cluster" in line]
+        assert started and all("(SASL_SSL)" in line and "(SSL)" in line and "PLAINTEXT" not in line
+                               for line in started), started
+    # A local security mode for a cluster verify does not start, or one that does not exist, is refused with exit 2.
+    refused = verify("--security", "tls", SCENARIOS / "safe-kill.yaml", "--output", tmp_path / "bad", timeout=60)
+    assert refused.returncode == 2 and "--security" in refused.stderr, explain(refused)
+
+
+def test_verify_connects_to_a_secured_cluster_it_does_not_start_with_the_scenarios_client_settings(sasl_cluster, tmp_path):
+    ca = sasl_cluster.directory / "security" / "ca.pem"
+    # Java's keys, as a Kafka user writes them: the run's admin connections and librdkafka both take them.
+    java = f"""
+security.protocol=SASL_SSL
+sasl.mechanism=SCRAM-SHA-512
+sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required username="alice" password="alice-secret";
+ssl.truststore.type=PEM
+ssl.truststore.location={ca}
+"""
+    scenario = external_scenario(tmp_path / "external.yaml", sasl_cluster, java)
+    run = verify(scenario, "--seed", 3, "--output", tmp_path / "out", timeout=600)
+    assert run.returncode == 0, explain(run)
+    [run_dir] = (tmp_path / "out" / "external-sasl-ssl").glob("run-*")
+    outcome = json.loads((run_dir / "run.json").read_text())
+    assert outcome["expectationMet"] and outcome["acknowledgedSends"] > 0 and outcome["acknowledgedWritesLost"] == 0, outcome
+
+    # Without them the run fails at once, saying why, and the cluster is untouched.
+    plain = external_scenario(tmp_path / "plain.yaml", sasl_cluster, "")
+    failed = verify(plain, "--seed", 3, "--output", tmp_path / "plain-out", timeout=300)
+    assert failed.returncode == 1 and "run failed" in failed.stdout + failed.stderr, explain(failed)
+    # A scenario's security settings that make no sense are refused before anything runs, naming the key.
+    bad = external_scenario(tmp_path / "bad.yaml", sasl_cluster, "security.protocol=SASL_SMOKE")
+    refused = verify(bad, "--output", tmp_path / "bad-out", timeout=60)
+    assert refused.returncode == 2 and "security.protocol" in refused.stderr, explain(refused)
+    assert crucible("topics", "--bootstrap-server", sasl_cluster.bootstrap, "--command-config", sasl_cluster.config,
+                    "--list").returncode == 0
+
+
+def test_bench_measures_a_cluster_of_its_own_over_tls(tmp_path):
+    workload = write_yaml(tmp_path / "tls.yaml", workload_text("tls", producerRate=500, testDurationMinutes=0.15))
+    out = tmp_path / "out"
+    result = bench(workload, "--security", "ssl", "--output", out, "--skip-calibration", *QUICK, timeout=600)
+    assert result.returncode == 0, explain(result)
+    content = only_result(out)
+    assert sum(content["publishRate"]) > 0 and sum(content["consumeRate"]) > 0, content
+    assert sum(content["publishErrorRate"]) == 0, content
+    refused = bench(workload, "--security", "ssl", "--bootstrap-server", "127.0.0.1:1", "--output", tmp_path / "x", timeout=60)
+    assert refused.returncode == 2 and "--security" in refused.stderr, explain(refused)

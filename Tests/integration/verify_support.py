@@ -13,4 +13,18 @@ SHORT = {"safe-kill": 15, "safe-pause": 15, "safe-subscribe": 15, "safe-clock": 
 
 
 def verify(*args, timeout=900) -> subprocess.CompletedProcess:
-    return subprocess.run([crucible_binary(), "verify", *map(str, args)], capture_output=True, text=True, timeout=timeout)
+    """Runs `crucible verify`. Past `timeout` it gets SIGTERM (which takes its local cluster down with it) and
+    what it said so far comes back with a note, so one stuck run fails the tests that read it and no others."""
+    command = [crucible_binary(), "verify", *map(str, args)]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        out, err = process.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.terminate()
+        try:
+            out, err = process.communicate(timeout=60)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            out, err = process.communicate()
+        err += f"\n[test] crucible verify had not finished after {timeout} s: stopped (exit {process.returncode})\n"
+    return subprocess.CompletedProcess(command, process.returncode, out, err)

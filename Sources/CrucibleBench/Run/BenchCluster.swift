@@ -162,7 +162,7 @@ extension Driver {
     /// connections reach a cluster that wants TLS or SASL.
     func clientSecurity() throws -> ClientSecurity {
         do {
-            return try ClientSecurity(properties: Dictionary(commonConfig.map { ($0.key, $0.value) }, uniquingKeysWith: { _, last in last }))
+            return try ClientSecurity(commonConfig)
         } catch {
             throw BenchFailure("\(name): commonConfig \(error)")
         }

@@ -1,3 +1,4 @@
+import CrucibleSecurity
 import Foundation
 
 /// A verification scenario (`Workloads/verify/*.yaml`): the cluster, the topic, the clients, Jepsen's queue
@@ -11,6 +12,8 @@ public struct Scenario: Sendable, Equatable {
     /// Nodes of the local cluster and `server.properties` lines for every node.
     public var nodes: Int
     public var serverProperties: [Driver.Property]
+    /// The local cluster's listeners: plaintext, or TLS (client certificates, or SCRAM logins) with ACLs enforced.
+    public var security: ClusterSecurityMode
     /// A cluster the user runs, described by addresses and commands, instead of one crucible starts.
     public var external: ExternalCluster?
 
@@ -20,8 +23,11 @@ public struct Scenario: Sendable, Equatable {
     public var topicConfig: [Driver.Property]
 
     /// Client processes, `assign` or `subscribe`, and librdkafka properties for producers and consumers.
+    /// `commonConfig` reaches every client, the run's own admin connections included: a secured cluster's
+    /// `security.protocol`, SASL login and trust store (librdkafka's keys, or Java's security keys).
     public var processes: Int
     public var mode: ConsumeMode
+    public var commonConfig: [Driver.Property]
     public var producerConfig: [Driver.Property]
     public var consumerConfig: [Driver.Property]
 
@@ -73,6 +79,19 @@ public struct Expectation: Sendable, Equatable {
 }
 
 extension Scenario {
+    /// What a producer or consumer of the run is configured with, in librdkafka's names: `commonConfig`, then
+    /// the role's own properties (later keys win).
+    public func clientProperties(_ role: ClientProperties.Role) -> [Driver.Property] {
+        ClientProperties.librdkafkaSecurity(commonConfig) + (role == .producer ? producerConfig : consumerConfig)
+    }
+
+    /// How the run's own admin connections (creating the topic, watching the cluster heal) reach the cluster.
+    public func clientSecurity() throws -> ClientSecurity {
+        do { return try ClientSecurity(commonConfig) } catch { throw WorkloadFileError(file, "clients: commonConfig: \(error)") }
+    }
+}
+
+extension Scenario {
     /// Reads a scenario file; throws `WorkloadFileError` naming the file and key for anything it cannot use.
     /// Unknown keys are returned as warnings.
     public static func load(path: String) throws -> (Scenario, warnings: [String]) {
@@ -93,6 +112,13 @@ extension Scenario {
         if let external, external.addresses.count != nodes {
             throw WorkloadFileError(cluster.file, "nodes: \(nodes), but external names \(external.addresses.count) addresses")
         }
+        let securityText = try cluster.string("security") ?? "plaintext"
+        guard let security = ClusterSecurityMode(rawValue: securityText) else {
+            throw WorkloadFileError(cluster.file, "security: \(securityText) is not one of \(ClusterSecurityMode.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        if external != nil && security != .plaintext {
+            throw WorkloadFileError(cluster.file, "security: a cluster crucible does not start keeps its own; give its client settings in clients: commonConfig")
+        }
         let modeText = try clients.string("mode") ?? "assign"
         guard let mode = ConsumeMode(rawValue: modeText) else {
             throw WorkloadFileError(clients.file, "mode: \(modeText) is not assign or subscribe")
@@ -103,12 +129,14 @@ extension Scenario {
             file: path,
             nodes: nodes,
             serverProperties: try Driver.properties(&cluster, "serverProperties"),
+            security: security,
             external: external,
             keys: try topic.int("keys", default: 4, range: 1...1_000),
             replicationFactor: try topic.int("replicationFactor", default: min(3, nodes), range: 1...nodes),
             topicConfig: try Driver.properties(&topic, "topicConfig"),
             processes: try clients.int("processes", default: 4, range: 1...64),
             mode: mode,
+            commonConfig: try Driver.properties(&clients, "commonConfig"),
             producerConfig: try Driver.properties(&clients, "producerConfig"),
             consumerConfig: try Driver.properties(&clients, "consumerConfig"),
             rate: try workload.double("rate", default: 100, range: 0.1...100_000),

@@ -25,6 +25,8 @@ struct BenchCommand: ParsableCommand {
     @Flag(name: .long, help: "Keep the topics created on a cluster this run did not start.") var keepTopics = false
     @Option(name: .long, help: "Nodes of the local cluster.") var nodes: Int = 3
     @Option(name: .long, help: "KEY=VALUE for the local cluster's server.properties (repeatable).") var override: [String] = []
+    @Option(name: .long, help: "The local cluster's listeners: plaintext, ssl (client certificates) or sasl_ssl (SCRAM); the clients get its settings under the driver's commonConfig.")
+    var security: ClusterSecurityMode = .plaintext
     @Flag(name: .long, help: "Skip measuring this machine's limits (iperf3, disk, page cache).") var skipCalibration = false
     @Option(name: .long, help: "Statistics period in seconds (OMB's is 10).") var periodSeconds: Double = 10
 
@@ -36,7 +38,10 @@ struct BenchCommand: ParsableCommand {
         guard periodSeconds > 0 && periodSeconds.isFinite else { throw UsageError("--period-seconds \(periodSeconds): must be positive") }
         guard (1...9).contains(nodes) else { throw UsageError("--nodes \(nodes): must be 1 to 9") }
         for entry in override where !entry.contains("=") { throw UsageError("--override \(entry): expected KEY=VALUE") }
-        let runs = try loadPlan()
+        if security != .plaintext && bootstrapServer != nil {
+            throw UsageError("--security: a cluster this run does not start keeps its own; give its client settings in the driver's commonConfig")
+        }
+        var runs = try loadPlan()
 
         let directory = output ?? "Reports/bench-" + Self.stamp(Date())
         do {
@@ -58,8 +63,10 @@ struct BenchCommand: ParsableCommand {
             cluster = RemoteCluster(bootstrapServers: bootstrapServer)
         } else {
             progress.note("starting a local cluster of \(nodes) node(s)")
-            local = try LocalScratchCluster(nodes: nodes, overrides: override)
+            local = try LocalScratchCluster(nodes: nodes, overrides: override, security: security)
             cluster = local!
+            // The cluster's client settings first: a driver's own commonConfig keys win over them.
+            for index in runs.indices { runs[index].driver.commonConfig = local!.clientProperties + runs[index].driver.commonConfig }
         }
         defer { local?.down() }
         let calibration = skipCalibration ? nil

@@ -1,4 +1,5 @@
 import CrucibleSecurity
+import CrucibleWorkload
 import Foundation
 
 /// A local cluster's shape, written to DIR/cluster.json: each node's id, ports, directory and process.

@@ -2,20 +2,14 @@ import ArgumentParser
 import CrucibleBroker
 import CrucibleController
 import CrucibleSecurity
+import CrucibleWorkload
 import Foundation
 
 /// `cluster up --security`: a local cluster whose every listener is TLS, client and controller alike, with a
 /// certificate authority, node and client certificates made for it under DIR/security, and, for sasl_ssl, a
 /// SCRAM user. DIR/client.properties holds what a client needs, in librdkafka's names (kcat -F, confluent-kafka,
 /// and every crucible tool's --command-config take it).
-enum ClusterSecurityMode: String, CaseIterable, ExpressibleByArgument, Codable {
-    case plaintext
-    case ssl
-    case sasl_ssl
-
-    /// The client listener's name and security protocol.
-    var listenerName: String { rawValue.uppercased() }
-}
+extension ClusterSecurityMode: ExpressibleByArgument {}
 
 struct ClusterSecurity: Codable {
     var mode: ClusterSecurityMode

@@ -1,5 +1,6 @@
 import CrucibleBroker
 import CrucibleController
+import CrucibleWorkload
 import Foundation
 
 extension ClusterLayout {

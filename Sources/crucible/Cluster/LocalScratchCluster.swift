@@ -1,3 +1,4 @@
+import CrucibleBroker
 import CrucibleBench
 import CrucibleVerifyRun
 import CrucibleWorkload
@@ -16,14 +17,14 @@ final class LocalScratchCluster: BenchCluster, VerifyCluster {
     private let dir: String
 
     init(nodes: Int, overrides: [String], purpose: String = "bench", networkNamespaces: Bool = false,
-         fakeClocks: Bool = false, faultyDisks: Bool = false) throws {
+         fakeClocks: Bool = false, faultyDisks: Bool = false, security: ClusterSecurityMode = .plaintext) throws {
         let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("crucible-\(purpose)-\(getpid())-\(UInt32.random(in: 0...UInt32.max))").path
         dir = scratch
         let basePort = try Self.freeBasePort(nodes: nodes)
         do {
             layout = try ClusterLayout.up(dir: scratch, nodes: nodes, basePort: basePort, overrides: overrides,
                                           networkNamespaces: networkNamespaces, fakeClocks: fakeClocks,
-                                          faultyDisks: faultyDisks, timeout: 60)
+                                          faultyDisks: faultyDisks, security: security, timeout: 60)
             let cleanup = (layout.network.map { $0.destroyCommand + "; " } ?? "") + "rm -rf '\(scratch)'"
             interruptRemoval = [strdup("sh"), strdup("-c"), strdup(cleanup), nil]
             Self.stopOnSignal(layout)
@@ -38,6 +39,12 @@ final class LocalScratchCluster: BenchCluster, VerifyCluster {
         Dictionary(uniqueKeysWithValues: layout.nodes.compactMap { node in node.pid.map { (node.id, $0) } })
     }
     var dataDirectory: String? { dir }
+
+    /// DIR/client.properties of a cluster started with TLS or SASL: what its clients connect with.
+    var clientProperties: [Driver.Property] {
+        guard let path = layout.security?.clientConfig, let data = FileManager.default.contents(atPath: path) else { return [] }
+        return Properties(parsing: String(decoding: data, as: UTF8.self)).entries.map { Driver.Property($0.key, $0.value) }
+    }
     var brokerCount: Int? { layout.nodes.count }
 
     func kill(node: Int32) throws {

@@ -23,6 +23,8 @@ struct VerifyCommand: ParsableCommand {
     @Option(name: .long, help: "Seed of the first run (the next runs use the following seeds); replays a run.") var seed: UInt64?
     @Option(name: .long, help: "Directory for results (default Reports/verify-<time>).") var output: String?
     @Option(name: .long, help: "Override every scenario's workload time limit, in seconds.") var timeLimit: Double?
+    @Option(name: .long, help: "The local cluster's listeners, over every scenario's cluster: security: plaintext, ssl (client certificates) or sasl_ssl (SCRAM).")
+    var security: ClusterSecurityMode?
     @Option(name: .long, help: "Run the nodes with this planted broker bug (a build with -DCRUCIBLE_MUTATIONS only).")
     var mutation: String?
 
@@ -50,8 +52,16 @@ struct VerifyCommand: ParsableCommand {
                 do {
                     let cluster = try Self.cluster(for: scenario, note: note)
                     defer { (cluster as? LocalScratchCluster)?.down() }
-                    var outcome = try VerifyRun(scenario: scenario, seed: runSeed, cluster: cluster, directory: runDirectory,
-                                                timeLimitSeconds: timeLimit, progress: note).run()
+                    let run = try VerifyRun(scenario: scenario, seed: runSeed, cluster: cluster, directory: runDirectory,
+                                            timeLimitSeconds: timeLimit, progress: note)
+                    // A stuck run must not hang its caller: with what the nodes said kept beside its history, SIGTERM
+                    // takes the local cluster down with this process.
+                    nonisolated(unsafe) let stuck = cluster
+                    run.onStall = {
+                        stuck.collectLogs(into: runDirectory + "/nodes")
+                        kill(getpid(), SIGTERM)
+                    }
+                    var outcome = try run.run()
                     outcome.mutation = mutation
                     note("\(outcome.expectationMet ? "as expected" : "NOT as expected"): \(outcome.reason); "
                          + "\(outcome.acknowledgedSends) acknowledged sends, \(outcome.acknowledgedWritesLost) lost")
@@ -75,10 +85,11 @@ struct VerifyCommand: ParsableCommand {
             note("using the scenario's cluster at \(external.bootstrapServers)")
             return CommandCluster(external)
         }
-        note("starting a local cluster of \(scenario.nodes) node(s)")
+        note("starting a local cluster of \(scenario.nodes) node(s)" + (scenario.security == .plaintext ? "" : " over \(scenario.security.listenerName)"))
         return try LocalScratchCluster(nodes: scenario.nodes, overrides: scenario.serverProperties.map { "\($0.key)=\($0.value)" },
                                        purpose: "verify", networkNamespaces: scenario.nemesis.partitions,
-                                       fakeClocks: scenario.nemesis.movesClocks, faultyDisks: scenario.nemesis.breaksDisks)
+                                       fakeClocks: scenario.nemesis.movesClocks, faultyDisks: scenario.nemesis.breaksDisks,
+                                       security: scenario.security)
     }
 
     /// The nodes this process starts inherit its environment, where they read their mutation from.
@@ -111,6 +122,9 @@ struct VerifyCommand: ParsableCommand {
                     refused += 1
                     continue
                 }
+                if security != nil && scenario.external != nil {
+                    throw UsageError("--security: \(file) verifies a cluster crucible does not start, which keeps its own; give its client settings in clients: commonConfig")
+                }
                 if mutation != nil && scenario.external != nil {
                     throw UsageError("--mutation: \(file) verifies a cluster crucible does not start, which runs no planted bugs")
                 }
@@ -118,6 +132,7 @@ struct VerifyCommand: ParsableCommand {
                     FileHandle.standardError.write(Data("warning: \(warning)\n".utf8))
                 }
                 loaded.append(scenario)
+                if let security { loaded[loaded.count - 1].security = security }
             } catch let error as WorkloadFileError {
                 throw UsageError(error.description)
             } catch let error as ClientConfigError {
