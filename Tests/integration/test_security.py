@@ -19,7 +19,8 @@ from bench_support import QUICK, bench, explain, only_result, workload_text, wri
 from cluster import Cluster, wait_for
 from conftest import crucible_binary, unique_topic
 from kafka_wire import (list_offsets_v2, list_offsets_v2_offset, metadata_v1, parse_sasl_authenticate_v1,
-                        parse_sasl_handshake_v1, read_frame, request, sasl_authenticate_v1, sasl_handshake_v1, scram_login)
+                        parse_sasl_handshake_v1, read_frame, request, sasl_authenticate_v1, sasl_handshake_v1, scram_login,
+                        write_txn_markers_v0, write_txn_markers_v0_errors)
 from verify_support import SCENARIOS, verify
 
 REAUTH_MS = 3000
@@ -490,6 +491,81 @@ def test_an_acl_matrix_allows_the_principal_with_the_acl_and_refuses_the_one_wit
     denied = crucible("acls", "--bootstrap-server", sasl_cluster.bootstrap, "--command-config", str(dave_config), "--add",
                       "--allow-principal", "User:dave", "--operation", "All", "--topic", "*")
     assert denied.returncode == 1 and "CLUSTER_AUTHORIZATION_FAILED" in denied.stderr, denied.stderr
+
+
+def test_acls_refuse_entry_by_entry_and_serve_the_rest(sasl_cluster):
+    """As Kafka: a request naming resources the principal may and may not touch is served for the first and
+    refused for the others; lists show only what the principal may describe; cluster and follower APIs need
+    DESCRIBE, ALTER or CLUSTER_ACTION on the cluster."""
+    from confluent_kafka import ConsumerGroupTopicPartitions
+    from confluent_kafka.admin import ConfigResource, NewPartitions, NewTopic
+    made = crucible("configs", "--bootstrap-server", sasl_cluster.bootstrap, "--command-config", sasl_cluster.config,
+                    "--alter", "--entity-type", "users", "--entity-name", "erin", "--add-config", "SCRAM-SHA-512=[password=erin-secret]")
+    assert made.returncode == 0, made.stderr
+    mine, others = unique_topic("erin-"), unique_topic("other-")
+    for topic in (mine, others):
+        create_rf3_topic(sasl_cluster, topic)
+    acls(sasl_cluster, "--add", "--allow-principal", "User:erin", "--operation", "Create", "--operation", "DescribeConfigs",
+         "--operation", "Write", "--topic", "erin-", "--group", "erin-", "--transactional-id", "erin-",
+         "--resource-pattern-type", "prefixed")
+    erin = alice(sasl_cluster, user="erin", password="erin-secret")
+    erin_admin, admin = AdminClient(erin), AdminClient(alice(sasl_cluster))
+
+    # One CreateTopics, one DescribeConfigs: the allowed entry served, the other refused.
+    new_mine, new_other = unique_topic("erin-new-"), unique_topic("other-new-")
+    created = erin_admin.create_topics([NewTopic(new_mine, 1, 1), NewTopic(new_other, 1, 1)], request_timeout=15)
+    created[new_mine].result(timeout=30)
+    assert admin_error(created[new_other]) == KafkaError.TOPIC_AUTHORIZATION_FAILED
+    assert new_other not in admin.list_topics(timeout=10).topics
+    resources = [ConfigResource(ConfigResource.Type.TOPIC, mine), ConfigResource(ConfigResource.Type.TOPIC, others)]
+    described = erin_admin.describe_configs(resources)
+    assert "cleanup.policy" in described[resources[0]].result(timeout=30)
+    assert admin_error(described[resources[1]]) == KafkaError.TOPIC_AUTHORIZATION_FAILED
+
+    # Groups: alice commits offsets for erin's group and another, on both topics.
+    group_mine, group_other = unique_topic("erin-g-"), unique_topic("other-g-")
+    for group in (group_mine, group_other):
+        consumer = Consumer({**alice(sasl_cluster), "group.id": group})
+        consumer.commit(offsets=[TopicPartition(mine, 0, 0), TopicPartition(others, 0, 0)], asynchronous=False)
+        consumer.close()
+    listed = {g.group_id for g in erin_admin.list_consumer_groups().result(timeout=30).valid}
+    assert group_mine in listed and group_other not in listed, listed
+    everything = {g.group_id for g in admin.list_consumer_groups().result(timeout=30).valid}
+    assert {group_mine, group_other} <= everything
+    groups = erin_admin.describe_consumer_groups([group_mine, group_other])
+    assert groups[group_mine].result(timeout=30).group_id == group_mine
+    assert admin_error(groups[group_other]) == KafkaError.GROUP_AUTHORIZATION_FAILED
+    # Offsets of every topic of the group: only the topics erin may describe.
+    offsets = erin_admin.list_consumer_group_offsets([ConsumerGroupTopicPartitions(group_mine)])[group_mine].result(timeout=30)
+    assert {tp.topic for tp in offsets.topic_partitions} == {mine}, offsets.topic_partitions
+
+    # Deleting records and adding partitions need DELETE and ALTER, which erin does not have.
+    deleted = erin_admin.delete_records([TopicPartition(mine, 0, 0)])
+    assert admin_error(list(deleted.values())[0]) == KafkaError.TOPIC_AUTHORIZATION_FAILED
+    grown = erin_admin.create_partitions([NewPartitions(mine, 2)])
+    assert admin_error(grown[mine]) == KafkaError.TOPIC_AUTHORIZATION_FAILED
+
+    # Transactions: erin lists her transactional ids only.
+    ids = {}
+    for prefix, settings in (("erin-txn-", erin), ("other-txn-", alice(sasl_cluster))):
+        ids[prefix] = unique_topic(prefix)
+        producer = Producer({**settings, "transactional.id": ids[prefix]})
+        producer.init_transactions(30)
+    config = sasl_cluster.directory / "erin.properties"
+    config.write_text((sasl_cluster.directory / "client.properties").read_text()
+                      .replace("sasl.username=admin", "sasl.username=erin").split("sasl.password=")[0] + "sasl.password=erin-secret\n")
+    tool = ["--bootstrap-server", sasl_cluster.bootstrap, "--command-config", str(config)]
+    listed_ids = crucible("transactions", *tool, "--list")
+    assert listed_ids.returncode == 0, listed_ids.stderr
+    assert ids["erin-txn-"] in listed_ids.stdout and ids["other-txn-"] not in listed_ids.stdout, listed_ids.stdout
+
+    # The cluster's APIs: the quorum needs DESCRIBE on the cluster; transaction markers CLUSTER_ACTION.
+    quorum = crucible("metadata-quorum", *tool, "describe", "--status")
+    assert quorum.returncode != 0 and "CLUSTER_AUTHORIZATION_FAILED" in quorum.stderr, quorum.stderr
+    with tls_socket(sasl_cluster) as sock:
+        assert scram_login(sock, "erin", "erin-secret") == (0, None)
+        sock.sendall(request(27, 0, 5, write_txn_markers_v0(1, 0, True, mine, [0])))
+        assert write_txn_markers_v0_errors(read_frame(sock)[4:]) == [KafkaError.CLUSTER_AUTHORIZATION_FAILED]
 
 
 # The harness over security: verify and bench on clusters of their own with TLS and SASL, and verify with the client

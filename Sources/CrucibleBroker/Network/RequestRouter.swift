@@ -45,6 +45,8 @@ struct ApiTable: @unchecked Sendable {
     typealias Route = (ByteBuffer, RequestContext) throws -> RequestRouter.Outcome
     private(set) var versions: [ApiKey: ClosedRange<Int16>] = [:]
     private var routes: [ApiKey: Route] = [:]
+    /// Each API's typed handler, `(Request, RequestContext) throws -> Reply<Request.Response>`, for `filtering`.
+    private var handlers: [ApiKey: Any] = [:]
 
     /// ApiVersions is served by every table; the router answers it from the table itself.
     static let apiVersionsRange: ClosedRange<Int16> = 0...4
@@ -57,6 +59,7 @@ struct ApiTable: @unchecked Sendable {
                                                _ handler: @escaping (Request, RequestContext) throws -> Reply<Request.Response>) {
         precondition(Request.validVersions.contains(range.lowerBound) && Request.validVersions.contains(range.upperBound))
         versions[Request.apiKey] = range
+        handlers[Request.apiKey] = handler
         routes[Request.apiKey] = { body, context in
             var body = body
             let request = try Request(from: &body, version: context.version)
@@ -84,20 +87,32 @@ struct ApiTable: @unchecked Sendable {
 
     func route(_ api: ApiKey) -> Route? { routes[api] }
 
-    /// Puts a check in front of an API's handler (and of its forwarding): `refusal` answers in its place when
-    /// it returns a response. The request is decoded once more for the check.
-    mutating func guarding<Request: KafkaRequest>(_ type: Request.Type,
-                                                  _ refusal: @escaping (Request, RequestContext) -> Request.Response?) {
-        guard let inner = routes[Request.apiKey] else { return }
-        routes[Request.apiKey] = { body, context in
-            var copy = body
-            let request = try Request(from: &copy, version: context.version)
-            if let refused = refusal(request, context) {
-                return .immediate(RequestRouter.encode(HandlerOutput(response: refused), context: context, version: context.version))
+    /// Puts a check in front of an API's typed handler (and of its forwarding) that may take entries out of a
+    /// request: the handler sees the request `split` leaves (not called when it leaves nothing), and `split`'s
+    /// `merge` makes the answer from the handler's and its own (Kafka refuses the entries its principal may not
+    /// touch and serves the rest). A nil `split` lets the request through unchanged.
+    mutating func filtering<Request: KafkaRequest>(_ type: Request.Type,
+                                                   _ split: @escaping (Request, RequestContext) -> EntryFilter<Request>?) {
+        typealias Handler = (Request, RequestContext) throws -> Reply<Request.Response>
+        guard let inner = handlers[Request.apiKey] as? Handler, let range = versions[Request.apiKey] else { return }
+        serve(type, versions: range) { request, context in
+            guard let filter = split(request, context) else { return try inner(request, context) }
+            guard let served = filter.served else { return .now(filter.merge(nil)) }
+            switch try inner(served, context) {
+            case .immediate(let output):
+                return .immediate(HandlerOutput(response: filter.merge(output.response), fileHandles: output.fileHandles))
+            case .later(let future):
+                return .later(future.map { HandlerOutput(response: filter.merge($0.response), fileHandles: $0.fileHandles) })
             }
-            return try inner(body, context)
         }
     }
+}
+
+/// What a check left of a request, and how the answer is made from the handler's (nil when nothing was left
+/// or the handler gave none). Made and used for one request, on its connection's event loop.
+struct EntryFilter<Request: KafkaRequest>: @unchecked Sendable {
+    var served: Request?
+    var merge: (Request.Response?) -> Request.Response
 }
 
 /// Decodes a request body by api key and version, runs its handler and encodes the reply. Unknown APIs and
