@@ -280,7 +280,8 @@ public final class Broker: @unchecked Sendable {
                         : nil
                     try pipeline.addHandler(ConnectionHandler(router: RequestRouter(table: table), logger: logger,
                                                               listenerName: listener.name, sasl: sasl,
-                                                              authorize: !controllerListener))
+                                                              authorize: !controllerListener,
+                                                              principalMapper: settings.principalMapper))
                 }
             }
             .bind(host: listener.host.isEmpty ? "0.0.0.0" : listener.host, port: listener.port).wait()

@@ -65,8 +65,11 @@ public struct LocalCertificateAuthority {
 /// Kafka's principal for a TLS client: `User:` and the certificate's subject as RFC 2253 writes it
 /// (`User:CN=client,O=Crucible`), the default of `ssl.principal.mapping.rules`.
 public enum CertificatePrincipal {
-    public static func principal(fromDER der: [UInt8]) -> String? {
-        guard let certificate = try? Certificate(derEncoded: der) else { return nil }
-        return "User:\(certificate.subject)"
+    /// `User:` and the name `mapper` makes of the certificate's subject; nil for an unreadable certificate or a
+    /// subject no mapping rule applies to.
+    public static func principal(fromDER der: [UInt8], mapper: SslPrincipalMapper = .default) -> String? {
+        guard let certificate = try? Certificate(derEncoded: der),
+              let name = mapper.name(forSubject: "\(certificate.subject)") else { return nil }
+        return "User:\(name)"
     }
 }

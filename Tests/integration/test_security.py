@@ -54,7 +54,12 @@ def sasl_cluster(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def ssl_cluster(tmp_path_factory):
-    cluster = Cluster(tmp_path_factory.mktemp("ssl"), security="ssl")
+    # Certificates name principals through ssl.principal.mapping.rules: the admin's subject becomes User:admin, the
+    # only form of it among the super users, so every admin request these tests make shows the rule applied.
+    nodes = ";".join(f"User:CN=node-{n},O=Crucible" for n in (1, 2, 3))
+    cluster = Cluster(tmp_path_factory.mktemp("ssl"), security="ssl",
+                      overrides={"ssl.principal.mapping.rules": "RULE:^CN=(admin),O=Crucible$/$1/L,DEFAULT",
+                                 "super.users": f"User:admin;{nodes}"})
     cluster.up()
     yield cluster
     cluster.down()
@@ -368,6 +373,8 @@ def test_a_node_with_bad_security_settings_refuses_to_start_naming_the_key(tmp_p
                                     "sasl.enabled.mechanisms=GSSAPI"],
         "sasl.jaas.config": ["listeners=SASL_PLAINTEXT://127.0.0.1:39092,CONTROLLER://127.0.0.1:39093",
                              "sasl.jaas.config=NoLoginModuleFlag"],
+        "ssl.principal.mapping.rules": ["listeners=SASL_PLAINTEXT://127.0.0.1:39092,CONTROLLER://127.0.0.1:39093",
+                                        "ssl.principal.mapping.rules=RULE:^CN=(.*)$/$1"],
     }
     for number, (key, lines) in enumerate(cases.items()):
         config = tmp_path / f"case-{number}.properties"

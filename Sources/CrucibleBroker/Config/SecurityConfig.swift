@@ -98,6 +98,8 @@ public struct SecurityConfig: @unchecked Sendable {
         public let tls: NIOSSLContext?
         public let mechanisms: [String]
         public let plainUsers: [String: String]
+        /// `ssl.principal.mapping.rules`: a client certificate's subject to a principal.
+        public var principalMapper: SslPrincipalMapper = .default
     }
 
     public func serverSettings(for listener: String) -> ServerSettings {
@@ -124,7 +126,11 @@ public struct SecurityConfig: @unchecked Sendable {
                 plainUsers = try wrap { try JaasConfig(parsing: jaas, key: "sasl.jaas.config") }.plainUsers
             }
         }
-        return ServerSettings(securityProtocol: securityProtocol, tls: tls, mechanisms: mechanisms, plainUsers: plainUsers)
+        var settings = ServerSettings(securityProtocol: securityProtocol, tls: tls, mechanisms: mechanisms, plainUsers: plainUsers)
+        if let rules = value("ssl.principal.mapping.rules", listener: listener) {
+            settings.principalMapper = try wrap { try SslPrincipalMapper(parsing: rules) }
+        }
+        return settings
     }
 
     /// `listener.name.<l>.<mechanism>.sasl.jaas.config`, then the listener's, then the global key.

@@ -26,10 +26,12 @@ final class ConnectionHandler: ChannelInboundHandler {
     var certificatePrincipal: String?
 
     private let authorize: Bool
+    private let principalMapper: SslPrincipalMapper
 
     init(router: RequestRouter, logger: Logger, listenerName: String = "PLAINTEXT", sasl: SaslGate? = nil,
-         authorize: Bool = true) {
+         authorize: Bool = true, principalMapper: SslPrincipalMapper = .default) {
         self.authorize = authorize
+        self.principalMapper = principalMapper
         self.router = router
         self.logger = logger
         self.listenerName = listenerName
@@ -50,7 +52,14 @@ final class ConnectionHandler: ChannelInboundHandler {
         if let tls = event as? TLSUserEvent, case .handshakeCompleted = tls,
            let certificate = try? context.pipeline.syncOperations.nioSSL_peerCertificate(),
            let der = try? certificate.toDERBytes() {
-            certificatePrincipal = CertificatePrincipal.principal(fromDER: der)
+            certificatePrincipal = CertificatePrincipal.principal(fromDER: der, mapper: principalMapper)
+            // As Kafka: a certificate whose subject no ssl.principal.mapping.rules rule matches cannot authenticate.
+            if certificatePrincipal == nil {
+                logger.info("closing connection from \(peer): no ssl.principal.mapping.rules rule applies to its certificate")
+                closed = true
+                context.close(promise: nil)
+                return
+            }
         }
         context.fireUserInboundEventTriggered(event)
     }
