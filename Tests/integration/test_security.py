@@ -8,6 +8,7 @@ import ssl
 import struct
 import subprocess
 import time
+from pathlib import Path
 
 import pytest
 from confluent_kafka import Consumer, KafkaError, KafkaException, Producer, TopicPartition
@@ -59,7 +60,9 @@ def ssl_cluster(tmp_path_factory):
     nodes = ";".join(f"User:CN=node-{n},O=Crucible" for n in (1, 2, 3))
     cluster = Cluster(tmp_path_factory.mktemp("ssl"), security="ssl",
                       overrides={"ssl.principal.mapping.rules": "RULE:^CN=(admin),O=Crucible$/$1/L,DEFAULT",
-                                 "super.users": f"User:admin;{nodes}"})
+                                 "super.users": f"User:admin;{nodes}",
+                                 # On the controller listener the admin's certificate names someone else.
+                                 "listener.name.controller.ssl.principal.mapping.rules": "RULE:^CN=(admin),O=Crucible$/outsider/,DEFAULT"})
     cluster.up()
     yield cluster
     cluster.down()
@@ -359,6 +362,35 @@ def test_kcat_confluent_kafka_and_kafka_python_over_ssl_with_client_certificates
     assert "certificate required" in kafka_python_refused(
         caplog, bootstrap_servers=ssl_cluster.bootstrap, security_protocol="SSL", ssl_cafile=f"{security}/ca.pem")
     produce_and_read_back(librdkafka_settings(ssl_cluster), librdkafka_settings(ssl_cluster), unique_topic("after"))
+
+
+def test_the_controller_listener_serves_only_the_nodes(ssl_cluster):
+    """With an authorizer, the controller listener admits principals with CLUSTER_ACTION (the nodes): another
+    certificate from the same authority gets ApiVersions and then a closed connection, nothing else."""
+    security = ssl_cluster.directory / "security"
+    layout = json.loads((ssl_cluster.directory / "cluster.json").read_text())
+    port = layout["nodes"][0]["controllerPort"]
+    # DescribeQuorum v0 is flexible: header v2 (tagged fields after the client id), compact arrays and strings.
+    name = b"__cluster_metadata"
+    body = bytes([2, len(name) + 1]) + name + bytes([2]) + struct.pack(">i", 0) + bytes([0, 0, 0])
+    header = struct.pack(">hhih", 55, 0, 2, 4) + b"test" + bytes([0])
+    describe_quorum = struct.pack(">i", len(header) + len(body)) + header + body
+
+    def ask(certificate: Path, key: Path | None) -> bytes | None:
+        context = ssl.create_default_context(cafile=str(security / "ca.pem"))
+        context.load_cert_chain(str(certificate), str(key) if key else None)
+        with context.wrap_socket(socket.create_connection(("127.0.0.1", port), timeout=10), server_hostname="127.0.0.1") as sock:
+            sock.sendall(request(18, 0, 1, b""))
+            assert read_frame(sock) is not None  # ApiVersions: answered to anyone who got through TLS
+            sock.sendall(describe_quorum)
+            return read_frame(sock)
+    answered = ask(security / "node-2.pem", None)
+    # Correlation id, the response header's tagged fields, then the error code.
+    assert answered is not None and struct.unpack(">h", answered[5:7])[0] == 0
+    assert ask(security / "client.pem", security / "client-key.pem") is None
+    # The cluster is unharmed: the admin, on the client listener, still gets its answers.
+    assert crucible("topics", "--bootstrap-server", ssl_cluster.bootstrap, "--command-config",
+                    str(ssl_cluster.directory / "client.properties"), "--list").returncode == 0
 
 
 def test_a_node_with_bad_security_settings_refuses_to_start_naming_the_key(tmp_path):

@@ -1,5 +1,6 @@
 import CrucibleController
 import CrucibleProtocol
+import CrucibleSecurity
 import NIOCore
 
 extension BrokerApis {
@@ -73,7 +74,22 @@ extension BrokerApis {
         ControllerApis.register(into: &table, controller: controller)
         serveSecurity(in: &table)
         serveAcls(in: &table, forwarding: nil)
+        admitOnlyPeers(to: &table)
         return table
+    }
+
+    /// What arrives on the controller listener comes from the other nodes (Raft, registrations, heartbeats, and
+    /// requests forwarded after the forwarding node checked its client's principal), so with an authorizer only a
+    /// principal with CLUSTER_ACTION on the cluster may use it, as Kafka's controller asks of its peers; describing
+    /// the quorum (`metadata-quorum --bootstrap-controller`) needs DESCRIBE. Anyone else's connection is closed.
+    private func admitOnlyPeers(to table: inout ApiTable) {
+        guard config.security.authorizerEnabled else { return }
+        table.admitting({ [self] api, context in
+            guard let authorizer = currentAuthorizer() else { return true }
+            let host = String(context.clientHost.drop { $0 == "/" })
+            let peer = authorizer.authorize(context.principal, host: host, .clusterAction, .cluster, Authorizer.clusterName)
+            return peer || (api == .describeQuorum && authorizer.authorize(context.principal, host: host, .describe, .cluster, Authorizer.clusterName))
+        }, refusal: "the controller listener serves the cluster's nodes (CLUSTER_ACTION on the cluster)")
     }
 
     private func describeRaftQuorum(_ request: DescribeQuorumRequest,

@@ -87,6 +87,17 @@ struct ApiTable: @unchecked Sendable {
 
     func route(_ api: ApiKey) -> Route? { routes[api] }
 
+    /// Lets a request reach its handler only when `admitted` says so for its API and context; otherwise the
+    /// connection closes (the controller listener: only peers may use it).
+    mutating func admitting(_ admitted: @escaping (ApiKey, RequestContext) -> Bool, refusal: String) {
+        for (api, route) in routes {
+            routes[api] = { body, context in
+                guard admitted(api, context) else { throw UnsupportedRequest(description: "\(api) from \(context.principal): \(refusal)") }
+                return try route(body, context)
+            }
+        }
+    }
+
     /// Puts a check in front of an API's typed handler (and of its forwarding) that may take entries out of a
     /// request: the handler sees the request `split` leaves (not called when it leaves nothing), and `split`'s
     /// `merge` makes the answer from the handler's and its own (Kafka refuses the entries its principal may not
