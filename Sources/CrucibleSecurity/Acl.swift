@@ -165,6 +165,28 @@ public struct Authorizer: Sendable {
         }
         return covered ? allowed : allowEveryoneIfNoAclFound
     }
+
+    /// Whether `operation` is allowed on some resource of `type` (Kafka's authorizeByResourceType, which an
+    /// idempotent producer's InitProducerId asks for WRITE on any topic): an ALLOW, literal or prefixed, that no
+    /// DENY of the principal covers (a literal `*` DENY covers everything; a prefixed DENY covers what starts with it).
+    public func authorizeAny(_ principal: String, host: String, _ operation: AclOperation, _ type: AclResourceType) -> Bool {
+        if superUsers.contains(principal) { return true }
+        let applies = { (acl: AclBinding) in
+            acl.resourceType == type && (acl.principal == principal || acl.principal == "User:*")
+                && (acl.host == "*" || acl.host == host)
+        }
+        let denies = acls.filter { applies($0) && $0.permission == .deny && ($0.operation == operation || $0.operation == .all) }
+        if denies.contains(where: { $0.patternType == .literal && $0.resourceName == "*" }) { return false }
+        let typeHasAcls = acls.contains { $0.resourceType == type }
+        if !typeHasAcls { return allowEveryoneIfNoAclFound }
+        return acls.contains { allow in
+            guard applies(allow), allow.permission == .allow, allow.operation.allows(operation) else { return false }
+            return !denies.contains { deny in
+                deny.patternType == .prefixed ? allow.resourceName.hasPrefix(deny.resourceName)
+                    : allow.patternType == .literal && deny.resourceName == allow.resourceName
+            }
+        }
+    }
 }
 
 extension AclBinding {

@@ -36,6 +36,29 @@ final class AuthorizerTests: XCTestCase {
         XCTAssertFalse(open.authorize("User:bob", host: "h", .read, .topic, "t"), "an ACL on the resource: only it decides")
     }
 
+    /// authorizeByResourceType: WRITE on some topic, for an idempotent producer.
+    func testAnOperationOnAnyResourceOfAType() {
+        var denyAll = allow("User:frank", .write, .topic, "*")
+        denyAll.permission = .deny
+        var denyPrefix = allow("User:gus", .write, .topic, "secret-", .prefixed)
+        denyPrefix.permission = .deny
+        let authorizer = Authorizer(acls: [
+            allow("User:alice", .write, .topic, "orders"), allow("User:bob", .read, .topic, "orders"),
+            allow("User:carol", .all, .topic, "team-", .prefixed), allow("User:frank", .write), denyAll,
+            allow("User:gus", .write, .topic, "secret-orders"), denyPrefix, allow("User:hal", .write, host: "10.0.0.9"),
+        ], superUsers: ["User:admin"], allowEveryoneIfNoAclFound: false)
+        XCTAssertTrue(authorizer.authorizeAny("User:alice", host: "h", .write, .topic))
+        XCTAssertFalse(authorizer.authorizeAny("User:bob", host: "h", .write, .topic), "READ is not WRITE")
+        XCTAssertTrue(authorizer.authorizeAny("User:carol", host: "h", .write, .topic), "ALL on a prefix")
+        XCTAssertFalse(authorizer.authorizeAny("User:frank", host: "h", .write, .topic), "a DENY on * covers every topic")
+        XCTAssertFalse(authorizer.authorizeAny("User:gus", host: "h", .write, .topic), "a prefixed DENY covers the ALLOW under it")
+        XCTAssertFalse(authorizer.authorizeAny("User:hal", host: "h", .write, .topic), "another host")
+        XCTAssertFalse(authorizer.authorizeAny("User:alice", host: "h", .write, .group), "another resource type")
+        XCTAssertTrue(authorizer.authorizeAny("User:admin", host: "h", .write, .topic))
+        let open = Authorizer(acls: [allow("User:bob", .read, .group, "g")], superUsers: [], allowEveryoneIfNoAclFound: true)
+        XCTAssertTrue(open.authorizeAny("User:x", host: "h", .write, .topic), "no topic ACLs at all, and everyone allowed")
+    }
+
     func testFiltersAndProblemsAsKafkaDefinesThem() {
         let acl = allow("User:alice", .read, .topic, "team-", .prefixed)
         XCTAssertTrue(AclFilter(wire: 1, nil, 1, nil, nil, 1, 1).matches(acl), "ANY everything")

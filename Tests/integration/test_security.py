@@ -598,6 +598,21 @@ def test_acls_refuse_entry_by_entry_and_serve_the_rest(sasl_cluster):
     assert listed_ids.returncode == 0, listed_ids.stderr
     assert ids["erin-txn-"] in listed_ids.stdout and ids["other-txn-"] not in listed_ids.stdout, listed_ids.stdout
 
+    # An idempotent producer needs WRITE on some topic (erin has it) or IDEMPOTENT_WRITE on the cluster (KIP-679).
+    made = crucible("configs", "--bootstrap-server", sasl_cluster.bootstrap, "--command-config", sasl_cluster.config,
+                    "--alter", "--entity-type", "users", "--entity-name", "gus", "--add-config", "SCRAM-SHA-512=[password=gus-secret]")
+    assert made.returncode == 0, made.stderr
+    acls(sasl_cluster, "--add", "--allow-principal", "User:gus", "--operation", "Read", "--topic", mine)  # sees it, may not write
+    outcomes = {}
+    for user, settings in (("erin", erin), ("gus", alice(sasl_cluster, user="gus", password="gus-secret"))):
+        producer = Producer({**settings, "enable.idempotence": True, "message.timeout.ms": 10000})
+        try:  # librdkafka raises an idempotent producer's fatal error from its next call
+            producer.produce(mine, value=b"idempotent")
+            outcomes[user] = "unsent" if producer.flush(20) else "sent"
+        except KafkaException as fatal:
+            outcomes[user] = fatal.args[0].code()
+    assert outcomes == {"erin": "sent", "gus": KafkaError.CLUSTER_AUTHORIZATION_FAILED}, outcomes
+
     # The cluster's APIs: the quorum needs DESCRIBE on the cluster; transaction markers CLUSTER_ACTION.
     quorum = crucible("metadata-quorum", *tool, "describe", "--status")
     assert quorum.returncode != 0 and "CLUSTER_AUTHORIZATION_FAILED" in quorum.stderr, quorum.stderr

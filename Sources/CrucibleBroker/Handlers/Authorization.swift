@@ -16,6 +16,11 @@ extension BrokerApis {
         allowed(context, operation, .cluster, Authorizer.clusterName)
     }
 
+    func allowedOnAnyTopic(_ context: RequestContext, _ operation: AclOperation) -> Bool {
+        guard context.authorize, let authorizer = currentAuthorizer() else { return true }
+        return authorizer.authorizeAny(context.principal, host: String(context.clientHost.drop { $0 == "/" }), operation, .topic)
+    }
+
     /// Rebuilt only when the image's ACLs changed.
     func currentAuthorizer() -> Authorizer? {
         guard config.security.authorizerEnabled else { return nil }

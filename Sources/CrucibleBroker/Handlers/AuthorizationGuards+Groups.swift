@@ -136,8 +136,18 @@ extension BrokerApis {
         let transactional = ErrorCode.transactionalIdAuthorizationFailed, group = ErrorCode.groupAuthorizationFailed
         let topic = ErrorCode.topicAuthorizationFailed
         table.filtering(InitProducerIdRequest.self) { [self] request, context in
-            guard let id = request.transactionalId, !allowed(context, .write, .transactionalId, id) else { return nil }
-            return refusingAll(ControllerRefusal.initProducerId(request, transactional))
+            var response = InitProducerIdResponse()
+            response.producerId = -1
+            response.producerEpoch = -1
+            if let id = request.transactionalId {
+                guard !allowed(context, .write, .transactionalId, id) else { return nil }
+                response.errorCode = transactional.rawValue
+                return refusingAll(response)
+            }
+            // An idempotent producer: IDEMPOTENT_WRITE on the cluster, or WRITE on any topic (KIP-679).
+            guard !allowedOnCluster(context, .idempotentWrite), !allowedOnAnyTopic(context, .write) else { return nil }
+            response.errorCode = ErrorCode.clusterAuthorizationFailed.rawValue
+            return refusingAll(response)
         }
         table.filtering(AddPartitionsToTxnRequest.self) { [self] request, context in
             // v4+ comes from brokers verifying a transaction (KIP-890): CLUSTER_ACTION, as for replication.
