@@ -2,12 +2,15 @@
 import PackageDescription
 
 // Layers, lowest first. A target may depend only on targets above it in this list:
-//   C shims, CrucibleMutations -> CrucibleProtocol -> CrucibleSecurity -> CrucibleRecords -> CrucibleGroups -> CrucibleTransactions
+//   C shims, CrucibleMutations, CrucibleMetrics -> CrucibleProtocol -> CrucibleSecurity -> CrucibleRecords -> CrucibleGroups -> CrucibleTransactions
 //   -> CrucibleStorage -> CrucibleRaft
 //   -> CrucibleClient -> CrucibleController -> CrucibleBroker -> CrucibleWorkload -> CrucibleRdKafka -> CrucibleBench
 //   / CrucibleVerify (checkers) -> CrucibleVerifyRun -> CrucibleReport (reports, the gate) -> crucible (CLI)
 // (The client sits below the controller because the metadata quorum's peers talk to each other with it.)
 let swiftSettings: [SwiftSetting] = [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]
+// jemalloc (Debian's libjemalloc-dev) is the allocator; `CRUCIBLE_ALLOCATOR=glibc swift build ...` builds with glibc's
+// instead, for comparison (docs/PERFORMANCE.md).
+let jemalloc = Context.environment["CRUCIBLE_ALLOCATOR"] != "glibc"
 
 let package = Package(
     name: "Crucible",
@@ -28,6 +31,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto.git", "3.12.3"..<"5.0.0"),
         .package(url: "https://github.com/apple/swift-certificates.git", from: "1.21.1"),
         .package(url: "https://github.com/apple/swift-asn1.git", from: "1.7.4"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
     ],
     targets: [
         // System libraries from Debian packages.
@@ -44,6 +48,10 @@ let package = Package(
                        providers: [.apt(["librdkafka-dev"])]),
         // CRC-32C with SSE4.2 when the CPU has it.
         .target(name: "CCRC32C", path: "Sources/CSystem/CCRC32C"),
+        // The allocator's statistics through jemalloc's mallctl, and jemalloc linked as the allocator.
+        .target(name: "CAllocatorStats", path: "Sources/CSystem/CAllocatorStats",
+                cSettings: jemalloc ? [.define("CRUCIBLE_JEMALLOC")] : [],
+                linkerSettings: jemalloc ? [.linkedLibrary("jemalloc")] : []),
         // A preload library failing a process's writes or fsyncs under a directory (verify's disk faults).
         .target(name: "CrucibleDiskFault", linkerSettings: [.linkedLibrary("dl")]),
 
@@ -65,6 +73,15 @@ let package = Package(
                                .product(name: "Crypto", package: "swift-crypto"),
                                .product(name: "X509", package: "swift-certificates"),
                                .product(name: "SwiftASN1", package: "swift-asn1")],
+                swiftSettings: swiftSettings),
+        // Metrics in Prometheus' text format with the names Kafka's JMX exporter gives Kafka's MBeans, process and
+        // allocator statistics, and the HTTP endpoint serving them.
+        .target(name: "CrucibleMetrics",
+                dependencies: ["CAllocatorStats", .product(name: "Prometheus", package: "swift-prometheus"),
+                               .product(name: "NIOCore", package: "swift-nio"),
+                               .product(name: "NIOPosix", package: "swift-nio"),
+                               .product(name: "NIOHTTP1", package: "swift-nio"),
+                               .product(name: "NIOConcurrencyHelpers", package: "swift-nio")],
                 swiftSettings: swiftSettings),
         // Broker bugs planted for `crucible verify --mutation`: only in a build with -DCRUCIBLE_MUTATIONS.
         .target(name: "CrucibleMutations", dependencies: [], swiftSettings: swiftSettings),
@@ -98,7 +115,8 @@ let package = Package(
         .target(name: "CrucibleBroker",
                 dependencies: ["CrucibleProtocol", "CrucibleRecords", "CrucibleStorage", "CrucibleClient",
                                "CrucibleController", "CrucibleGroups", "CrucibleTransactions", "CrucibleMutations",
-                               "CrucibleSecurity", .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                               "CrucibleSecurity", "CrucibleMetrics", .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                               .product(name: "Prometheus", package: "swift-prometheus"),
                                .product(name: "NIOTLS", package: "swift-nio"),
                                .product(name: "NIOCore", package: "swift-nio"),
                                .product(name: "NIOPosix", package: "swift-nio"),

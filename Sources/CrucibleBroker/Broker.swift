@@ -1,4 +1,5 @@
 import CrucibleController
+import CrucibleMetrics
 import CrucibleMutations
 import CrucibleProtocol
 import CrucibleStorage
@@ -38,6 +39,9 @@ public final class Broker: @unchecked Sendable {
     private var transactionCoordinator: TransactionCoordinator?
     private var timers: [RepeatedTask] = []
     private let stopped = NIOLockedValueBox(false)
+    /// `/metrics` (`crucible.metrics.port`).
+    let metrics = BrokerMetrics()
+    private var metricsServer: MetricsServer?
 
     public init(config: BrokerConfig, logger: Logger) {
         self.config = config
@@ -106,7 +110,12 @@ public final class Broker: @unchecked Sendable {
         groupCoordinator.start()
         self.groupCoordinator = groupCoordinator
         let apis = BrokerApis(config: config, clusterId: clusterId, controller: controller, replicas: replicas,
-                              groups: groupCoordinator, forwarding: forwarding, logger: logger)
+                              groups: groupCoordinator, forwarding: forwarding, logger: logger, metrics: metrics)
+        metrics.collectState(replicas: replicas, controller: controller)
+        replicas.onIsrChange = { [metrics] shrunk in metrics.isrChanged(shrunk: shrunk) }
+        if let port = config.metricsPort {
+            metricsServer = try MetricsServer(host: config.metricsHost, port: port, metrics: metrics.registry, group: controlGroup)
+        }
         let transactionCoordinator = makeTransactionCoordinator(apis: apis, replicas: replicas, controller: controller)
         apis.transactions = transactionCoordinator
         replicas.onInternalLeadership = { partition in
@@ -138,7 +147,8 @@ public final class Broker: @unchecked Sendable {
         scheduleHousekeeping()
         // Each listener with its security protocol, as an operator checking a TLS or SASL setup looks for it.
         let listening = config.listeners.map { "\($0.name)://\($0.host):\($0.port) (\(config.security.securityProtocol(of: $0.name).rawValue))" }
-        logger.info("node \(config.nodeId) started in cluster \(clusterId); listeners \(listening.joined(separator: ", "))")
+        let metricsAt = metricsServer.map { "; metrics on http://\(config.metricsHost):\($0.port)/metrics" } ?? ""
+        logger.info("node \(config.nodeId) started in cluster \(clusterId); listeners \(listening.joined(separator: ", "))\(metricsAt)")
         if let mutation = Mutation.active {
             logger.warning("node \(config.nodeId) runs with the planted bug \(mutation.rawValue): \(mutation.summary)")
         }
@@ -258,6 +268,7 @@ public final class Broker: @unchecked Sendable {
         let reauthMs = config.security.connectionsMaxReauthMs
         let controller = self.controller!
         let controllerListener = config.controllerListenerNames.contains(listener.name)
+        let metrics = self.metrics
         return try ServerBootstrap(group: group)
             .serverChannelOption(ChannelOptions.backlog, value: 1024)
             .serverChannelOption(ChannelOptions.socketOption(.so_reuseaddr), value: 1)
@@ -281,7 +292,8 @@ public final class Broker: @unchecked Sendable {
                     try pipeline.addHandler(ConnectionHandler(router: RequestRouter(table: table), logger: logger,
                                                               listenerName: listener.name, sasl: sasl,
                                                               authorize: !controllerListener,
-                                                              principalMapper: settings.principalMapper))
+                                                              principalMapper: settings.principalMapper,
+                                                              metrics: metrics))
                 }
             }
             .bind(host: listener.host.isEmpty ? "0.0.0.0" : listener.host, port: listener.port).wait()
@@ -325,6 +337,7 @@ public final class Broker: @unchecked Sendable {
         // Hand leadership to the other replicas before going away (a no-op on a single node).
         lifecycle?.controlledShutdown(timeoutMs: 5_000)
         for timer in timers { timer.cancel() }
+        metricsServer?.close()
         groupCoordinator?.stop()
         transactionCoordinator?.stop()
         for channel in channelsLock.withLock({ channels }) { try? channel.close().wait() }

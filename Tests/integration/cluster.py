@@ -11,13 +11,13 @@ from confluent_kafka.admin import AdminClient
 from conftest import crucible_binary
 
 
-def free_port_block(size: int = 200) -> int:
-    """A base port P such that P..P+size look free (the cluster uses P+i and P+100+i)."""
+def free_port_block(size: int = 300) -> int:
+    """A base port P such that P..P+size look free (the cluster uses P+i, P+100+i and, for metrics, P+200+i)."""
     # Below the kernel's ephemeral range (32768+): a restarted node's port must not be one an outgoing connection
     # (or a peer's retry connecting to itself) has taken meanwhile.
     for _ in range(200):
         base = random.randrange(20000, 32000 - size)
-        if all(_free(base + i) for i in (0, 1, 2, 100, 101, 102)):
+        if all(_free(base + i) for i in (0, 1, 2, 100, 101, 102, 200, 201, 202)):
             return base
     raise RuntimeError("no free port block")
 

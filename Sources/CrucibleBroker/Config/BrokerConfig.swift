@@ -24,6 +24,10 @@ public struct BrokerConfig: Sendable {
     /// before the periodic check moves it back.
     public var leaderImbalancePerBrokerPercentage = 10
     public var logRetentionCheckIntervalMs: Int64 = 300_000
+    /// `crucible.metrics.port` (the project's key; Kafka serves JMX instead): where `/metrics` is served in
+    /// Prometheus' text format; unset, nowhere. `crucible.metrics.host` defaults to every interface.
+    public var metricsPort: Int?
+    public var metricsHost = "0.0.0.0"
     /// `log.cleaner.enable`: run the cleaner that compacts logs whose cleanup.policy includes compact.
     public var logCleanerEnable = true
     /// `log.cleaner.backoff.ms`: the pause between cleaner passes over every compacted log.
@@ -122,6 +126,8 @@ public struct BrokerConfig: Sendable {
             ?? Int64(leaderImbalancePerBrokerPercentage))
         logRetentionCheckIntervalMs = try read.int("log.retention.check.interval.ms", range: 1...Int64.max)
             ?? logRetentionCheckIntervalMs
+        metricsPort = try read.int("crucible.metrics.port", range: 0...65_535).map(Int.init)
+        metricsHost = read.string("crucible.metrics.host") ?? metricsHost
         replicaLagTimeMaxMs = try read.int("replica.lag.time.max.ms", range: 1...Int64.max) ?? replicaLagTimeMaxMs
         replicaFetchMaxBytes = Int32(try read.int("replica.fetch.max.bytes", range: 0...Int64(Int32.max)) ?? Int64(replicaFetchMaxBytes))
         replicaFetchResponseMaxBytes = Int32(try read.int("replica.fetch.response.max.bytes", range: 0...Int64(Int32.max))
@@ -226,7 +232,7 @@ public struct BrokerConfig: Sendable {
         "auto.create.topics.enable", "auto.leader.rebalance.enable", "leader.imbalance.check.interval.seconds",
         "leader.imbalance.per.broker.percentage", "log.segment.bytes", "log.roll.ms",
         "log.roll.hours", "log.retention.ms", "log.retention.minutes", "log.retention.hours", "log.retention.bytes",
-        "log.retention.check.interval.ms", "log.index.interval.bytes", "log.flush.interval.messages",
+        "log.retention.check.interval.ms", "crucible.metrics.port", "crucible.metrics.host", "log.index.interval.bytes", "log.flush.interval.messages",
         "log.flush.interval.ms", "replica.lag.time.max.ms", "replica.fetch.max.bytes",
         "replica.fetch.response.max.bytes", "replica.fetch.wait.max.ms", "message.max.bytes", "socket.request.max.bytes",
         "broker.session.timeout.ms", "broker.heartbeat.interval.ms", "num.io.threads", "log.message.timestamp.type",

@@ -24,10 +24,12 @@ final class BrokerApis: @unchecked Sendable {
     let forwarding: ControllerForwarding?
     let followerReads = FollowerReads()
     let authorizerCache = AuthorizerCache(nil)
+    let metrics: BrokerMetrics
     let logger: Logger
 
     init(config: BrokerConfig, clusterId: String, controller: QuorumController, replicas: ReplicaManager,
-         groups: GroupCoordinator, forwarding: ControllerForwarding?, logger: Logger) {
+         groups: GroupCoordinator, forwarding: ControllerForwarding?, logger: Logger, metrics: BrokerMetrics = BrokerMetrics()) {
+        self.metrics = metrics
         self.groups = groups
         self.forwarding = forwarding
         self.config = config

@@ -35,7 +35,7 @@ extension BrokerApis {
         if !denied.isEmpty {
             var permitted = request
             permitted.topics = request.topics.filter { topic in !denied.contains { $0.topic == topic.topic && $0.topicId == topic.topicId } }
-            var output = try respond(readAll(permitted, version: version), version: version)
+            var output = try respond(readAll(permitted, version: version), version: version, consumer: !follower)
             output.response?.responses += denied.map { topic in
                 var refused = FetchResponse.FetchableTopicResponse()
                 refused.topic = topic.topic
@@ -55,7 +55,7 @@ extension BrokerApis {
         let available = first.reduce(0) { $0 + $1.partitions.reduce(0) { $0 + $1.bytes } }
         let hasError = first.contains { $0.partitions.contains { $0.response.errorCode != 0 } }
         if available >= Int(request.minBytes) || request.maxWaitMs <= 0 || hasError {
-            return .immediate(try respond(first, version: version))
+            return .immediate(try respond(first, version: version, consumer: !follower))
         }
         return .later(longPoll(request, version: version, context: context))
     }
@@ -74,7 +74,8 @@ extension BrokerApis {
         @Sendable func finish() {
             guard done.withLockedValue({ let was = $0; $0 = true; return !was }) else { return }
             replicas.fetchWaiters.remove(token.withLockedValue { $0 }, from: keys)
-            promise.completeWith(Result { try self.respond(self.readAll(request, version: version), version: version) })
+            let consumer = request.replicaId < 0 && request.replicaState.replicaId < 0
+            promise.completeWith(Result { try self.respond(self.readAll(request, version: version), version: version, consumer: consumer) })
         }
         let timeout = loop.scheduleTask(in: .milliseconds(Int64(request.maxWaitMs))) { finish() }
         @Sendable func recheck() {
@@ -209,7 +210,15 @@ extension BrokerApis {
     /// Builds the response; records go out as file regions on a duplicate descriptor (closed after the write)
     /// except below Fetch v10, where zstd batches must be refused and the bytes are read to check (and below v4
     /// converted to message sets).
-    private func respond(_ reads: [TopicRead], version: Int16) throws -> HandlerOutput<FetchResponse> {
+    private func respond(_ reads: [TopicRead], version: Int16, consumer: Bool) throws -> HandlerOutput<FetchResponse> {
+        // BytesOut counts what consumers are sent (followers' fetches are replication).
+        if consumer {
+            for topic in reads {
+                for partition in topic.partitions {
+                    metrics.fetched(topic: topic.topic, bytes: partition.bytes, failed: partition.response.errorCode != 0)
+                }
+            }
+        }
         var output = HandlerOutput<FetchResponse>(response: nil)
         var response = FetchResponse()
         defer { if output.response == nil { for handle in output.fileHandles { try? handle.close() } } }

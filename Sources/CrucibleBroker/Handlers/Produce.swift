@@ -94,6 +94,7 @@ extension BrokerApis {
         result.index = data.index
         func fail(_ code: ErrorCode, _ message: String? = nil) -> (ProduceResponse.PartitionProduceResponse,
                                                                    EventLoopFuture<ErrorCode>?) {
+            metrics.produced(topic: topic, records: 0, bytes: 0, failed: true)
             result.errorCode = code.rawValue
             result.errorMessage = message
             result.baseOffset = -1
@@ -151,6 +152,8 @@ extension BrokerApis {
             let appended = try partition.log.appendAsLeader(&batch, span: span, leaderEpoch: partition.leaderEpoch,
                                                             verification: verification, nowMs: nowMs)
             if !appended.duplicate { replicas.appended(partition) }
+            metrics.produced(topic: topic, records: appended.duplicate ? 0 : appended.lastOffset - appended.baseOffset + 1,
+                             bytes: appended.duplicate ? 0 : span.size, failed: false)
             result.baseOffset = appended.baseOffset
             result.logAppendTimeMs = logAppendTimeMs
             result.logStartOffset = partition.log.logStartOffset

@@ -1,4 +1,5 @@
 import CrucibleProtocol
+import Dispatch
 import Logging
 import CrucibleSecurity
 import NIOCore
@@ -14,7 +15,8 @@ final class ConnectionHandler: ChannelInboundHandler {
 
     private let router: RequestRouter
     private let logger: Logger
-    private var queue = CircularBuffer<ByteBuffer>()
+    /// Frames waiting their turn, with when each arrived (RequestMetrics' request queue time).
+    private var queue = CircularBuffer<(frame: ByteBuffer, arrivedNanos: UInt64)>()
     private var busy = false
     private var closed = false
     private var peer = "?"
@@ -27,9 +29,11 @@ final class ConnectionHandler: ChannelInboundHandler {
 
     private let authorize: Bool
     private let principalMapper: SslPrincipalMapper
+    private let metrics: BrokerMetrics?
 
     init(router: RequestRouter, logger: Logger, listenerName: String = "PLAINTEXT", sasl: SaslGate? = nil,
-         authorize: Bool = true, principalMapper: SslPrincipalMapper = .default) {
+         authorize: Bool = true, principalMapper: SslPrincipalMapper = .default, metrics: BrokerMetrics? = nil) {
+        self.metrics = metrics
         self.authorize = authorize
         self.principalMapper = principalMapper
         self.router = router
@@ -71,7 +75,7 @@ final class ConnectionHandler: ChannelInboundHandler {
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        queue.append(unwrapInboundIn(data))
+        queue.append((unwrapInboundIn(data), DispatchTime.now().uptimeNanoseconds))
         if !busy { processNext(context: context) }
     }
 
@@ -87,7 +91,8 @@ final class ConnectionHandler: ChannelInboundHandler {
 
     private func processNext(context: ChannelHandlerContext) {
         while !closed, !queue.isEmpty {
-            var frame = queue.removeFirst()
+            var (frame, arrivedNanos) = queue.removeFirst()
+            let startedNanos = DispatchTime.now().uptimeNanoseconds
             if let sasl, sasl.expectsRawToken {
                 let (answer, close) = sasl.rawToken(frame, nowMs: Clock.nowMs())
                 if let answer { context.write(wrapOutboundOut(.byteBuffer(answer)), promise: nil) }
@@ -123,9 +128,24 @@ final class ConnectionHandler: ChannelInboundHandler {
             } catch {
                 return errorCaught(context: context, error: RequestFailure(header: header, error: error))
             }
+            let localNanos = DispatchTime.now().uptimeNanoseconds
+            // Where the time went, once the response is on the wire (Kafka's RequestMetrics).
+            let timing = metrics.flatMap { metrics in header.apiKey.map { api in
+                { (remoteNanos: UInt64) -> EventLoopPromise<Void> in
+                    let sent = context.eventLoop.makePromise(of: Void.self)
+                    let writing = DispatchTime.now().uptimeNanoseconds
+                    sent.futureResult.whenComplete { _ in
+                        let ms = { (nanos: UInt64) in Double(nanos) / 1_000_000 }
+                        metrics.request(api, version: header.requestApiVersion, BrokerMetrics.RequestTimes(
+                            requestQueue: ms(startedNanos &- arrivedNanos), local: ms(localNanos &- startedNanos),
+                            remote: ms(remoteNanos), responseSend: ms(DispatchTime.now().uptimeNanoseconds &- writing)))
+                    }
+                    return sent
+                }
+            } }
             switch pending {
             case .immediate(let response):
-                write(response, context: context)
+                write(response, context: context, sent: timing?(0))
             case .later(let future):
                 busy = true
                 future.hop(to: context.eventLoop).whenComplete { result in
@@ -137,7 +157,7 @@ final class ConnectionHandler: ChannelInboundHandler {
                     }
                     switch result {
                     case .success(let response):
-                        self.write(response, context: context)
+                        self.write(response, context: context, sent: timing?(DispatchTime.now().uptimeNanoseconds &- localNanos))
                         // Requests that queued up behind this one are answered now, outside any read event,
                         // so nothing else would flush them.
                         self.processNext(context: context)
@@ -162,16 +182,19 @@ final class ConnectionHandler: ChannelInboundHandler {
         written.futureResult.whenComplete { _ in context.close(promise: nil) }
     }
 
-    private func write(_ response: ResponseFrame?, context: ChannelHandlerContext) {
-        guard let response else { return }  // acks=0: no response at all
+    /// `sent` completes when the response's last byte has been written (or at once when there is none).
+    private func write(_ response: ResponseFrame?, context: ChannelHandlerContext, sent: EventLoopPromise<Void>? = nil) {
+        guard let response, let last = response.parts.last else { sent?.succeed(); return }  // acks=0: no response at all
         for part in response.parts.dropLast() { context.write(wrapOutboundOut(part), promise: nil) }
-        guard let last = response.parts.last else { return }
         if response.fileHandles.isEmpty {
-            context.write(wrapOutboundOut(last), promise: nil)
+            context.write(wrapOutboundOut(last), promise: sent)
         } else {
             // The kernel reads the files while the write is in progress: close them only after it ends.
             let written = context.eventLoop.makePromise(of: Void.self)
-            written.futureResult.whenComplete { _ in response.closeFiles() }
+            written.futureResult.whenComplete { result in
+                response.closeFiles()
+                sent?.completeWith(result)
+            }
             context.write(wrapOutboundOut(last), promise: written)
         }
     }

@@ -34,6 +34,8 @@ public final class ReplicaManager: @unchecked Sendable {
     /// Told of every role change of a hosted internal topic's partition (`__consumer_offsets`,
     /// `__transaction_state`): its coordinator loads or unloads the shard.
     var onInternalLeadership: ((Partition) -> Void)?
+    /// Called when the controller accepts an ISR change this leader proposed: true for a shrink.
+    var onIsrChange: ((_ shrunk: Bool) -> Void)?
     private let logger: Logger
     private let highWatermarks: [String: Int64]
 
@@ -95,7 +97,14 @@ public final class ReplicaManager: @unchecked Sendable {
                 let partition: Partition
                 if let existing = self.partition(topic.name, index) {
                     partition = existing
+                    let before = existing.image
                     change = existing.update(image: state, topicId: topic.id, settings: settings, nowMs: nowMs)
+                    // The ISR of a partition this node goes on leading shrank or grew, whoever decided it (this
+                    // leader's AlterPartition, or the controller dropping a fenced broker): IsrShrinks/IsrExpands.
+                    if before.leader == nodeId, state.leader == nodeId, before.leaderEpoch == state.leaderEpoch,
+                       state.isr.count != before.isr.count {
+                        onIsrChange?(state.isr.count < before.isr.count)
+                    }
                     if existing.log.currentConfig != logConfig { existing.log.update(config: logConfig) }
                 } else {
                     do {

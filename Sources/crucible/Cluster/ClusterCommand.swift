@@ -161,7 +161,8 @@ struct ClusterCommand: ParsableCommand {
                     "nodes": rows.map { node, state in
                         ["id": node.id, "port": node.port, "controllerPort": node.controllerPort, "state": state,
                          "address": node.clientAddress, "namespace": node.namespace ?? "",
-                         "pid": node.pid.map { Int($0) } ?? -1, "directory": node.directory] as [String: Any]
+                         "pid": node.pid.map { Int($0) } ?? -1, "directory": node.directory,
+                         "metricsUrl": node.metricsURL ?? ""] as [String: Any]
                     },
                 ]
                 let data = try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys])

@@ -17,12 +17,15 @@ struct ClusterLayout: Codable {
         var clockFile: String?
         /// The control file of the node's disk-fault library when its disk can be broken (`DiskFaults`).
         var diskFaultFile: String?
+        /// Where the node serves `/metrics` (`crucible.metrics.port`).
+        var metricsPort: Int?
 
         /// Where the node's logs live: what a disk fault breaks (its own log file, beside it, keeps working).
         var dataDirectory: String { directory + "/data" }
 
         var address: String { host ?? "127.0.0.1" }
         var clientAddress: String { "\(address):\(port)" }
+        var metricsURL: String? { metricsPort.map { "http://\(address):\($0)/metrics" } }
     }
 
     var clusterId: String
@@ -79,7 +82,7 @@ struct ClusterLayout: Codable {
             "log.dirs=\(node.dataDirectory)",
             "default.replication.factor=\(min(3, nodes.count))",
             "min.insync.replicas=\(nodes.count >= 3 ? 2 : 1)",
-        ]
+        ] + (node.metricsPort.map { ["crucible.metrics.port=\($0)", "crucible.metrics.host=\(node.address)"] } ?? [])
         lines += overrides
         return lines.joined(separator: "\n") + "\n"
     }

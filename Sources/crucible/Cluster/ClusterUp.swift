@@ -17,7 +17,8 @@ extension ClusterLayout {
         }
         let root = URL(fileURLWithPath: dir).standardizedFileURL.path
         var layout = ClusterLayout(clusterId: ClusterId.random(), nodes: (1...nodes).map { i in
-            Node(id: Int32(i), port: basePort + i - 1, controllerPort: basePort + 100 + i - 1, directory: "\(root)/node-\(i)", pid: nil)
+            Node(id: Int32(i), port: basePort + i - 1, controllerPort: basePort + 100 + i - 1, directory: "\(root)/node-\(i)", pid: nil,
+                 metricsPort: basePort + 200 + i - 1)
         })
         // A cluster that fails to come up is stopped, its network removed (its directory and logs stay).
         var started = false

@@ -118,11 +118,11 @@ final class LocalScratchCluster: BenchCluster, VerifyCluster {
         try? FileManager.default.removeItem(atPath: dir)
     }
 
-    /// A base port P with P..P+n-1 and P+100..P+100+n-1 all free.
+    /// A base port P with P..P+n-1, P+100..P+100+n-1 and P+200..P+200+n-1 (metrics) all free.
     private static func freeBasePort(nodes: Int) throws -> Int {
         for _ in 0..<50 {
             let base = Int.random(in: 20_000...40_000)
-            let ports = (0..<nodes).flatMap { [base + $0, base + 100 + $0] }
+            let ports = (0..<nodes).flatMap { [base + $0, base + 100 + $0, base + 200 + $0] }
             if ports.allSatisfy({ NodeProcess.isFree(port: $0) }) { return base }
         }
         throw ClusterFailure("no free ports for a local cluster")
