@@ -19,6 +19,8 @@ let package = Package(
         .executable(name: "crucible", targets: ["crucible"]),
         // Preloaded into nodes whose disks the verify nemesis breaks; built beside the executable.
         .library(name: "CrucibleDiskFault", type: .dynamic, targets: ["CrucibleDiskFault"]),
+        // Preloaded into nodes whose clocks libfaketime moves: glibc's malloc instead of the linked jemalloc.
+        .library(name: "CrucibleGlibcMalloc", type: .dynamic, targets: ["CrucibleGlibcMalloc"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
@@ -54,6 +56,8 @@ let package = Package(
                 linkerSettings: jemalloc ? [.linkedLibrary("jemalloc")] : []),
         // A preload library failing a process's writes or fsyncs under a directory (verify's disk faults).
         .target(name: "CrucibleDiskFault", linkerSettings: [.linkedLibrary("dl")]),
+        // glibc's malloc family for a process that preloads libfaketime, which cannot start beside jemalloc.
+        .target(name: "CrucibleGlibcMalloc", linkerSettings: [.linkedLibrary("dl")]),
 
         // Wire protocol: primitives, generated message types, error codes.
         .target(name: "CrucibleProtocol",
@@ -164,7 +168,7 @@ let package = Package(
         .executableTarget(name: "crucible",
                           dependencies: ["CrucibleBroker", "CrucibleClient", "CrucibleVerify", "CrucibleStorage", "CrucibleGroups",
                                          "CrucibleBench", "CrucibleWorkload", "CrucibleRdKafka", "CrucibleVerifyRun", "CrucibleMutations",
-                                         "CrucibleReport", "CrucibleTransactions", "CrucibleSecurity", "CrucibleController",
+                                         "CrucibleReport", "CrucibleTransactions", "CrucibleSecurity", "CrucibleController", "CrucibleMetrics",
                                          .product(name: "ArgumentParser", package: "swift-argument-parser"),
                                          .product(name: "Logging", package: "swift-log")],
                           swiftSettings: swiftSettings),

@@ -1,3 +1,4 @@
+import CrucibleMetrics
 import Foundation
 
 /// A node's wall clock, moved by the nemesis: the node runs with Debian's libfaketime preloaded, which reads the
@@ -20,10 +21,16 @@ enum FakeClock {
 
     static func file(in nodeDirectory: String) -> String { nodeDirectory + "/faketime" }
 
-    /// What a node's environment gains: the preload and where its offset is.
+    /// What a node's environment gains: the preload and where its offset is. libfaketime cannot start beside
+    /// jemalloc (jemalloc reads the clock while it starts, inside libfaketime's own start, which gives up), so such
+    /// a node also preloads, first, the project's library handing malloc to glibc's allocator.
     static func environment(offsetFile: String) -> [String] {
         guard let library else { return [] }
-        return ["LD_PRELOAD=\(library)", "FAKETIME_TIMESTAMP_FILE=\(offsetFile)", "FAKETIME_NO_CACHE=1",
+        let glibcMalloc = URL(fileURLWithPath: CommandLine.executablePath).deletingLastPathComponent()
+            .appendingPathComponent("libCrucibleGlibcMalloc.so").path
+        let preload = AllocatorStatistics.isJemalloc && FileManager.default.fileExists(atPath: glibcMalloc)
+            ? "\(glibcMalloc):\(library)" : library
+        return ["LD_PRELOAD=\(preload)", "FAKETIME_TIMESTAMP_FILE=\(offsetFile)", "FAKETIME_NO_CACHE=1",
                 "DONT_FAKE_MONOTONIC=1"]
     }
 
