@@ -147,6 +147,7 @@ let package = Package(
         // machine, failover, results written.
         .target(name: "CrucibleBench",
                 dependencies: ["CrucibleWorkload", "CrucibleClient", "CrucibleProtocol", "CRdKafka", "CrucibleRdKafka", "CrucibleSecurity",
+                               "CrucibleMetrics",
                                .product(name: "NIOCore", package: "swift-nio"),
                                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                                .product(name: "Histogram", package: "hdrhistogram-swift")],
@@ -196,7 +197,7 @@ let package = Package(
                                                                   .product(name: "Histogram", package: "hdrhistogram-swift")]),
         // The command-line tools' pure parts (plans, parsing, Kafka's table formats).
         .testTarget(name: "CrucibleToolTests", dependencies: ["crucible", "CrucibleClient", "CrucibleGroups", "CrucibleRecords",
-                                                              "CrucibleVerifyRun",
+                                                              "CrucibleVerifyRun", "CrucibleMetrics",
                                                               .product(name: "NIOConcurrencyHelpers", package: "swift-nio")]),
     ]
 )

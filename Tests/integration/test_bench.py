@@ -336,6 +336,15 @@ def test_a_driver_librdkafka_refuses_exits_2_naming_file_and_key(tmp_path):
     assert str(driver) in line and "acks=maybe" in line, line
 
 
+def test_metrics_urls_are_for_a_cluster_bench_did_not_start_and_must_be_http(tmp_path):
+    ok = OMB_WORKLOADS / "1-topic-1-partition-100b.yaml"
+    line = one_line(refuse(tmp_path, ok, "--metrics-url", "http://127.0.0.1:1/metrics", "--skip-calibration"))
+    assert "--metrics-url" in line and "--bootstrap-server" in line, line
+    line = one_line(refuse(tmp_path, ok, "--bootstrap-server", "127.0.0.1:1", "--metrics-url", "ftp://x/metrics",
+                           "--skip-calibration"))
+    assert "--metrics-url ftp://x/metrics" in line, line
+
+
 def test_a_missing_file_and_a_negative_duration_exit_2(tmp_path):
     missing = tmp_path / "no-such-workload.yaml"
     line = one_line(refuse(tmp_path, missing))
@@ -394,6 +403,21 @@ def test_killing_the_leader_measures_the_gap_to_a_new_leader(tmp_path):
     measured = [f for f in failovers if f.get("gapMs") is not None and f["gapMs"] < 30_000
                 and f["newLeader"] in (1, 2, 3) and f["newLeader"] != f["node"]]
     assert measured, failovers
+    # The brokers' own account, scraped from their /metrics every period: a killed leader's partitions were
+    # under-replicated on the nodes that took over, messages came in, and Produce requests were timed.
+    brokers = content["crucible"]["brokerMetrics"]
+    assert sorted(brokers["nodes"]) == ["1", "2", "3"], brokers.keys()
+    series = brokers["nodes"].values()
+    assert all(len(node["atSeconds"]) >= 5 for node in series), [len(n["atSeconds"]) for n in series]
+    assert max(v or 0 for node in series for v in node["underReplicatedPartitions"]) >= 1, brokers
+    assert sum(v or 0 for node in series for v in node["messagesInPerSecond"]) > 0
+    assert any(v for node in series for v in node["produceTimeMs"]["total"]), brokers
+    # ...and the report draws it beside the client's view.
+    page = tmp_path / "report.html"
+    made = crucible("report", out, "--output", page, timeout=300)
+    assert made.returncode == 0, explain(made)
+    drawn = dict(re.findall(r'data-chart="([^"]+-brokers-[^"]+)" data-points="(\d+)"', page.read_text()))
+    assert len(drawn) == 2 and all(int(points) > 0 for points in drawn.values()), drawn
     summary = (out / "summary.md").read_text()
     assert "## Failover" in summary, summary
     table = summary.split("## Failover", 1)[1]

@@ -32,10 +32,11 @@ def charts(dom: str) -> dict[str, int]:
 
 def expected_charts(bench_dir: Path, verify_dirs: list[Path]) -> int:
     """From the inputs alone: per bench run a rate chart, a latency chart when it recorded any latency, a failover
-    timeline when it killed a leader; one compression chart when some run used a codec; per verify directory a
+    timeline when it killed a leader, two broker charts when it scraped the brokers; one compression chart when some run used a codec; per verify directory a
     lost-writes chart, and per run a latency scatter and a throughput line."""
     runs = [r for _, r in results(bench_dir)]
     count = len(runs) + sum(1 for r in runs if r["crucible"]["failovers"])
+    count += 2 * sum(1 for r in runs if r["crucible"].get("brokerMetrics"))  # the brokers' partitions and Produce time
     count += sum(1 for r in runs if r["aggregatedPublishLatencyQuantiles"] or r["aggregatedEndToEndLatencyQuantiles"])
     count += 1 if any(r["crucible"]["compressionType"] != "none" for r in runs) else 0
     for directory in verify_dirs:

@@ -17,12 +17,23 @@ public protocol BenchCluster: AnyObject {
     var brokerCount: Int? { get }
     func kill(node: Int32) throws
     func start(node: Int32) throws
+    /// Each node's `/metrics` URL, scraped during a benchmark's test; empty when none is known.
+    var metricsURLs: [Int32: String] { get }
+}
+
+extension BenchCluster {
+    public var metricsURLs: [Int32: String] { [:] }
 }
 
 /// A cluster the benchmark did not start: it touches nothing but the topics it creates.
 public final class RemoteCluster: BenchCluster {
     public let bootstrapServers: String
-    public init(bootstrapServers: String) { self.bootstrapServers = bootstrapServers }
+    /// The nodes' `/metrics` (Kafka's JMX exporter, or Crucible's own), numbered from 1 in the order given.
+    public let metricsURLs: [Int32: String]
+    public init(bootstrapServers: String, metricsURLs: [String] = []) {
+        self.bootstrapServers = bootstrapServers
+        self.metricsURLs = Dictionary(uniqueKeysWithValues: metricsURLs.enumerated().map { (Int32($0 + 1), $1) })
+    }
     public var brokerProcesses: [Int32: Int32] { [:] }
     public var dataDirectory: String? { nil }
     public var brokerCount: Int? { nil }

@@ -102,8 +102,10 @@ public final class BenchRun {
         backlog?.start()
         failovers?.start()
         let testStart = Date()
+        let brokers = cluster.metricsURLs.isEmpty ? nil : BrokerScraper(urls: cluster.metricsURLs, periodSeconds: options.periodSeconds)
         measurement.run(phase: "test", seconds: testSeconds, record: true) { backlog?.finished ?? true }
         let testElapsed = Date().timeIntervalSince(testStart)
+        let brokerSeries = brokers?.finish()
         let backlogFigures = backlog?.finish()
         let failoverFigures = failovers?.finish() ?? []
         let usage = SystemUsage.sample(brokers: cluster.brokerProcesses).since(usageBefore, seconds: testElapsed)
@@ -124,7 +126,7 @@ public final class BenchRun {
         var result = measurement.result()
         let extras = RunExtras(run: self, rate: rate, search: search, backlog: backlogFigures, failovers: failoverFigures,
                                totals: totals, storedBytes: stored, usage: usage, measurement: measurement,
-                               testSeconds: testElapsed)
+                               testSeconds: testElapsed, brokerMetrics: brokerSeries)
         result.crucible = extras.json
         let path = try ResultFiles.write(result: result, measurement: measurement, workloadFile: workloadFile,
                                          driverName: driver.name, directory: options.outputDirectory, date: started)

@@ -35,6 +35,8 @@ struct RunExtras: Codable {
     var backlog: BacklogPhase.Figures?
     var failovers: [FailoverPhase.Figures]
     var usage: SystemUsage.Summary?
+    /// The brokers' own series (their `/metrics`, scraped every period of the test), when the cluster has them.
+    var brokerMetrics: BrokerSeries?
     var sendsFailed: Int
     /// Messages the final flush left unanswered, dropped when the producers stopped: a cluster slower than the
     /// offered load, not a refusal (that is `sendsFailed`).
@@ -59,7 +61,8 @@ struct RunExtras: Codable {
 
     init(run: BenchRun, rate: Double, search: RateSearchPhase.Outcome?, backlog: BacklogPhase.Figures?,
          failovers: [FailoverPhase.Figures], totals: Totals, storedBytes: Int64?, usage: SystemUsage.Summary?,
-         measurement: Measurement, testSeconds: Double) {
+         measurement: Measurement, testSeconds: Double, brokerMetrics: BrokerSeries? = nil) {
+        self.brokerMetrics = brokerMetrics
         let workload = run.workload, driver = run.driver
         workloadFile = run.workloadFile
         driverFile = run.driverFile ?? "(default driver)"

@@ -9,7 +9,7 @@ struct BenchSection {
     /// Distinguishes this directory's anchors and chart ids from another's in the same report.
     let tag: String
 
-    private typealias H = ReportHTML
+    typealias H = ReportHTML
 
     func render() -> String {
         var html = "<section id=\"bench-\(tag)\"><h2>Benchmark: \(H.esc(results.directory))</h2>"
@@ -19,6 +19,7 @@ struct BenchSection {
         html += part("compression", compression())
         html += part("max", maxRates())
         html += part("failover", failovers())
+        html += part("brokers", brokers())
         html += part("warnings", warningsAndErrors())
         if !results.failures.isEmpty {
             html += part("failed", "<h3>Runs that failed</h3><ul>" + results.failures.map { "<li>\(H.esc($0))</li>" }.joined() + "</ul>")
@@ -146,14 +147,11 @@ struct BenchSection {
         var html = "<h3>Failover</h3>"
         var rows: [[String]] = []
         for (index, run) in runs {
-            var bands: [SVGChart.Band] = []
-            let testEnd = run.extras["testSeconds"]?.number ?? 0
+            let bands = Self.failoverBands(run)
             for failover in run.failovers {
                 let at = failover["killedAtSeconds"]?.number ?? 0
                 let gap = failover["gapMs"]?.number
                 let node = failover["node"]?.number.map { String(Int($0)) } ?? "?"
-                bands.append(.init(from: at, to: gap.map { at + $0 / 1_000 } ?? max(testEnd, at),
-                                   label: "n\(node) killed: " + (gap.map { String(format: "%.2f s", $0 / 1_000) } ?? "no write after")))
                 let controller: String
                 switch failover["wasController"] {
                 case .bool(let was)?: controller = was ? "yes" : "no"
@@ -198,6 +196,18 @@ struct BenchSection {
         }
         guard !rows.isEmpty else { return "" }
         return "<h3>Errors and warnings</h3>" + H.table(["run", "what happened"], rows, textColumns: 2)
+    }
+
+    /// Each failover as a shaded interval, from the leader's SIGKILL to the first acknowledged write after it.
+    static func failoverBands(_ run: BenchRunResult) -> [SVGChart.Band] {
+        let testEnd = run.extras["testSeconds"]?.number ?? 0
+        return run.failovers.map { failover in
+            let at = failover["killedAtSeconds"]?.number ?? 0
+            let gap = failover["gapMs"]?.number
+            let node = failover["node"]?.number.map { String(Int($0)) } ?? "?"
+            return .init(from: at, to: gap.map { at + $0 / 1_000 } ?? max(testEnd, at),
+                         label: "n\(node) killed: " + (gap.map { String(format: "%.2f s", $0 / 1_000) } ?? "no write after"))
+        }
     }
 
     // MARK: Figures from a result

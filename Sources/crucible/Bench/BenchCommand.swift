@@ -19,6 +19,8 @@ struct BenchCommand: ParsableCommand {
     @Argument(help: "OMB workload files, or Crucible benchmark sets (YAML with `runs:`).") var workloads: [String] = []
     @Option(name: .long, help: "OMB Kafka driver file (repeatable: each workload runs with each driver).") var driver: [String] = []
     @Option(name: .long, help: "Benchmark this cluster instead of starting one.") var bootstrapServer: String?
+    @Option(name: .long, help: "A node's /metrics URL on the cluster --bootstrap-server names (repeatable, one per node; Kafka behind the Prometheus JMX exporter, or Crucible): scraped every period beside the client's figures.")
+    var metricsUrl: [String] = []
     @Option(name: .long, help: "Directory for results (default Reports/bench-<time>).") var output: String?
     @Option(name: .long, help: "Override every workload's warmupDurationMinutes (fractions allowed).") var warmupMinutes: Double?
     @Option(name: .long, help: "Override every workload's testDurationMinutes (fractions allowed).") var testMinutes: Double?
@@ -38,6 +40,12 @@ struct BenchCommand: ParsableCommand {
         guard periodSeconds > 0 && periodSeconds.isFinite else { throw UsageError("--period-seconds \(periodSeconds): must be positive") }
         guard (1...9).contains(nodes) else { throw UsageError("--nodes \(nodes): must be 1 to 9") }
         for entry in override where !entry.contains("=") { throw UsageError("--override \(entry): expected KEY=VALUE") }
+        if !metricsUrl.isEmpty && bootstrapServer == nil {
+            throw UsageError("--metrics-url: the cluster bench starts is scraped already; give it with --bootstrap-server")
+        }
+        for url in metricsUrl where !(url.hasPrefix("http://") && URL(string: url)?.host != nil) {
+            throw UsageError("--metrics-url \(url): expected http://host:port/metrics")
+        }
         if security != .plaintext && bootstrapServer != nil {
             throw UsageError("--security: a cluster this run does not start keeps its own; give its client settings in the driver's commonConfig")
         }
@@ -60,7 +68,7 @@ struct BenchCommand: ParsableCommand {
         let cluster: BenchCluster
         if let bootstrapServer {
             local = nil
-            cluster = RemoteCluster(bootstrapServers: bootstrapServer)
+            cluster = RemoteCluster(bootstrapServers: bootstrapServer, metricsURLs: metricsUrl)
         } else {
             progress.note("starting a local cluster of \(nodes) node(s)")
             local = try LocalScratchCluster(nodes: nodes, overrides: override, security: security)

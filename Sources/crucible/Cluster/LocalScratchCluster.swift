@@ -39,6 +39,9 @@ final class LocalScratchCluster: BenchCluster, VerifyCluster {
         Dictionary(uniqueKeysWithValues: layout.nodes.compactMap { node in node.pid.map { (node.id, $0) } })
     }
     var dataDirectory: String? { dir }
+    var metricsURLs: [Int32: String] {
+        Dictionary(uniqueKeysWithValues: layout.nodes.compactMap { node in node.metricsURL.map { (node.id, $0) } })
+    }
 
     /// DIR/client.properties of a cluster started with TLS or SASL: what its clients connect with.
     var clientProperties: [Driver.Property] {
