@@ -157,7 +157,7 @@ let package = Package(
         // Verification runs, Jepsen's parts: queue-workload clients on librdkafka recording a history, the nemesis
         // acting on the cluster, then the checker and the scenario's expectation.
         .target(name: "CrucibleVerifyRun",
-                dependencies: ["CrucibleWorkload", "CrucibleVerify", "CrucibleClient", "CrucibleProtocol", "CrucibleSecurity", "CRdKafka",
+                dependencies: ["CrucibleWorkload", "CrucibleVerify", "CrucibleClient", "CrucibleProtocol", "CrucibleSecurity", "CrucibleMetrics", "CRdKafka",
                                "CrucibleRdKafka", .product(name: "NIOConcurrencyHelpers", package: "swift-nio")],
                 swiftSettings: swiftSettings),
         // Reports and the CI regression gate, over what bench, verify and check write.

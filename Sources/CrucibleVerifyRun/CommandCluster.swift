@@ -10,6 +10,9 @@ public final class CommandCluster: VerifyCluster {
 
     public var bootstrapServers: String { description.bootstrapServers }
     public var nodeIds: [Int32] { description.nodeIds }
+    public var metricsURLs: [Int32: String] {
+        Dictionary(uniqueKeysWithValues: zip(description.nodeIds, description.metricsURLs).map { ($0, $1) })
+    }
 
     public func address(of node: Int32) -> String? {
         description.nodeIds.firstIndex(of: node).map { description.addresses[$0] }

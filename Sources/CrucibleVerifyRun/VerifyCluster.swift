@@ -31,10 +31,13 @@ public protocol VerifyCluster: AnyObject {
     /// What a client needs to connect to a cluster crucible started with TLS or SASL (librdkafka's keys); the
     /// scenario's `commonConfig` goes over it.
     var clientProperties: [Driver.Property] { get }
+    /// Each node's `/metrics`, scraped every second of a run into `broker-metrics.json`; empty when none is known.
+    var metricsURLs: [Int32: String] { get }
 }
 
 extension VerifyCluster {
     public var clientProperties: [Driver.Property] { [] }
+    public var metricsURLs: [Int32: String] { [:] }
 }
 
 /// Where a key's partition and the controller are now, asked of the cluster itself when a nemesis step resolves

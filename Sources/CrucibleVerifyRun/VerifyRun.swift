@@ -1,4 +1,5 @@
 import CrucibleClient
+import CrucibleMetrics
 import CrucibleProtocol
 import CrucibleSecurity
 import CrucibleVerify
@@ -61,6 +62,9 @@ public final class VerifyRun: @unchecked Sendable {
                  + "\(scenario.processes) process(es), \(plan.count) nemesis step(s), \(Int(timeLimitSeconds)) s")
 
         watchdog.enter("running the workload")
+        // The brokers' own account of the run (under-replicated and offline partitions, the active controller),
+        // beside the history: what a reader of a failed run looks at next.
+        let brokers = cluster.metricsURLs.isEmpty ? nil : BrokerScraper(urls: cluster.metricsURLs, periodSeconds: 1)
         let workStart = Date()
         let end = workStart.addingTimeInterval(timeLimitSeconds)
         let nemesisDone = DispatchSemaphore(value: 0)
@@ -91,6 +95,9 @@ public final class VerifyRun: @unchecked Sendable {
                      + "(high watermark \(key.highWatermark.map(String.init) ?? "unknown"))")
         }
         history.close()
+        if let series = brokers?.finish() {
+            try JSONEncoder.pretty.encode(series).write(to: URL(fileURLWithPath: directory + "/broker-metrics.json"))
+        }
         watchdog.enter("collecting the nodes' logs")
         cluster.collectLogs(into: directory + "/nodes")
         watchdog.enter("checking the history")

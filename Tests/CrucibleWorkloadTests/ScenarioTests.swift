@@ -74,6 +74,8 @@ final class ScenarioTests: XCTestCase {
         assertRefused(external + "    start: s\nnemesis: {faults: [partition]}\n", naming: "external")
         assertRefused(external + "    start: s\nnemesis: {faults: [disk-fault]}\n", naming: "external")
         assertRefused("expect: {valid: true}\ncluster:\n  external: {addresses: [nohost]}\n", naming: "addresses")
+        assertRefused("expect: {valid: true}\ncluster:\n  external: {addresses: [a:1, b:2], metricsUrls: [http://a:7071/metrics]}\n",
+                      naming: "metricsUrls")
         assertRefused("expect: {valid: true}\ncluster:\n  nodes: 3\n  external: {addresses: [a:1, b:2]}\n", naming: "nodes")
     }
 
@@ -86,10 +88,12 @@ final class ScenarioTests: XCTestCase {
                 nodeIds: [4, 7]
                 kill: ssh {host} kill -9 $(cat /run/kafka-{node}.pid)
                 start: ssh {host} start --port {port} --id {node} --at {address}
+                metricsUrls: [http://kafka-a:7071/metrics, http://kafka-b:7071/metrics]
             nemesis: {faults: [kill]}
             """)
         XCTAssertEqual(warnings, [])
         let external = try XCTUnwrap(scenario.external)
+        XCTAssertEqual(external.metricsURLs, ["http://kafka-a:7071/metrics", "http://kafka-b:7071/metrics"])
         XCTAssertEqual(scenario.nodes, 2)
         XCTAssertEqual(external.bootstrapServers, "kafka-a:9092,kafka-b:9093")
         XCTAssertEqual(external.command("kill", node: 7), "ssh kafka-b kill -9 $(cat /run/kafka-7.pid)")

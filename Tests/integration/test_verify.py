@@ -28,8 +28,14 @@ def test_every_scenario_meets_its_expectation(runs, name):
     completed, run_dir, out = runs[name]
     assert completed.returncode == 0, explain(completed)
     assert run_dir is not None and run_dir.name == "run-1-seed-1"
-    for file in ("history.jsonl", "analysis.json", "history.html", "nemesis.json", "run.json"):
+    for file in ("history.jsonl", "analysis.json", "history.html", "nemesis.json", "run.json", "broker-metrics.json"):
         assert (run_dir / file).stat().st_size > 0, file
+    # The brokers' own account, scraped every second: each node answered most of the run.
+    brokers = json.loads((run_dir / "broker-metrics.json").read_text())
+    assert sorted(brokers["nodes"]) == ["1", "2", "3"], brokers.keys()
+    assert all(len(node["atSeconds"]) >= 5 for node in brokers["nodes"].values()), brokers
+    if name == "safe-kill":  # a killed replica leaves its partitions under-replicated on their leaders for a while
+        assert max(v or 0 for node in brokers["nodes"].values() for v in node["underReplicatedPartitions"]) >= 1
     assert (run_dir / "clients.log").exists()  # librdkafka's own lines; a pause may leave it with none
     assert sorted(p.name for p in (run_dir / "nodes").iterdir()) == [f"node-{i}.log" for i in (1, 2, 3)]
     outcome = json.loads((run_dir / "run.json").read_text())

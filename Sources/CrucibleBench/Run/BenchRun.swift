@@ -1,3 +1,4 @@
+import CrucibleMetrics
 import CrucibleWorkload
 import Foundation
 import Histogram

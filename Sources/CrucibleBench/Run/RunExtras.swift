@@ -1,3 +1,4 @@
+import CrucibleMetrics
 import CrucibleRdKafka
 import CrucibleWorkload
 import Foundation

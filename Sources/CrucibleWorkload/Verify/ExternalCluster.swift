@@ -15,6 +15,9 @@ public struct ExternalCluster: Sendable, Equatable {
     public var nodeIds: [Int32]
     /// Shell commands by action: `start`, `kill`, `pause`, `resume`, `logs`.
     public var commands: [String: String]
+    /// Each node's `/metrics` (`metricsUrls`, in the order of `addresses`; Kafka behind the JMX exporter, or
+    /// Crucible), scraped every second of a run; empty when not given.
+    public var metricsURLs: [String] = []
 
     public static let actions = ["start", "kill", "pause", "resume", "logs"]
 
@@ -51,7 +54,11 @@ public struct ExternalCluster: Sendable, Equatable {
         for action in actions {
             if let command = try map.string(action), !command.isEmpty { commands[action] = command }
         }
-        return ExternalCluster(addresses: addresses, nodeIds: ids, commands: commands)
+        let metricsURLs = try map.stringList("metricsUrls")
+        guard metricsURLs.isEmpty || (metricsURLs.count == addresses.count && metricsURLs.allSatisfy { $0.hasPrefix("http://") }) else {
+            throw WorkloadFileError(map.file, "metricsUrls: expected one http://host:port/metrics per address")
+        }
+        return ExternalCluster(addresses: addresses, nodeIds: ids, commands: commands, metricsURLs: metricsURLs)
     }
 
     /// The nemesis faults this cluster's commands can carry out: refused, naming the missing command, otherwise.

@@ -1,11 +1,10 @@
-import CrucibleMetrics
 import Foundation
 import NIOConcurrencyHelpers
 
-/// The brokers' own view of a benchmark: each node's `/metrics` (Crucible's, or any Kafka's behind the JMX exporter
-/// with its example configuration) scraped every statistics period of the test beside the client's figures. A
+/// The brokers' own view of a benchmark or a verification run: each node's `/metrics` (Crucible's, or any Kafka's behind the JMX exporter
+/// with its example configuration) scraped every period beside the client's figures. A
 /// node that does not answer (killed by the failover phase) leaves a gap in its series, not an error.
-final class BrokerScraper: @unchecked Sendable {
+public final class BrokerScraper: @unchecked Sendable {
     private struct Sample {
         var seconds: Double
         var values: [String: Double]
@@ -23,7 +22,7 @@ final class BrokerScraper: @unchecked Sendable {
     static let produceParts = [("total", "totaltimems"), ("requestQueue", "requestqueuetimems"), ("local", "localtimems"),
                                ("remote", "remotetimems"), ("responseSend", "responsesendtimems")]
 
-    init(urls: [Int32: String], periodSeconds: Double) {
+    public init(urls: [Int32: String], periodSeconds: Double) {
         self.urls = urls
         self.periodSeconds = periodSeconds
         Thread.detachNewThread { [self] in
@@ -34,7 +33,7 @@ final class BrokerScraper: @unchecked Sendable {
         }
     }
 
-    func finish() -> BrokerSeries {
+    public func finish() -> BrokerSeries {
         stop.signal()
         stopped.wait()
         let all = samples.withLockedValue { $0 }
@@ -107,22 +106,22 @@ final class BrokerScraper: @unchecked Sendable {
 }
 
 /// Per node, one value per scrape after the first: what `crucible.brokerMetrics` holds in a result.
-struct BrokerSeries: Codable {
-    var periodSeconds: Double
-    var scrapeFailures: Int
-    var nodes: [String: Node]
+public struct BrokerSeries: Codable, Sendable {
+    public var periodSeconds: Double
+    public var scrapeFailures: Int
+    public var nodes: [String: Node]
 
-    struct Node: Codable {
-        var url: String
-        var atSeconds: [Double] = []
-        var underReplicatedPartitions: [Double?] = []
-        var underMinIsrPartitions: [Double?] = []
+    public struct Node: Codable, Sendable {
+        public var url: String
+        public var atSeconds: [Double] = []
+        public var underReplicatedPartitions: [Double?] = []
+        public var underMinIsrPartitions: [Double?] = []
         /// Counted by the active controller only.
-        var offlinePartitions: [Double?] = []
-        var activeController: [Double?] = []
-        var messagesInPerSecond: [Double?] = []
-        var cpuCoresUsed: [Double?] = []
+        public var offlinePartitions: [Double?] = []
+        public var activeController: [Double?] = []
+        public var messagesInPerSecond: [Double?] = []
+        public var cpuCoresUsed: [Double?] = []
         /// Mean milliseconds per Produce request in each interval, by Kafka's RequestMetrics parts.
-        var produceTimeMs: [String: [Double?]] = [:]
+        public var produceTimeMs: [String: [Double?]] = [:]
     }
 }
