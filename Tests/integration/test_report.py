@@ -36,7 +36,11 @@ def expected_charts(bench_dir: Path, verify_dirs: list[Path]) -> int:
     lost-writes chart, and per run a latency scatter and a throughput line."""
     runs = [r for _, r in results(bench_dir)]
     count = len(runs) + sum(1 for r in runs if r["crucible"]["failovers"])
-    count += 2 * sum(1 for r in runs if r["crucible"].get("brokerMetrics"))  # the brokers' partitions and Produce time
+    for r in runs:  # the brokers' partitions over time, and their Produce time beside the client's latency
+        nodes = (r["crucible"].get("brokerMetrics") or {}).get("nodes", {}).values()
+        count += any(v is not None for n in nodes for v in n["underReplicatedPartitions"])
+        count += bool(nodes) and (any(v is not None for n in nodes for part in n["produceTimeMs"].values() for v in part)
+                                  or any(v > 0 for v in r["publishLatencyAvg"]))  # a log scale: zeros have no place
     count += sum(1 for r in runs if r["aggregatedPublishLatencyQuantiles"] or r["aggregatedEndToEndLatencyQuantiles"])
     count += 1 if any(r["crucible"]["compressionType"] != "none" for r in runs) else 0
     for directory in verify_dirs:

@@ -22,8 +22,11 @@ extension BenchSection {
             let offline = ordered.flatMap { Self.points($0.value, "offlinePartitions") }
             partitions.series.append(.init(name: "offline (active controller)", points: offline.sorted { $0.x < $1.x }, style: .dashed))
             partitions.bands = bands
-            html += H.figure(partitions.render(), caption: "Each node's UnderReplicatedPartitions and the active controller's "
-                             + "OfflinePartitionsCount, scraped every period; shaded: failovers.")
+            // A chart only where there is something to draw (a run without produce has no Produce times).
+            if partitions.drawablePointCount > 0 {
+                html += H.figure(partitions.render(), caption: "Each node's UnderReplicatedPartitions and the active "
+                                 + "controller's OfflinePartitionsCount, scraped every period; shaded: failovers.")
+            }
 
             var produce = SVGChart(id: "\(tag)-brokers-produce-\(index)", title: run.identity, xLabel: "seconds into the test",
                                    yLabel: "ms per request (mean)", yScale: .log)
@@ -36,8 +39,10 @@ extension BenchSection {
             produce.series.append(.init(name: "client: publish latency avg",
                                         points: run.result.publishLatencyAvg.enumerated().map { (Double($0 + 1) * period, $1) }, style: .dots))
             produce.bands = bands
-            html += H.figure(produce.render(), caption: "Kafka's RequestMetrics for Produce, averaged over the nodes, beside "
-                             + "the client's publish latency: the difference is the network and the client's own queue.")
+            if produce.drawablePointCount > 0 {
+                html += H.figure(produce.render(), caption: "Kafka's RequestMetrics for Produce, averaged over the nodes, "
+                                 + "beside the client's publish latency: the difference is the network and the client's own queue.")
+            }
         }
         return html
     }

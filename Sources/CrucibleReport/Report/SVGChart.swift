@@ -46,6 +46,10 @@ struct SVGChart {
     private static let margin = (left: 64.0, right: 36.0, top: 44.0, bottom: 44.0)
 
     var pointCount: Int { series.reduce(0) { $0 + $1.points.count } }
+    /// The points the chart can place on its scales (a log scale has no place for zero).
+    var drawablePointCount: Int {
+        series.reduce(0) { $0 + $1.points.filter { usable($0.x, xScale) && usable($0.y, yScale) }.count }
+    }
 
     func render() -> String {
         let plotted = series.map { s in Series(name: s.name, points: s.points.filter { usable($0.x, xScale) && usable($0.y, yScale) },
