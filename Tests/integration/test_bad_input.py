@@ -109,7 +109,8 @@ def test_invalid_config_value_exits_2_naming_the_key(tmp_path):
                             capture_output=True, text=True, timeout=30)
     assert result.returncode == 2 and "num.partitions" in result.stderr
     for key, value in [("replica.selector.class", "com.example.Nearest"),
-                       ("leader.imbalance.per.broker.percentage", "101")]:
+                       ("leader.imbalance.per.broker.percentage", "101"),
+                       ("crucible.metrics.port", "70000"), ("crucible.metrics.port", "nine")]:
         result = subprocess.run([crucible_binary(), "broker", "--config", str(config), "--standalone",
                                  "--override", "log.segment.bytes=1048576", "--override", f"{key}={value}"],
                                 capture_output=True, text=True, timeout=30)

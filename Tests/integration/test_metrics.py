@@ -2,10 +2,11 @@
 its JMX exporter gives them, counters that count exactly, gauges that follow the cluster through a stopped
 follower and a killed controller, and jemalloc's statistics."""
 import json
+import time
 import urllib.request
 
 import pytest
-from confluent_kafka import Producer
+from confluent_kafka import Consumer, Producer
 from prometheus_client.parser import text_string_to_metric_families
 
 from cluster import Cluster, wait_for
@@ -89,6 +90,25 @@ def test_messages_in_rise_by_exactly_what_was_produced_on_the_leaders(cluster):
     produce_requests = total(cluster, "kafka_network_requestmetrics_totaltimems_count", request="Produce")
     assert produce_requests >= 1
     assert produce_requests == total(cluster, "kafka_network_requestmetrics_localtimems_count", request="Produce")
+    # The request counts by version add up to the same requests.
+    urls = metrics_urls(cluster)
+    by_version = sum(sample for node in urls for (name, labels), sample in scrape(urls[node]).items()
+                     if name == "kafka_network_requestmetrics_requests_total" and ("request", "Produce") in labels)
+    assert by_version == produce_requests
+
+    # Reading it all back is bytes out of the leaders, no fewer than the values' bytes.
+    consumer = Consumer({"bootstrap.servers": cluster.bootstrap, "group.id": topic, "auto.offset.reset": "earliest"})
+    consumer.subscribe([topic])
+    read = 0
+    deadline = time.monotonic() + 60
+    while read < records and time.monotonic() < deadline:
+        message = consumer.poll(1)
+        if message is not None and message.error() is None:
+            read += 1
+    consumer.close()
+    assert read == records
+    assert total(cluster, "kafka_server_brokertopicmetrics_bytesout_total", topic=topic) >= records * 100
+    assert total(cluster, "kafka_server_brokertopicmetrics_totalfetchrequests_total", topic=topic) >= 1
 
 
 def test_under_replicated_partitions_follow_a_stopped_follower_and_the_active_controller_moves(cluster):

@@ -64,6 +64,7 @@ def ssl_cluster(tmp_path_factory):
                                  # On the controller listener the admin's certificate names someone else.
                                  "listener.name.controller.ssl.principal.mapping.rules": "RULE:^CN=(admin),O=Crucible$/outsider/,DEFAULT"})
     cluster.up()
+    cluster.config = str(cluster.directory / "client.properties")
     yield cluster
     cluster.down()
 
@@ -390,6 +391,14 @@ def test_the_controller_listener_serves_only_the_nodes(ssl_cluster):
     # Correlation id, the response header's tagged fields, then the error code.
     assert answered is not None and struct.unpack(">h", answered[5:7])[0] == 0
     assert ask(security / "client.pem", security / "client-key.pem") is None
+    # DESCRIBE on the cluster is what DescribeQuorum asks of anyone else (Kafka's quorum tool for an operator).
+    acls(ssl_cluster, "--add", "--allow-principal", "User:outsider", "--operation", "Describe", "--cluster")
+    try:
+        answered = ask(security / "client.pem", security / "client-key.pem")
+        assert answered is not None and struct.unpack(">h", answered[5:7])[0] == 0
+    finally:
+        acls(ssl_cluster, "--remove", "--force", "--allow-principal", "User:outsider", "--operation", "Describe", "--cluster")
+    assert ask(security / "client.pem", security / "client-key.pem") is None
     # The cluster is unharmed: the admin, on the client listener, still gets its answers.
     assert crucible("topics", "--bootstrap-server", ssl_cluster.bootstrap, "--command-config",
                     str(ssl_cluster.directory / "client.properties"), "--list").returncode == 0
@@ -693,6 +702,9 @@ ssl.truststore.location={ca}
     bad = external_scenario(tmp_path / "bad.yaml", sasl_cluster, "security.protocol=SASL_SMOKE")
     refused = verify(bad, "--output", tmp_path / "bad-out", timeout=60)
     assert refused.returncode == 2 and "security.protocol" in refused.stderr, explain(refused)
+    # --security starts a secured local cluster; a scenario naming a cluster of its own cannot take it.
+    refused = verify(scenario, "--security", "ssl", "--output", tmp_path / "flag-out", timeout=60)
+    assert refused.returncode == 2 and "--security" in refused.stderr and "external.yaml" in refused.stderr, explain(refused)
     assert crucible("topics", "--bootstrap-server", sasl_cluster.bootstrap, "--command-config", sasl_cluster.config,
                     "--list").returncode == 0
 

@@ -70,11 +70,14 @@ enum ControllerRefusal {
     }
 
     static func deleteTopics(_ request: DeleteTopicsRequest, _ code: ErrorCode) -> DeleteTopicsResponse {
+        // Before v6 topics come by name; from v6 by name or by id, and the answer carries both back.
+        let named = request.topicNames.map { (name: Optional($0), topicId: KafkaUUID.zero) }
+        let states = request.topics.map { (name: $0.name, topicId: $0.topicId) }
         var response = DeleteTopicsResponse()
-        let names = request.topicNames + request.topics.compactMap(\.name)
-        response.responses = names.map { name in
+        response.responses = (named + states).map { topic in
             var entry = DeleteTopicsResponse.DeletableTopicResult()
-            entry.name = name
+            entry.name = topic.name
+            entry.topicId = topic.topicId
             entry.errorCode = code.rawValue
             return entry
         }

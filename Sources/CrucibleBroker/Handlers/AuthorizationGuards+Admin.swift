@@ -19,16 +19,8 @@ extension BrokerApis {
             let may = { [self] (name: String?) in name.map { allowed(context, .delete, .topic, $0) } ?? true }
             if context.version >= 6 {
                 // By id, the topic's name is what ACLs are about.
-                return refusing(request, \.topics, \.responses, allowed: { may($0.name ?? image.topic(id: $0.topicId)?.name) }) { denied in
-                    var response = DeleteTopicsResponse()
-                    response.responses = denied.topics.map { state in
-                        var entry = DeleteTopicsResponse.DeletableTopicResult()
-                        entry.name = state.name
-                        entry.topicId = state.topicId
-                        entry.errorCode = topic.rawValue
-                        return entry
-                    }
-                    return response
+                return refusing(request, \.topics, \.responses, allowed: { may($0.name ?? image.topic(id: $0.topicId)?.name) }) {
+                    ControllerRefusal.deleteTopics($0, topic)
                 }
             }
             return refusing(request, \.topicNames, \.responses, allowed: may) { ControllerRefusal.deleteTopics($0, topic) }

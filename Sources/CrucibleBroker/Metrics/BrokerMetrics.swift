@@ -102,36 +102,40 @@ final class BrokerMetrics: Sendable {
         var total: Double { requestQueue + local + remote + responseSend }
     }
 
-    /// One API's RequestMetrics histograms, made on first use and kept.
-    private struct ApiHistograms: Sendable {
+    /// One API version's RequestMetrics series, made on first use and kept, so a request pays for a dictionary
+    /// lookup rather than for building its name and a registry lookup under swift-prometheus' lock.
+    private struct RequestSeries: Sendable {
         let total, requestQueue, local, remote, responseQueue, responseSend: ValueHistogram
+        let count: Counter
 
-        init(_ registry: MetricsRegistry, request: String) {
+        init(_ registry: MetricsRegistry, api: ApiKey, version: Int16) {
+            let request = BrokerMetrics.requestName(api)
             let labels = [("request", request)]
             let make = { (metric: String) in
                 registry.histogram("kafka_network_requestmetrics_\(metric)", labels, buckets: BrokerMetrics.latencyBuckets)
             }
             total = make("totaltimems"); requestQueue = make("requestqueuetimems"); local = make("localtimems")
             remote = make("remotetimems"); responseQueue = make("responsequeuetimems"); responseSend = make("responsesendtimems")
+            count = registry.counter("kafka_network_requestmetrics_requests_total", [("request", request), ("version", String(version))])
         }
     }
-    private let apiHistograms = NIOLockedValueBox<[Int16: ApiHistograms]>([:])
+    private let requestSeries = NIOLockedValueBox<[Int32: RequestSeries]>([:])
 
     func request(_ api: ApiKey, version: Int16, _ times: RequestTimes) {
-        let name = Self.requestName(api)
-        let histograms = apiHistograms.withLockedValue { known in
-            if let made = known[api.rawValue] { return made }
-            let made = ApiHistograms(registry, request: name)
-            known[api.rawValue] = made
+        let key = Int32(api.rawValue) << 16 | Int32(UInt16(bitPattern: version))
+        let series = requestSeries.withLockedValue { known in
+            if let made = known[key] { return made }
+            let made = RequestSeries(registry, api: api, version: version)
+            known[key] = made
             return made
         }
-        registry.counter("kafka_network_requestmetrics_requests_total", [("request", name), ("version", String(version))]).increment()
-        histograms.total.record(times.total)
-        histograms.requestQueue.record(times.requestQueue)
-        histograms.local.record(times.local)
-        histograms.remote.record(times.remote)
-        histograms.responseQueue.record(0.0)
-        histograms.responseSend.record(times.responseSend)
+        series.count.increment()
+        series.total.record(times.total)
+        series.requestQueue.record(times.requestQueue)
+        series.local.record(times.local)
+        series.remote.record(times.remote)
+        series.responseQueue.record(0.0)
+        series.responseSend.record(times.responseSend)
     }
 
     /// Kafka's name for an API (`Produce`, `ListOffsets`, `ApiVersions`).
