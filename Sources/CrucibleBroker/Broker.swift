@@ -73,7 +73,8 @@ public final class Broker: @unchecked Sendable {
     public func start() throws {
         let clusterId = try checkFormatted()
         let nowMs = Clock.nowMs()
-        logs = try LogManager(directory: config.dataDirectory, logger: logger)
+        logs = try LogManager(directory: config.dataDirectory, logger: logger,
+                              flushObserver: { [metrics] in metrics.logFlushed(milliseconds: $0) })
         var policy = ControllerPolicy()
         policy.defaultPartitions = config.numPartitions
         policy.defaultReplicationFactor = config.defaultReplicationFactor
@@ -89,6 +90,9 @@ public final class Broker: @unchecked Sendable {
         self.quorum = quorum
         controller = QuorumController(quorum: quorum, publisher: publisher, policy: policy, eventLoop: controllerLoop,
                                       logger: logger)
+        controller.onCommitted = { [metrics] records, before, tookMs in
+            metrics.controllerCommitted(records, before: before, tookMs: tookMs)
+        }
         replicas = ReplicaManager(nodeId: config.nodeId, logs: logs, config: config, group: group, logger: logger)
         let raft = quorum as? RaftMetadataQuorum
         if raft != nil {
@@ -111,7 +115,8 @@ public final class Broker: @unchecked Sendable {
         self.groupCoordinator = groupCoordinator
         let apis = BrokerApis(config: config, clusterId: clusterId, controller: controller, replicas: replicas,
                               groups: groupCoordinator, forwarding: forwarding, logger: logger, metrics: metrics)
-        metrics.collectState(replicas: replicas, controller: controller)
+        metrics.collectState(replicas: replicas, controller: controller, groups: groupCoordinator)
+
         replicas.onIsrChange = { [metrics] shrunk in metrics.isrChanged(shrunk: shrunk) }
         if let port = config.metricsPort {
             metricsServer = try MetricsServer(host: config.metricsHost, port: port, metrics: metrics.registry, group: controlGroup)

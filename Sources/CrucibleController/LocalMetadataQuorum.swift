@@ -47,6 +47,12 @@ public final class LocalMetadataQuorum: MetadataQuorum, @unchecked Sendable {
         }
     }
 
+    /// Everything written is committed: a quorum of one is its own only voter.
+    public var progress: QuorumProgress {
+        let end = log.endOffset
+        return QuorumProgress(highWatermark: end, logEndOffset: end, voterEndOffsets: [nodeId: end])
+    }
+
     public func shutdown() {
         try? log.close(nowMs: MetadataClock.nowMs())
     }

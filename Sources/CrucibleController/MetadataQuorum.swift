@@ -31,4 +31,20 @@ public protocol MetadataQuorum: AnyObject, Sendable {
     /// loses leadership before the batch commits.
     func propose(_ records: [any KafkaMetadataRecord]) -> EventLoopFuture<Int64>
     func shutdown()
+    /// The log's progress as this node last saw it (`kafka-metadata-quorum describe --replication` in numbers).
+    var progress: QuorumProgress { get }
+}
+
+/// The metadata log's high watermark and end offset on this node and, on the leader, every voter's end offset.
+public struct QuorumProgress: Sendable, Equatable {
+    public var highWatermark: Int64 = -1
+    public var logEndOffset: Int64 = -1
+    /// Filled on the leader only: only it hears every voter's position (nil: not heard from yet).
+    public var voterEndOffsets: [Int32: Int64?] = [:]
+
+    public init(highWatermark: Int64 = -1, logEndOffset: Int64 = -1, voterEndOffsets: [Int32: Int64?] = [:]) {
+        self.highWatermark = highWatermark
+        self.logEndOffset = logEndOffset
+        self.voterEndOffsets = voterEndOffsets
+    }
 }

@@ -27,6 +27,10 @@ public final class QuorumController: @unchecked Sendable {
     /// default (`configs --entity-type brokers --entity-default`), else the controller's `server.properties`.
     let uncleanAllowed: @Sendable (MetadataImage, String) -> Bool
 
+    /// Told of each batch this controller decided, once committed: its records, the image they were decided on
+    /// and how long the command took from being queued (Kafka's ControllerStats). Set before the node serves.
+    public var onCommitted: (@Sendable (_ records: [any KafkaMetadataRecord], _ before: MetadataImage, _ tookMs: Double) -> Void)?
+
     public init(quorum: MetadataQuorum, publisher: MetadataPublisher, policy: ControllerPolicy, eventLoop: EventLoop,
                 logger: Logger = Logger(label: "crucible.controller")) {
         self.uncleanAllowed = { image, topic in
@@ -69,7 +73,10 @@ public final class QuorumController: @unchecked Sendable {
                     let records = image.features[MetadataBootstrap.metadataVersionFeature] == nil
                         ? MetadataBootstrap.records(self.policy.bootstrapRecords) + decided : decided
                     guard !records.isEmpty else { return promise.succeed(result) }
-                    self.quorum.propose(records).map { _ in result }.cascade(to: promise)
+                    self.quorum.propose(records).map { _ in
+                        self.onCommitted?(decided, image, Double((NIODeadline.now() - queuedAt).nanoseconds) / 1_000_000)
+                        return result
+                    }.cascade(to: promise)
                 } catch {
                     self.logger.error("controller command \(name) failed: \(error)")
                     promise.fail(error)

@@ -11,6 +11,8 @@ public final class MetricsRegistry: Sendable {
     public let registry = PrometheusCollectorRegistry()
     private let collectors = NIOLockedValueBox<[@Sendable (MetricsRegistry) -> Void]>([])
     private let helps = NIOLockedValueBox<[String: String]>([:])
+    /// One scrape's collectors at a time: the transient gauges are reconciled per scrape.
+    private let scraping = NIOLock()
 
     public init() {}
 
@@ -26,6 +28,22 @@ public final class MetricsRegistry: Sendable {
         registry.makeValueHistogram(descriptor: descriptor(name, help), labels: labels, buckets: buckets)
     }
 
+    /// Gauges of things that come and go (a partition's size, a group's lag): each scrape sets those that exist
+    /// now, and those it did not set are dropped, so a deleted topic's series end with it.
+    private let transient = NIOLockedValueBox<(all: [String: Gauge], set: Set<String>)>(([:], []))
+
+    /// A gauge of something that may go away; only for collectors run at each scrape.
+    public func transientGauge(_ name: String, _ labels: [(String, String)], help: String = "") -> Gauge {
+        let key = name + "{" + labels.map { $0.0 + "=" + $0.1 }.joined(separator: ",") + "}"
+        return transient.withLockedValue { transient in
+            transient.set.insert(key)
+            if let known = transient.all[key] { return known }
+            let made = gauge(name, labels, help: help)
+            transient.all[key] = made
+            return made
+        }
+    }
+
     /// Runs `collect` before every scrape.
     public func onScrape(_ collect: @escaping @Sendable (MetricsRegistry) -> Void) {
         collectors.withLockedValue { $0.append(collect) }
@@ -33,7 +51,15 @@ public final class MetricsRegistry: Sendable {
 
     /// The exposition: collectors run, process and allocator statistics read, every metric written.
     public func scrape() -> [UInt8] {
-        for collect in collectors.withLockedValue({ $0 }) { collect(self) }
+        scraping.withLock {
+            transient.withLockedValue { $0.set = [] }
+            for collect in collectors.withLockedValue({ $0 }) { collect(self) }
+            let gone = transient.withLockedValue { transient in
+                let keys = transient.all.keys.filter { !transient.set.contains($0) }
+                return keys.compactMap { transient.all.removeValue(forKey: $0) }
+            }
+            for gauge in gone { registry.unregisterGauge(gauge) }
+        }
         ProcessStatistics.read().record(into: self)
         AllocatorStatistics.read()?.record(into: self)
         return registry.emitToBuffer()

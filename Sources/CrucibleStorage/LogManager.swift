@@ -25,8 +25,13 @@ public final class LogManager: @unchecked Sendable {
     public let recovering: Bool
     private let logger: Logger
 
-    public init(directory: String, logger: Logger = Logger(label: "crucible.logs")) throws {
+    /// Given to every log opened here: each flush's milliseconds.
+    private let flushObserver: (@Sendable (Double) -> Void)?
+
+    public init(directory: String, logger: Logger = Logger(label: "crucible.logs"),
+                flushObserver: (@Sendable (Double) -> Void)? = nil) throws {
         self.directory = directory
+        self.flushObserver = flushObserver
         self.logger = logger
         try FileSystem.makeDirectory(directory)
         let marker = directory + "/" + Self.cleanShutdownFile
@@ -83,6 +88,7 @@ public final class LogManager: @unchecked Sendable {
                                    config: config, recoveryPoint: recoveryPoint, nowMs: nowMs, logger: logger)
         if let start = lock.withLock({ logStarts.removeValue(forKey: name) }) { try log.advanceStartOffset(to: start) }
         log.truncationObserver = { [weak self] offset in self?.cleanerCheckpointTruncated(name, to: offset) }
+        log.flushObserver = flushObserver
         return lock.withLock {
             if let raced = logs[name] { return raced }
             logs[name] = log

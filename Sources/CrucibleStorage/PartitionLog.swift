@@ -1,5 +1,6 @@
 import CrucibleMutations
 import CrucibleRecords
+import Dispatch
 import Logging
 import NIOConcurrencyHelpers
 import NIOCore
@@ -34,6 +35,8 @@ public final class PartitionLog: @unchecked Sendable {
     var truncations = 0
     /// Told (outside the lock) where the log was truncated to, so the cleaner checkpoint can follow it down.
     var truncationObserver: (@Sendable (Int64) -> Void)?
+    /// Told how long each flush of this log took, in milliseconds (Kafka's LogFlushRateAndTimeMs).
+    var flushObserver: (@Sendable (Double) -> Void)?
     var startOffset: Int64 = 0
     private var unflushedMessages: Int64 = 0
     private var lastFlushMs: Int64
@@ -100,6 +103,8 @@ public final class PartitionLog: @unchecked Sendable {
     public var sizeBytes: Int { lock.withLock { segments.reduce(0) { $0 + $1.size } } }
     /// Idempotent producers with batches in this log (DescribeProducers).
     public var activeProducers: [ActiveProducer] { lock.withLock { producerState.active } }
+    /// Producer ids with state here (Kafka's ProducerIdCount counts these).
+    public var producerCount: Int { lock.withLock { producerState.producers.count } }
     public var segmentBaseOffsets: [Int64] { lock.withLock { segments.map(\.baseOffset) } }
     public var currentConfig: LogConfig { lock.withLock { config } }
     public func update(config: LogConfig) { lock.withLock { self.config = config } }
@@ -332,7 +337,9 @@ public final class PartitionLog: @unchecked Sendable {
     }
 
     private func flushLocked(nowMs: Int64) throws {
+        let started = DispatchTime.now().uptimeNanoseconds
         for segment in segments where segment.nextOffset > flushedOffset { try segment.flush() }
+        flushObserver?(Double(DispatchTime.now().uptimeNanoseconds - started) / 1_000_000)
         flushedOffset = logEndOffsetLocked
         unflushedMessages = 0
         lastFlushMs = nowMs

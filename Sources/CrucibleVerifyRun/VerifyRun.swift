@@ -21,6 +21,8 @@ public final class VerifyRun: @unchecked Sendable {
     let security: ClientSecurity
     /// Called once when the run is stuck past every bound of its phases (see `RunWatchdog`).
     public var onStall: @Sendable () -> Void = {}
+    /// The invocation's own `/metrics`, when it serves one: the workload's operations so far.
+    public var progressMetrics: MetricsRegistry?
 
     public init(scenario: Scenario, seed: UInt64, cluster: VerifyCluster, directory: String, timeLimitSeconds: Double? = nil,
                 progress: @escaping @Sendable (String) -> Void) throws {
@@ -72,6 +74,11 @@ public final class VerifyRun: @unchecked Sendable {
             nemesis.run(start: workStart) { Date() >= end }
             nemesisDone.signal()
         }
+        let exporter = progressMetrics.map { metrics in
+            ProgressTicker(every: 1) { [workers] in
+                self.recordProgress(workers.completed, elapsedSeconds: Date().timeIntervalSince(workStart), into: metrics)
+            }
+        }
         let reporter = ProgressTicker(every: 5) { [workers, progress] in
             let done = workers.completed
             let elapsed = Int(Date().timeIntervalSince(workStart))
@@ -79,6 +86,8 @@ public final class VerifyRun: @unchecked Sendable {
                      + done.keys.sorted().map { "\($0) \(done[$0]!)" }.joined(separator: "  "))
         }
         workers.run(until: end)
+        exporter?.stop()
+        if let progressMetrics { recordProgress(workers.completed, elapsedSeconds: Date().timeIntervalSince(workStart), into: progressMetrics) }
         watchdog.enter("waiting for the nemesis's last step")
         nemesisDone.wait()
         reporter.stop()

@@ -100,8 +100,10 @@ final class ControllerCommandsTests: XCTestCase {
         var (image, _) = imageWithTopic(rf: 3)
         let before = image.topic(named: "t")!.partitions[0]!
         let live = Set([1, 2, 3].filter { $0 != before.leader }.map { Int32($0) })
-        apply(ControllerCommands.moveAwayFrom(broker: before.leader, image: image, live: live, uncleanAllowed: { _ in false }),
-              to: &image)
+        let moved = ControllerCommands.moveAwayFrom(broker: before.leader, image: image, live: live, uncleanAllowed: { _ in false })
+        XCTAssertEqual(LeaderElections(moved, decidedOn: image), LeaderElections(clean: 1), "a leader from the ISR is clean")
+        apply(moved, to: &image)
+        XCTAssertEqual(LeaderElections(moved, decidedOn: image), LeaderElections(), "against its own result nothing changes")
         let after = image.topic(named: "t")!.partitions[0]!
         XCTAssertNotEqual(after.leader, before.leader)
         XCTAssertTrue(before.isr.contains(after.leader))
@@ -117,13 +119,15 @@ final class ControllerCommandsTests: XCTestCase {
             // The follower left the ISR earlier; now the leader is fenced and the follower is down too.
             apply(ControllerCommands.alterPartition(topicId: id, partition: 0, leaderId: leader, leaderEpoch: 0,
                                                     partitionEpoch: 0, isr: [leader], image: image).0, to: &image)
-            apply(ControllerCommands.moveAwayFrom(broker: leader, image: image, live: [],
-                                                  uncleanAllowed: { _ in unclean }), to: &image)
+            let offline = ControllerCommands.moveAwayFrom(broker: leader, image: image, live: [], uncleanAllowed: { _ in unclean })
+            XCTAssertEqual(LeaderElections(offline, decidedOn: image), LeaderElections(), "going offline elects nobody")
+            apply(offline, to: &image)
             XCTAssertEqual(image.topic(named: "t")!.partitions[0]!.leader, -1)
             XCTAssertEqual(image.topic(named: "t")!.partitions[0]!.isr, [leader], "the last ISR member stays in it")
             // The stale follower returns: only unclean election lets it lead.
-            apply(ControllerCommands.electReturning(broker: follower, image: image, uncleanAllowed: { _ in unclean }),
-                  to: &image)
+            let returning = ControllerCommands.electReturning(broker: follower, image: image, uncleanAllowed: { _ in unclean })
+            XCTAssertEqual(LeaderElections(returning, decidedOn: image), unclean ? LeaderElections(unclean: 1) : LeaderElections())
+            apply(returning, to: &image)
             XCTAssertEqual(image.topic(named: "t")!.partitions[0]!.leader, unclean ? follower : -1)
             // The last ISR member returns: it leads, cleanly.
             if !unclean {

@@ -1,4 +1,5 @@
 import CrucibleMetrics
+import NIOConcurrencyHelpers
 import XCTest
 
 /// The registry's exposition and the scraper's parser agree with each other and with Prometheus' text format.
@@ -22,6 +23,25 @@ final class MetricsTextTests: XCTestCase {
         XCTAssertEqual(samples[3].labels, ["a": "x,y", "b": "say \"hi\""])
         XCTAssertEqual(samples[3].value, 1_500)
         XCTAssertEqual(samples[4], PrometheusSample(name: "process_open_fds", labels: [:], value: 28))
+    }
+
+    func testTransientSeriesEndWhenTheirCollectorNoLongerSetsThem() {
+        let registry = MetricsRegistry()
+        let partitions = NIOLockedValueBox(["a", "b"])
+        registry.onScrape { metrics in
+            for name in partitions.withLockedValue({ $0 }) { metrics.transientGauge("log_size", [("topic", name)]).set(1.0) }
+        }
+        func topics() -> Set<String> {
+            Set(MetricsScrape.parse(String(decoding: registry.scrape(), as: UTF8.self))
+                .filter { $0.name == "log_size" }.compactMap { $0.labels["topic"] })
+        }
+        XCTAssertEqual(topics(), ["a", "b"])
+        partitions.withLockedValue { $0 = ["b"] }
+        XCTAssertEqual(topics(), ["b"], "a deleted topic's series ends")
+        partitions.withLockedValue { $0 = [] }
+        XCTAssertEqual(topics(), [])
+        partitions.withLockedValue { $0 = ["a"] }
+        XCTAssertEqual(topics(), ["a"], "and comes back with the topic")
     }
 
     func testAScrapeCarriesTheCollectorsProcessAndAllocatorFiguresAndSurvivesDisagreeingHelpTexts() {

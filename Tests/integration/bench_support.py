@@ -57,12 +57,12 @@ def explain(result: subprocess.CompletedProcess) -> str:
     return f"exit {result.returncode}\n--- stderr (tail)\n" + "\n".join(lines[-60:]) + "\n--- stdout\n" + result.stdout
 
 
-class StreamingBench:
-    """`crucible bench` in the background with its stderr read line by line as it comes, so a test can act when
-    the run reaches a phase."""
+class StreamingCommand:
+    """A `crucible` command in the background with its stderr read line by line as it comes, so a test can act
+    when the run reaches a phase."""
 
-    def __init__(self, *args: str, env: dict | None = None):
-        self.process = subprocess.Popen([crucible_binary(), "bench", *map(str, args)], stdout=subprocess.PIPE,
+    def __init__(self, command: str, *args, env: dict | None = None):
+        self.process = subprocess.Popen([crucible_binary(), command, *map(str, args)], stdout=subprocess.PIPE,
                                         stderr=subprocess.PIPE, text=True, env=env)
         self.lines: list[str] = []
         self.stdout = ""
@@ -93,7 +93,7 @@ class StreamingBench:
             except queue.Empty:
                 continue
             if line is None:
-                raise AssertionError(f"bench exited ({self.process.wait()}) before a line matching {pattern!r}:\n"
+                raise AssertionError(f"the command exited ({self.process.wait()}) before a line matching {pattern!r}:\n"
                                      + self.tail())
             if re.search(pattern, line):
                 return line.rstrip("\n")
@@ -106,12 +106,24 @@ class StreamingBench:
                                            "\n".join(self.lines))
 
     def kill(self) -> None:
+        """SIGTERM first, which takes down a local cluster the command started; SIGKILL if that is not enough."""
         if self.process.poll() is None:
-            self.process.kill()
-            self.process.wait(timeout=30)
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout=30)
 
     def tail(self) -> str:
         return "\n".join([line for line in self.lines if not line.startswith("%")][-40:])
+
+
+class StreamingBench(StreamingCommand):
+    """`crucible bench` in the background (see `StreamingCommand`)."""
+
+    def __init__(self, *args, env: dict | None = None):
+        super().__init__("bench", *args, env=env)
 
 
 def results(directory: Path) -> list[tuple[Path, dict]]:

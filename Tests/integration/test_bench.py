@@ -9,9 +9,11 @@ import os
 import re
 import signal
 import time
+import urllib.request
 from pathlib import Path
 
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from bench_support import (AGGREGATES, LATENCY_SERIES, OMB, OMB_DRIVERS, OMB_WORKLOADS, QUANTILE_MAPS, QUICK,
                            RATE_SERIES, STAMP, TEST_RESULT_FIELDS, StreamingBench, bench, bench_topics, crucible,
@@ -201,7 +203,7 @@ def test_a_stalled_broker_shows_in_publish_delay(tmp_path):
         out = tmp_path / "out"
         run = StreamingBench(workload, "--driver", driver, "--bootstrap-server", bootstrap, "--output", out,
                              "--skip-calibration", "--warmup-minutes", "0", "--test-minutes", "0.25",
-                             "--period-seconds", "1")
+                             "--period-seconds", "1", "--metrics-port", "0")
         try:
             run.wait_for_line(r"\] test \d+:\d+/", timeout=120)
             cluster.node("pause", 1)
@@ -209,6 +211,11 @@ def test_a_stalled_broker_shows_in_publish_delay(tmp_path):
             time.sleep(1.0)  # the stall being measured, not a wait for something to happen
             cluster.node("resume", 1)
             stalled = time.monotonic() - paused_at
+            # The run serves its own progress (--metrics-port): what it has published so far, per run.
+            [url] = [line.split("progress metrics: ")[1] for line in run.lines if "progress metrics: " in line]
+            wait_for(lambda: progress_sample(url, "crucible_bench_published_messages_total") > 0, 30,
+                     "the run's own published-messages counter")
+            assert progress_sample(url, "crucible_bench_publish_latency_ms", quantile="0.99") > 0
             completed = run.wait(timeout=240)
         finally:
             run.kill()
@@ -221,6 +228,14 @@ def test_a_stalled_broker_shows_in_publish_delay(tmp_path):
         assert bench_topics(bootstrap) == []
     finally:
         cluster.down()
+
+
+def progress_sample(url: str, name: str, **labels) -> float:
+    """The sum of a harness run's own samples named `name` with `labels` among theirs."""
+    with urllib.request.urlopen(url, timeout=10) as response:
+        text = response.read().decode()
+    return sum(sample.value for family in text_string_to_metric_families(text) for sample in family.samples
+               if sample.name == name and all(sample.labels.get(key) == value for key, value in labels.items()))
 
 
 # 2b. An interrupted run on the embedded cluster.
@@ -343,6 +358,9 @@ def test_metrics_urls_are_for_a_cluster_bench_did_not_start_and_must_be_http(tmp
     line = one_line(refuse(tmp_path, ok, "--bootstrap-server", "127.0.0.1:1", "--metrics-url", "ftp://x/metrics",
                            "--skip-calibration"))
     assert "--metrics-url ftp://x/metrics" in line, line
+    # The run's own progress endpoint: a port that cannot be one.
+    line = one_line(refuse(tmp_path, ok, "--metrics-port", "70000", "--skip-calibration"))
+    assert "--metrics-port 70000" in line, line
 
 
 def test_a_missing_file_and_a_negative_duration_exit_2(tmp_path):

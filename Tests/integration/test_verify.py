@@ -159,6 +159,7 @@ def test_bad_input_exits_2_naming_it(tmp_path):
         ([bad_client], "acks"),
         ([SCENARIOS / "safe-kill.yaml", "--runs", "0"], "--runs"),
         ([SCENARIOS / "safe-kill.yaml", "--time-limit", "0"], "--time-limit"),
+        ([SCENARIOS / "safe-kill.yaml", "--metrics-port", "70000"], "--metrics-port"),
         ([], "scenario"),
         # Planted bugs: an unknown name lists the real ones; the normal build has none and says how to get them.
         ([SCENARIOS / "safe-kill.yaml", "--mutation", "no-such-bug"], "ack-before-replication"),

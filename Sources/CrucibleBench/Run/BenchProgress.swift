@@ -1,3 +1,4 @@
+import CrucibleMetrics
 import Foundation
 
 /// Progress for people watching a long run: one line per period with rates, backlog, latency and errors, and an
@@ -24,6 +25,9 @@ public final class BenchProgress: @unchecked Sendable {
     /// The current run's end moved (a search took longer, a backlog drains slowly).
     func extendRun(to end: Date) { currentRunEnd = max(currentRunEnd, end) }
 
+    /// Where each period's figures also go when the run serves its own `/metrics` (`--metrics-port`).
+    public var metrics: MetricsRegistry?
+
     public func note(_ text: String) { write(text) }
 
     func period(label: String, phase: String, elapsed: Double, length: Double, producer: ProducerPeriod,
@@ -38,6 +42,35 @@ public final class BenchProgress: @unchecked Sendable {
             + " max \(millis(producer.publish.max)) ms  e2e p99 \(millis(consumer.endToEnd.valueAtPercentile(99))) ms"
             + "  errors \(producer.errors)  ETA \(clock(remainingSeconds))"
         write(line)
+        if let metrics {
+            record(into: metrics, label: label, phase: phase, producer: producer, consumer: consumer, seconds: seconds, backlog: backlog)
+        }
+    }
+
+    /// One period as series labelled by run (`crucible_bench_*`): totals as counters, the period's rates,
+    /// backlog and latency percentiles as gauges.
+    private func record(into metrics: MetricsRegistry, label: String, phase: String, producer: ProducerPeriod,
+                        consumer: ConsumerPeriod, seconds: Double, backlog: Int) {
+        let run = [("run", label)], bench = "crucible_bench_"
+        metrics.counter(bench + "published_messages_total", run, help: "Messages acknowledged to the producers.")
+            .increment(by: Int64(producer.acknowledged))
+        metrics.counter(bench + "published_bytes_total", run).increment(by: Int64(producer.acknowledgedBytes))
+        metrics.counter(bench + "received_messages_total", run, help: "Messages the consumers received.")
+            .increment(by: Int64(consumer.received))
+        metrics.counter(bench + "publish_errors_total", run).increment(by: Int64(producer.errors))
+        metrics.gauge(bench + "publish_rate", run, help: "Messages per second acknowledged in the last period.")
+            .set(Double(producer.acknowledged) / seconds)
+        metrics.gauge(bench + "consume_rate", run).set(Double(consumer.received) / seconds)
+        metrics.gauge(bench + "backlog_messages", run).set(Double(backlog))
+        for (quantile, micros) in [("0.5", producer.publish.valueAtPercentile(50)), ("0.99", producer.publish.valueAtPercentile(99)),
+                                   ("1", producer.publish.max)] {
+            metrics.gauge(bench + "publish_latency_ms", run + [("quantile", quantile)],
+                          help: "Publish latency in the last period, by quantile.").set(Double(micros) / 1_000)
+        }
+        metrics.gauge(bench + "end_to_end_latency_ms", run + [("quantile", "0.99")])
+            .set(Double(consumer.endToEnd.valueAtPercentile(99)) / 1_000)
+        metrics.counter(bench + "periods_total", run + [("phase", phase)]).increment()
+        metrics.gauge(bench + "remaining_seconds", help: "Estimated seconds until every queued run ends.").set(remainingSeconds)
     }
 
     var remainingSeconds: Double { max(0, currentRunEnd.timeIntervalSinceNow) + queuedSeconds }

@@ -4,6 +4,7 @@ import CrucibleRecords
 import CrucibleStorage
 import Foundation
 import Logging
+import NIOConcurrencyHelpers
 import NIOCore
 
 /// The shell around the pure `GroupShard`s: one per `__consumer_offsets` partition this node leads, loaded from
@@ -21,6 +22,8 @@ final class GroupCoordinator: @unchecked Sendable {
     private var waiters: [RequestToken: (GroupReply) -> Void] = [:]
     private var nextToken: RequestToken = 1
     private var timers: [RepeatedTask] = []
+    /// The groups in numbers, for `/metrics`.
+    let statistics = NIOLockedValueBox(GroupStatistics())
 
     init(loop: EventLoop, replicas: ReplicaManager, config: GroupConfig, logger: Logger) {
         self.loop = loop
@@ -50,6 +53,12 @@ final class GroupCoordinator: @unchecked Sendable {
     func start() {
         timers.append(loop.scheduleRepeatedTask(initialDelay: .milliseconds(100), delay: .milliseconds(100)) { [weak self] _ in
             self?.forEachShard { shard, _ in shard.tick(nowMs: Clock.nowMs()) }
+        })
+        let interval = Self.statisticsIntervalMs
+        timers.append(loop.scheduleRepeatedTask(initialDelay: .milliseconds(interval), delay: .milliseconds(interval)) { [weak self] _ in
+            guard let self else { return }
+            let taken = GroupStatistics(self.shards.loadedShards().shards)
+            self.statistics.withLockedValue { $0 = taken }
         })
         let expiry = config.offsetsRetentionCheckIntervalMs
         timers.append(loop.scheduleRepeatedTask(initialDelay: .milliseconds(expiry), delay: .milliseconds(expiry)) { [weak self] _ in

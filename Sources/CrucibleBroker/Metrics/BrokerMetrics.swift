@@ -12,7 +12,8 @@ import Prometheus
 final class BrokerMetrics: Sendable {
     let registry: MetricsRegistry
     private let messagesIn, bytesIn, bytesOut, totalProduceRequests, failedProduceRequests: Counter
-    private let totalFetchRequests, failedFetchRequests, isrShrinks, isrExpands: Counter
+    private let totalFetchRequests, failedFetchRequests, isrShrinks, isrExpands, uncleanElections: Counter
+    private let leaderElections, logFlushes: ValueHistogram
 
     /// Milliseconds, as Kafka's RequestMetrics report them.
     static let latencyBuckets: [Double] = [0.1, 0.25, 0.5, 1, 2.5, 5, 10, 25, 50, 100, 250, 500, 1_000, 2_500, 5_000, 10_000, 30_000]
@@ -33,6 +34,13 @@ final class BrokerMetrics: Sendable {
         failedFetchRequests = registry.counter(topics + "failedfetchrequests_total", all)
         isrShrinks = registry.counter("kafka_server_replicamanager_isrshrinks_total")
         isrExpands = registry.counter("kafka_server_replicamanager_isrexpands_total")
+        let stats = "kafka_controller_controllerstats_"
+        leaderElections = registry.histogram(stats + "leaderelectionrateandtimems", buckets: Self.latencyBuckets,
+                                             help: "Leader elections the active controller committed, by the time each decision took.")
+        uncleanElections = registry.counter(stats + "uncleanleaderelections_total",
+                                            help: "Elections of a leader from outside the ISR (unclean.leader.election.enable).")
+        logFlushes = registry.histogram("kafka_log_logflushstats_logflushrateandtimems", buckets: Self.latencyBuckets,
+                                        help: "Flushes (fsync) of a partition's log, by their time.")
     }
 
     /// One topic's BrokerTopicMetrics, made on first use and kept (the hot paths do not look them up by name).
@@ -93,6 +101,15 @@ final class BrokerMetrics: Sendable {
 
     func isrChanged(shrunk: Bool) { (shrunk ? isrShrinks : isrExpands).increment() }
 
+    /// A batch the active controller decided is committed: its leader elections count.
+    func controllerCommitted(_ records: [any KafkaMetadataRecord], before: MetadataImage, tookMs: Double) {
+        let elections = LeaderElections(records, decidedOn: before)
+        for _ in 0..<elections.total { leaderElections.record(tookMs) }
+        if elections.unclean > 0 { uncleanElections.increment(by: Int64(elections.unclean)) }
+    }
+
+    func logFlushed(milliseconds: Double) { logFlushes.record(milliseconds) }
+
     /// Where one request's time went, as Kafka's RequestMetrics split it (milliseconds).
     struct RequestTimes {
         var requestQueue: Double
@@ -142,51 +159,5 @@ final class BrokerMetrics: Sendable {
     static func requestName(_ api: ApiKey) -> String {
         let text = "\(api)"
         return text.prefix(1).uppercased() + text.dropFirst()
-    }
-
-    /// The gauges of state, set at each scrape.
-    func collectState(replicas: ReplicaManager, controller: QuorumController) {
-        registry.onScrape { metrics in
-            var partitions = 0, leaders = 0, underReplicated = 0, underMinIsr = 0
-            for partition in replicas.allPartitions {
-                let image = partition.image
-                partitions += 1
-                let labels = [("topic", partition.topic), ("partition", String(partition.index))]
-                metrics.gauge("kafka_log_log_size", labels).set(Double(partition.log.sizeBytes))
-                metrics.gauge("kafka_log_log_logendoffset", labels).set(Double(partition.log.logEndOffset))
-                guard partition.isLeader else { continue }
-                leaders += 1
-                if image.isr.count < image.replicas.count { underReplicated += 1 }
-                if Int32(image.isr.count) < partition.minInsyncReplicas { underMinIsr += 1 }
-            }
-            let manager = "kafka_server_replicamanager_"
-            metrics.gauge(manager + "partitioncount").set(Double(partitions))
-            metrics.gauge(manager + "leadercount").set(Double(leaders))
-            metrics.gauge(manager + "underreplicatedpartitions", help: "Partitions led here with fewer in-sync replicas than replicas.")
-                .set(Double(underReplicated))
-            metrics.gauge(manager + "underminisrpartitioncount").set(Double(underMinIsr))
-
-            // The controller's gauges: counted by the active controller only, 0 elsewhere, as in Kafka.
-            let active = controller.isActive
-            let image = controller.currentImage
-            var offline = 0, total = 0
-            if active {
-                for topic in image.topicsByName.values {
-                    total += topic.partitions.count
-                    offline += topic.partitions.values.filter { $0.leader < 0 }.count
-                }
-            }
-            let kafkaController = "kafka_controller_kafkacontroller_"
-            metrics.gauge(kafkaController + "activecontrollercount", help: "1 on the active controller, 0 elsewhere.").set(active ? 1.0 : 0.0)
-            metrics.gauge(kafkaController + "offlinepartitionscount").set(Double(offline))
-            metrics.gauge(kafkaController + "globalpartitioncount").set(Double(total))
-            metrics.gauge(kafkaController + "globaltopiccount").set(active ? Double(image.topicsByName.count) : 0.0)
-
-            // The metadata quorum (Kafka's raft-metrics).
-            let raft = "kafka_server_raft_metrics_"
-            metrics.gauge(raft + "current_leader").set(Double(controller.quorum.leaderId ?? -1))
-            metrics.gauge(raft + "current_epoch").set(Double(controller.quorum.epoch))
-            metrics.gauge(raft + "high_watermark").set(Double(image.appliedOffset + 1))
-        }
     }
 }

@@ -25,6 +25,9 @@ final class FetchWaiters: @unchecked Sendable {
         }
     }
 
+    /// Long-poll fetches waiting for data (Kafka's Fetch purgatory size), each counted once.
+    var size: Int { lock.withLock { Set(waiters.values.flatMap(\.keys)).count } }
+
     func wake(_ key: String) {
         let toWake = lock.withLock { waiters[key].map { Array($0.values) } ?? [] }
         for wake in toWake { wake() }

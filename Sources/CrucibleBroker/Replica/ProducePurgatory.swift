@@ -34,6 +34,9 @@ final class ProducePurgatory: @unchecked Sendable {
     }
 
     /// Completes what the partition's state now decides: reached, not leader any more, or too few in sync.
+    /// Produce requests waiting for their acks=all replication (Kafka's Produce purgatory size).
+    var size: Int { lock.withLock { waiting.values.reduce(0) { $0 + $1.count } } }
+
     func check(_ partition: Partition) {
         let key = ReplicaManager.key(partition.topic, partition.index)
         let highWatermark = partition.highWatermark

@@ -19,6 +19,7 @@ extension RaftMetadataQuorum {
             }
         }
         for offset in flushed where !stopped { run(node.logFlushed(upTo: offset, nowMs: Self.nowMs())) }
+        if let node { noteProgress(node) }
         snapshotIfDue()
         rearmTimer()
     }

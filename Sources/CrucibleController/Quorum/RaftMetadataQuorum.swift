@@ -61,6 +61,8 @@ public final class RaftMetadataQuorum: MetadataQuorum, @unchecked Sendable {
     let eventLoop: EventLoop
     /// What other threads may read: the node's view of the quorum, updated on every role change.
     private let view = NIOLockedValueBox(LeaderAndEpoch(leaderID: nil, epoch: 0))
+    /// What other threads may read of the log's progress, updated after every step.
+    private let progressView = NIOLockedValueBox(QuorumProgress())
 
     // State below lives on `eventLoop`.
     var node: RaftNode!
@@ -94,6 +96,17 @@ public final class RaftMetadataQuorum: MetadataQuorum, @unchecked Sendable {
 
     func noteView(_ current: LeaderAndEpoch) {
         view.withLockedValue { $0 = current }
+    }
+
+    public var progress: QuorumProgress { progressView.withLockedValue { $0 } }
+
+    func noteProgress(_ node: RaftNode) {
+        var progress = QuorumProgress(highWatermark: node.highWatermark, logEndOffset: node.log.endOffset)
+        let status = Dictionary(node.replicaStatus.map { ($0.nodeID, $0.logEndOffset) }, uniquingKeysWith: { first, _ in first })
+        if node.role == .leader {
+            for voter in config.voters { progress.voterEndOffsets[voter] = status[voter] ?? nil }
+        }
+        progressView.withLockedValue { $0 = progress }
     }
 
     public func start(onCommit: @escaping @Sendable (MetadataCommit) -> Void) throws {

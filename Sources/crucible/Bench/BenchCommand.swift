@@ -31,6 +31,7 @@ struct BenchCommand: ParsableCommand {
     var security: ClusterSecurityMode = .plaintext
     @Flag(name: .long, help: "Skip measuring this machine's limits (iperf3, disk, page cache).") var skipCalibration = false
     @Option(name: .long, help: "Statistics period in seconds (OMB's is 10).") var periodSeconds: Double = 10
+    @OptionGroup var progressMetrics: ProgressMetricsOptions
 
     func run() throws {
         guard !workloads.isEmpty else { throw UsageError("bench: name at least one workload file (e.g. Workloads/default.yaml)") }
@@ -49,6 +50,7 @@ struct BenchCommand: ParsableCommand {
         if security != .plaintext && bootstrapServer != nil {
             throw UsageError("--security: a cluster this run does not start keeps its own; give its client settings in the driver's commonConfig")
         }
+        try progressMetrics.check()
         var runs = try loadPlan()
 
         let directory = output ?? "Reports/bench-" + Self.stamp(Date())
@@ -63,6 +65,9 @@ struct BenchCommand: ParsableCommand {
         options.keepTopics = keepTopics && bootstrapServer != nil
         options.periodSeconds = periodSeconds
         let progress = BenchProgress(queuedSeconds: runs.map { BenchRun.expectedSeconds($0.workload, options) }.reduce(0, +))
+        let endpoint = try progressMetrics.start(note: progress.note)
+        defer { endpoint?.close() }
+        progress.metrics = endpoint?.metrics
 
         let local: LocalScratchCluster?
         let cluster: BenchCluster

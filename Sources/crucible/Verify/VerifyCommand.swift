@@ -27,6 +27,7 @@ struct VerifyCommand: ParsableCommand {
     var security: ClusterSecurityMode?
     @Option(name: .long, help: "Run the nodes with this planted broker bug (a build with -DCRUCIBLE_MUTATIONS only).")
     var mutation: String?
+    @OptionGroup var progressMetrics: ProgressMetricsOptions
 
     func run() throws {
         guard !scenarios.isEmpty else { throw UsageError("verify: name at least one scenario file (e.g. Workloads/verify/safe-kill.yaml)") }
@@ -34,6 +35,8 @@ struct VerifyCommand: ParsableCommand {
         if let timeLimit, !(timeLimit >= 1 && timeLimit.isFinite) { throw UsageError("--time-limit \(timeLimit): must be 1 second or more") }
         try switchOnMutation()
         let loaded = try load()
+        let endpoint = try progressMetrics.start(note: { FileHandle.standardError.write(Data("\($0)\n".utf8)) })
+        defer { endpoint?.close() }
         let directory = output ?? "Reports/verify-" + BenchCommand.stamp(Date())
         do {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
@@ -54,6 +57,7 @@ struct VerifyCommand: ParsableCommand {
                     defer { (cluster as? LocalScratchCluster)?.down() }
                     let run = try VerifyRun(scenario: scenario, seed: runSeed, cluster: cluster, directory: runDirectory,
                                             timeLimitSeconds: timeLimit, progress: note)
+                    run.progressMetrics = endpoint?.metrics
                     // A stuck run must not hang its caller: with what the nodes said kept beside its history, SIGTERM
                     // takes the local cluster down with this process.
                     nonisolated(unsafe) let stuck = cluster
@@ -66,7 +70,9 @@ struct VerifyCommand: ParsableCommand {
                     note("\(outcome.expectationMet ? "as expected" : "NOT as expected"): \(outcome.reason); "
                          + "\(outcome.acknowledgedSends) acknowledged sends, \(outcome.acknowledgedWritesLost) lost")
                     outcomes.append(outcome)
+                    if let metrics = endpoint?.metrics { outcome.record(into: metrics) }
                 } catch {
+                    if let metrics = endpoint?.metrics { recordFailedRun(scenario: scenario.name, into: metrics) }
                     failures.append("\(label) \(error)")
                     note("run failed: \(error)")
                 }
