@@ -20,7 +20,7 @@ if [ -z "${SKIP_BUILD:-}" ]; then
   CRUCIBLE_ALLOCATOR=glibc swift build -c release --product crucible --scratch-path .build-glibc >&2
 fi
 JEMALLOC=.build/release/crucible
-GLIBC=.build-glibc/release/crucible
+GLIBC=${GLIBC_BIN:-.build-glibc/release/crucible}  # GLIBC_BIN: a glibc build made elsewhere
 ldd "$JEMALLOC" | grep -q jemalloc || { echo "$JEMALLOC does not link jemalloc" >&2; exit 1; }
 ! ldd "$GLIBC" | grep -q jemalloc || { echo "$GLIBC links jemalloc" >&2; exit 1; }
 

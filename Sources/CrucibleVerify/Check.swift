@@ -8,14 +8,19 @@ public enum Workload: String, CaseIterable, Sendable {
     /// The workload whose operations the history's clients perform (the first client f that names one).
     public static func detect(_ history: History) -> Workload? {
         for op in history.operations where op.process.isClient {
-            switch op.f {
-            case "send", "poll", "txn", "assign", "subscribe": return .kafka
-            case "read", "write", "cas": return .register
-            case "get", "put", "append": return .kv
-            default: continue
-            }
+            if let workload = named(by: op.f) { return workload }
         }
         return nil
+    }
+
+    /// The workload a client operation's f belongs to, if it names one.
+    static func named(by f: String) -> Workload? {
+        switch f {
+        case "send", "poll", "txn", "assign", "subscribe": return .kafka
+        case "read", "write", "cas": return .register
+        case "get", "put", "append": return .kv
+        default: return nil
+        }
     }
 }
 
@@ -24,18 +29,26 @@ public struct CheckOptions: Sendable {
     public var format: HistoryFormat?
     public var kafka = KafkaCheckOptions()
     public var budget = SearchBudget()
+    /// Keep the whole history in the report (for its HTML page). Without it a Kafka history is streamed: only
+    /// its compact operations are held, never its text or value trees.
+    public var keepHistory = false
 
     public init(workload: Workload? = nil, format: HistoryFormat? = nil, kafka: KafkaCheckOptions = KafkaCheckOptions(),
-                budget: SearchBudget = SearchBudget()) {
+                budget: SearchBudget = SearchBudget(), keepHistory: Bool = false) {
         self.workload = workload
         self.format = format
         self.kafka = kafka
         self.budget = budget
+        self.keepHistory = keepHistory
     }
 }
 
 public struct CheckReport: Sendable {
-    public var history: History
+    /// Where the history came from, and how many entries it had.
+    public var source: String
+    public var entries: Int
+    /// The history itself, when it was kept (`CheckOptions.keepHistory`, or checked from memory).
+    public var history: History?
     public var workload: Workload
     public var analysis: Analysis
     /// Seconds spent reading and checking, for stats and the summary.
@@ -48,6 +61,14 @@ public enum Check {
     public static func file(_ path: String, options: CheckOptions = CheckOptions()) throws -> CheckReport {
         let clock = ContinuousClock()
         let t0 = clock.now
+        if !options.keepHistory,
+           let streamed = try KafkaHistoryStream.read(path: path, format: options.format, workload: options.workload) {
+            let t1 = clock.now
+            var analysis = KafkaChecker.check(operations: streamed.operations, options: options.kafka)
+            analysis.stats.append(.init(.string("history-operations"), .int(streamed.entries)))
+            return CheckReport(source: path, entries: streamed.entries, history: nil, workload: .kafka, analysis: analysis,
+                               readSeconds: (t1 - t0).seconds, checkSeconds: (clock.now - t1).seconds)
+        }
         let history = try HistoryReader.read(path: path, format: options.format)
         let t1 = clock.now
         var report = try self.history(history, options: options)
@@ -76,7 +97,8 @@ public enum Check {
         let seconds = (clock.now - t0).seconds
         analysis.stats.append(.init(.string("history-operations"), .int(history.count)))
         if history.skippedLines > 0 { analysis.stats.append(.init(.string("skipped-lines"), .int(history.skippedLines))) }
-        return CheckReport(history: history, workload: workload, analysis: analysis, readSeconds: 0, checkSeconds: seconds)
+        return CheckReport(source: history.source, entries: history.count, history: history, workload: workload,
+                           analysis: analysis, readSeconds: 0, checkSeconds: seconds)
     }
 }
 

@@ -33,7 +33,7 @@ extension Check {
     public static func files(_ paths: [String], options: CheckOptions = CheckOptions(),
                              concurrency: Int = ProcessInfo.processInfo.activeProcessorCount,
                              done: @Sendable (HistoryVerdict) -> Void = { _ in }) -> [HistoryVerdict] {
-        let results = VerdictSlots(count: paths.count)
+        let results = ResultSlots<HistoryVerdict>(count: paths.count)
         let next = NextIndex()
         DispatchQueue.concurrentPerform(iterations: max(1, min(concurrency, paths.count))) { _ in
             while let i = next.take(below: paths.count) {
@@ -49,7 +49,7 @@ extension Check {
         do {
             let report = try file(path, options: options)
             return HistoryVerdict(path: path, outcome: .success(report.analysis), workload: report.workload,
-                                  entries: report.history.count, seconds: report.readSeconds + report.checkSeconds)
+                                  entries: report.entries, seconds: report.readSeconds + report.checkSeconds)
         } catch let error as HistoryReadError {
             return HistoryVerdict(path: path, outcome: .failure(error))
         } catch {
@@ -81,13 +81,13 @@ public enum HistoryFiles {
     }
 }
 
-/// Verdicts written by several threads, each to its own slot.
-private final class VerdictSlots: @unchecked Sendable {
-    private var slots: [HistoryVerdict?]
+/// Results written by several threads, each to its own slot, read back in slot order.
+final class ResultSlots<Result>: @unchecked Sendable {
+    private var slots: [Result?]
     private let lock = NSLock()
     init(count: Int) { slots = Array(repeating: nil, count: count) }
-    func set(_ i: Int, _ verdict: HistoryVerdict) { lock.withLock { slots[i] = verdict } }
-    var all: [HistoryVerdict] { lock.withLock { slots.compactMap { $0 } } }
+    func set(_ i: Int, _ result: Result) { lock.withLock { slots[i] = result } }
+    var all: [Result] { lock.withLock { slots.compactMap { $0 } } }
 }
 
 /// Hands out indices in order to whichever thread asks next.

@@ -110,7 +110,7 @@ public final class VerifyRun: @unchecked Sendable {
         watchdog.enter("collecting the nodes' logs")
         cluster.collectLogs(into: directory + "/nodes")
         watchdog.enter("checking the history")
-        let report = try Check.file(history.path)
+        let report = try Check.file(history.path, options: CheckOptions(keepHistory: true))
         let analysis = report.analysis
         try write(analysis.json(), to: "analysis.json")
         // The checker's page of this history: what a report's witnesses link to.

@@ -70,6 +70,7 @@ struct CheckCommand: ParsableCommand {
             options.budget = SearchBudget(maxSteps: maxSteps, timeLimit: timeLimit.map { .milliseconds(Int64($0 * 1000)) })
             let files = HistoryFiles.expand(histories)
             if files.count != 1 || files != histories { return try checkMany(files, options: options) }
+            options.keepHistory = html != nil
             let report = try Check.file(files[0], options: options)
             if let output {
                 try write(JSONWriter.string(report.analysis.json()) + "\n", to: output, flag: "--output")

@@ -17,6 +17,18 @@ public struct History: Sendable {
         self.partner = try History.pair(operations, source: source)
     }
 
+    /// A history of nothing, from `source`.
+    static func empty(_ source: String) -> History {
+        History(operations: [], source: source, skippedLines: 0, partner: [])
+    }
+
+    private init(operations: [Operation], source: String, skippedLines: Int, partner: [Int?]) {
+        self.operations = operations
+        self.source = source
+        self.skippedLines = skippedLines
+        self.partner = partner
+    }
+
     public var count: Int { operations.count }
     public subscript(position: Int) -> Operation { operations[position] }
 

@@ -1,4 +1,5 @@
 // The Kafka-queue checker: Jepsen's jepsen.tests.kafka analysis as a pure function of a history.
+import Foundation
 
 public struct KafkaCheckOptions: Sendable {
     /// Anomaly types reported but not counted against validity. Jepsen always allows int-send-skip:
@@ -30,12 +31,17 @@ public enum KafkaChecker {
 
     public static func check(operations ops: [KafkaOperation], options: KafkaCheckOptions = KafkaCheckOptions()) -> Analysis {
         let ctx = KafkaContext(ops: ops)
-        let finders: [(KafkaContext) -> [Anomaly]] = [
+        let finders: [@Sendable (KafkaContext) -> [Anomaly]] = [
             LogAnomalies.inconsistentOffsets, LogAnomalies.duplicates, LogAnomalies.abortedReads,
             LogAnomalies.precommittedReads, LossAnomalies.lostWrites, LossAnomalies.unseen,
             OrderAnomalies.pollOrder, OrderAnomalies.sendOrder, OrderAnomalies.internalOrder, CycleAnomalies.cycles,
         ]
-        var anomalies = finders.flatMap { $0(ctx) }
+        // The finders only read the shared facts: each runs on whichever core is free, and their findings keep
+        // the finders' order.
+        let found = ResultSlots<[Anomaly]>(count: finders.count)
+        nonisolated(unsafe) let shared = ctx
+        DispatchQueue.concurrentPerform(iterations: finders.count) { i in found.set(i, finders[i](shared)) }
+        var anomalies = found.all.flatMap { $0 }
         let rank = Dictionary(uniqueKeysWithValues: anomalyTypes.enumerated().map { ($1, $0) })
         anomalies = anomalies.enumerated().sorted {
             (rank[$0.element.type] ?? 99, $0.offset) < (rank[$1.element.type] ?? 99, $1.offset)
@@ -64,3 +70,4 @@ public enum KafkaChecker {
                         allowedTypes: allowed, stats: stats)
     }
 }
+

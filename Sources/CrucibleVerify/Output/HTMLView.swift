@@ -8,8 +8,9 @@ public enum HTMLView {
     /// Most partitions drawn.
     static let maxPartitions = 6
 
+    /// The page needs the history itself (`CheckOptions.keepHistory`); without it only the verdict and anomalies show.
     public static func render(_ report: CheckReport) -> String {
-        let history = report.history
+        let history = report.history ?? .empty(report.source)
         let analysis = report.analysis
         var positionOfIndex: [Int: Int] = [:]
         for (p, op) in history.operations.enumerated() where positionOfIndex[op.index] == nil || op.type != .invoke {
@@ -242,7 +243,7 @@ enum Partitions {
     }
 
     static func of(_ report: CheckReport) -> [Partition] {
-        let history = report.history
+        let history = report.history ?? .empty(report.source)
         var byKey: [Value: [Int]] = [:]
         var order: [Value] = []
         func add(_ key: Value, _ position: Int) {

@@ -10,8 +10,8 @@ public enum TextSummary {
         case .invalid: verdict = "INVALID"
         case .unknown: verdict = "UNKNOWN (budget exhausted before a verdict)"
         }
-        lines.append("\(report.history.source): \(verdict)")
-        lines.append("  workload \(report.workload.rawValue), checker \(a.checker), \(report.history.count) history entries, "
+        lines.append("\(report.source): \(verdict)")
+        lines.append("  workload \(report.workload.rawValue), checker \(a.checker), \(report.entries) history entries, "
             + "read \(format(report.readSeconds)) s, checked \(format(report.checkSeconds)) s")
         if a.anomalies.isEmpty {
             lines.append("  no anomalies")
