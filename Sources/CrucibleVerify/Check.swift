@@ -91,7 +91,8 @@ public enum Check {
             analysis = LinearizabilityChecker.check(model: RegisterModel(), partitions: try ModelHistories.registers(history),
                                                     name: "linearizable-register", budget: options.budget)
         case .kv:
-            analysis = LinearizabilityChecker.check(model: KVModel(), partitions: try ModelHistories.kv(history),
+            let (model, partitions) = InternedKVModel.interning(try ModelHistories.kv(history))
+            analysis = LinearizabilityChecker.check(model: model, partitions: partitions,
                                                     name: "linearizable-kv", budget: options.budget)
         }
         let seconds = (clock.now - t0).seconds

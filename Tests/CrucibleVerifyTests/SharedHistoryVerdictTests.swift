@@ -29,3 +29,21 @@ final class SharedHistoryVerdictTests: XCTestCase {
         XCTAssertGreaterThan(checked, 100)
     }
 }
+
+/// The KV model with numbered values judges exactly as the one with strings: the same verdict, failing key,
+/// longest prefix and blocking operation on every shared KV history.
+final class InternedKVModelTests: XCTestCase {
+    func testNumberedValuesJudgeAsStringsDo() throws {
+        let directory = sharedDirectory + "/histories/porcupine-kv"
+        let files = try FileManager.default.contentsOfDirectory(atPath: directory).filter { $0.hasSuffix(".txt") }.sorted()
+        XCTAssertGreaterThanOrEqual(files.count, 6)
+        for file in files {
+            let history = try HistoryReader.read(path: directory + "/" + file, format: .porcupineKV)
+            let partitions = try ModelHistories.kv(history)
+            let plain = LinearizabilityChecker.check(model: KVModel(), partitions: partitions, name: "kv")
+            let (model, numbered) = InternedKVModel.interning(partitions)
+            let interned = LinearizabilityChecker.check(model: model, partitions: numbered, name: "kv")
+            XCTAssertEqual(JSONWriter.string(interned.json()), JSONWriter.string(plain.json()), file)
+        }
+    }
+}

@@ -28,12 +28,38 @@ public enum PartitionOutcome: Sendable {
     case unknown(steps: Int)
 }
 
-/// A set of operation numbers, hashable for the memo.
+/// A set of operation numbers, hashable for the memo. Its hash is kept as members come and go (the XOR of each
+/// member's scrambled number, Zobrist's way), so a memo lookup hashes one word, not the whole set.
 struct Bitset: Hashable {
     private var words: [UInt64]
+    private var mix: UInt64 = 0
+
     init(count: Int) { words = Array(repeating: 0, count: (count + 63) / 64) }
-    mutating func insert(_ i: Int) { words[i >> 6] |= 1 << UInt64(i & 63) }
-    mutating func remove(_ i: Int) { words[i >> 6] &= ~(1 << UInt64(i & 63)) }
+
+    mutating func insert(_ i: Int) {
+        let bit: UInt64 = 1 << UInt64(i & 63)
+        guard words[i >> 6] & bit == 0 else { return }
+        words[i >> 6] |= bit
+        mix ^= Self.scramble(i)
+    }
+
+    mutating func remove(_ i: Int) {
+        let bit: UInt64 = 1 << UInt64(i & 63)
+        guard words[i >> 6] & bit != 0 else { return }
+        words[i >> 6] &= ~bit
+        mix ^= Self.scramble(i)
+    }
+
+    static func == (a: Bitset, b: Bitset) -> Bool { a.mix == b.mix && a.words == b.words }
+    func hash(into hasher: inout Hasher) { hasher.combine(mix) }
+
+    /// SplitMix64's finaliser: distinct, well-spread words for distinct members.
+    private static func scramble(_ i: Int) -> UInt64 {
+        var z = UInt64(i) &+ 0x9E37_79B9_7F4A_7C15
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
 }
 
 struct MemoKey<State: Hashable>: Hashable {
@@ -76,7 +102,10 @@ enum LinearizabilitySearch {
         var linearized = Bitset(count: n)
         var memo = Set<MemoKey<M.State>>()
         var stack: [(node: Int, state: M.State)] = []
+        // The longest linearization so far, and how much of the stack still agrees with it (a deeper stack
+        // then extends it from there, rather than being copied whole at every new depth).
         var best: [Int] = []
+        var agreeing = 0
         var blocking: Int?
         var steps = 0
         var node = next[0]
@@ -96,7 +125,12 @@ enum LinearizabilitySearch {
                         stack.append((node, state))
                         state = after
                         lift(node)
-                        if stack.count > best.count { best = stack.map { ($0.node - 1) >> 1 }; blocking = nil }
+                        if stack.count > best.count {
+                            best.removeSubrange(agreeing...)
+                            best.append(contentsOf: stack[agreeing...].map { ($0.node - 1) >> 1 })
+                            agreeing = stack.count
+                            blocking = nil
+                        }
                         node = next[0]
                         continue
                     }
@@ -109,6 +143,7 @@ enum LinearizabilitySearch {
                 guard let top = stack.popLast() else {
                     return .notLinearizable(longestPrefix: best, blocking: blocking, steps: steps)
                 }
+                agreeing = min(agreeing, stack.count)
                 state = top.state
                 linearized.remove((top.node - 1) >> 1)
                 unlift(top.node)
