@@ -91,8 +91,7 @@ public enum Check {
             analysis = LinearizabilityChecker.check(model: RegisterModel(), partitions: try ModelHistories.registers(history),
                                                     name: "linearizable-register", budget: options.budget)
         case .kv:
-            let (model, partitions) = InternedKVModel.interning(try ModelHistories.kv(history))
-            analysis = LinearizabilityChecker.check(model: model, partitions: partitions,
+            analysis = LinearizabilityChecker.check(InternedKVModel.interning(try ModelHistories.kv(history)),
                                                     name: "linearizable-kv", budget: options.budget)
         }
         let seconds = (clock.now - t0).seconds

@@ -83,15 +83,17 @@ public enum HistoryFiles {
 
 /// Results written by several threads, each to its own slot, read back in slot order.
 final class ResultSlots<Result>: @unchecked Sendable {
-    private var slots: [Result?]
+    private var storage: [Result?]
     private let lock = NSLock()
-    init(count: Int) { slots = Array(repeating: nil, count: count) }
-    func set(_ i: Int, _ result: Result) { lock.withLock { slots[i] = result } }
-    var all: [Result] { lock.withLock { slots.compactMap { $0 } } }
+    init(count: Int) { storage = Array(repeating: nil, count: count) }
+    func set(_ i: Int, _ result: Result) { lock.withLock { storage[i] = result } }
+    var all: [Result] { lock.withLock { storage.compactMap { $0 } } }
+    /// Every slot, nil where nothing was written.
+    var slots: [Result?] { lock.withLock { storage } }
 }
 
 /// Hands out indices in order to whichever thread asks next.
-private final class NextIndex: @unchecked Sendable {
+final class NextIndex: @unchecked Sendable {
     private var next = 0
     private let lock = NSLock()
     func take(below count: Int) -> Int? {
@@ -101,4 +103,12 @@ private final class NextIndex: @unchecked Sendable {
             return next
         }
     }
+}
+
+/// The least of the numbers several threads offer.
+final class SharedMinimum: @unchecked Sendable {
+    private var least = Int.max
+    private let lock = NSLock()
+    func offer(_ value: Int) { lock.withLock { least = min(least, value) } }
+    var value: Int { lock.withLock { least } }
 }

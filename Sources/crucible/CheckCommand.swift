@@ -33,6 +33,9 @@ struct CheckCommand: ParsableCommand {
     @Option(help: "Linearizability: give up (exit 3) after this many search steps per key.")
     var maxSteps: Int?
 
+    @Flag(help: "Linearizability: search every key and report every failing one (default: stop at the smallest failing key, as the verdict is then known); a failing key's whole search can be long, so give --max-steps or --time-limit too.")
+    var allKeys = false
+
     @Option(parsing: .upToNextOption, help: "Kafka: anomaly types to report without failing the check.")
     var allow: [String] = []
 
@@ -67,7 +70,7 @@ struct CheckCommand: ParsableCommand {
             }
             options.kafka.allowedAnomalies.formUnion(allow)
             options.kafka.allowRebalanceAnomalies = allowRebalances
-            options.budget = SearchBudget(maxSteps: maxSteps, timeLimit: timeLimit.map { .milliseconds(Int64($0 * 1000)) })
+            options.budget = SearchBudget(maxSteps: maxSteps, timeLimit: timeLimit.map { .milliseconds(Int64($0 * 1000)) }, allKeys: allKeys)
             let files = HistoryFiles.expand(histories)
             if files.count != 1 || files != histories { return try checkMany(files, options: options) }
             options.keepHistory = html != nil

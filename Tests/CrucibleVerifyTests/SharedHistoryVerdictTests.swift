@@ -40,10 +40,12 @@ final class InternedKVModelTests: XCTestCase {
         for file in files {
             let history = try HistoryReader.read(path: directory + "/" + file, format: .porcupineKV)
             let partitions = try ModelHistories.kv(history)
-            let plain = LinearizabilityChecker.check(model: KVModel(), partitions: partitions, name: "kv")
-            let (model, numbered) = InternedKVModel.interning(partitions)
-            let interned = LinearizabilityChecker.check(model: model, partitions: numbered, name: "kv")
-            XCTAssertEqual(JSONWriter.string(interned.json()), JSONWriter.string(plain.json()), file)
+            // Every key too, each within a step budget (a failing key's whole search can take minutes).
+            for budget in [SearchBudget(), SearchBudget(maxSteps: 50_000, allKeys: true)] {
+                let plain = LinearizabilityChecker.check(model: KVModel(), partitions: partitions, name: "kv", budget: budget)
+                let interned = LinearizabilityChecker.check(InternedKVModel.interning(partitions), name: "kv", budget: budget)
+                XCTAssertEqual(JSONWriter.string(interned.json()), JSONWriter.string(plain.json()), file)
+            }
         }
     }
 }

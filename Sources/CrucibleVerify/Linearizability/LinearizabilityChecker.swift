@@ -1,5 +1,6 @@
 // Linearizability of a history, partition by partition (P-compositionality: a history is linearizable
 // iff each key's sub-history is), for any LinearizabilityModel.
+import Foundation
 
 public struct Partition<Input, Output> {
     public var key: Value
@@ -11,36 +12,58 @@ public struct Partition<Input, Output> {
 }
 
 public enum LinearizabilityChecker {
-    /// Search steps per partition once some partition has failed.
-    static let afterFailureSteps = 200_000
-
+    /// One model for every partition (a model without state of its own, such as the register).
     public static func check<M: LinearizabilityModel>(model: M, partitions: [Partition<M.Input, M.Output>],
                                                       name: String, budget: SearchBudget = SearchBudget()) -> Analysis {
-        let clock = ContinuousClock()
-        let start = clock.now
-        let deadline = budget.timeLimit.map { start + $0 }
-        var failures: [(partition: Partition<M.Input, M.Output>, prefix: [Int], blocking: Int?)] = []
+        check(partitions.map { (model, $0) }, name: name, budget: budget)
+    }
+
+    /// Each partition with its own model. Partitions are searched smallest first, on every core at once. Unless
+    /// `budget.allKeys`, the first failing key decides: it is the smallest failing one (every smaller key was
+    /// started before it and finishes), its longest linearizable prefix is the witness, and keys after it are not
+    /// searched, as Porcupine stops at its first failure, so one pathological key cannot hold a verdict that is
+    /// already known hostage (searches after it are abandoned once it fails). Results after the first failure are
+    /// set aside whatever finished, so the answer is the same on any number of cores.
+    public static func check<M: LinearizabilityModel>(_ partitions: [(model: M, partition: Partition<M.Input, M.Output>)],
+                                                      name: String, budget: SearchBudget = SearchBudget()) -> Analysis {
+        let deadline = budget.timeLimit.map { ContinuousClock.now + $0 }
+        let ordered = partitions.sorted {
+            ($0.partition.operations.count, $0.partition.key.description) < ($1.partition.operations.count, $1.partition.key.description)
+        }
+        let outcomes = ResultSlots<PartitionOutcome>(count: ordered.count)
+        let next = NextIndex()
+        // The first failing partition in search order; any search after it is abandoned as soon as it is known.
+        let firstFailure = SharedMinimum()
+        nonisolated(unsafe) let work = ordered
+        DispatchQueue.concurrentPerform(iterations: max(1, min(ProcessInfo.processInfo.activeProcessorCount, ordered.count))) { _ in
+            while let i = next.take(below: work.count) {
+                let superseded = { !budget.allKeys && firstFailure.value < i }
+                if superseded() { return }
+                let outcome = LinearizabilitySearch.check(work[i].model, work[i].partition.operations, budget: budget,
+                                                          deadline: deadline, abandon: superseded)
+                outcomes.set(i, outcome)
+                if case .notLinearizable = outcome { firstFailure.offer(i) }
+            }
+        }
+
+        var failures: [(model: M, partition: Partition<M.Input, M.Output>, prefix: [Int], blocking: Int?)] = []
         var undecided: [Value] = []
+        var unsearched = 0
         var totalSteps = 0
-        // Smallest partitions first: the first failure found is then the smallest failing key, and once
-        // the verdict is known the rest need only a short look (like Porcupine, which stops at the first
-        // failure), so one pathological key cannot hold an invalid verdict hostage.
-        let ordered = partitions.sorted { ($0.operations.count, $0.key.description) < ($1.operations.count, $1.key.description) }
-        for partition in ordered {
-            var limit = budget
-            if !failures.isEmpty { limit.maxSteps = min(budget.maxSteps ?? Int.max, afterFailureSteps) }
-            switch LinearizabilitySearch.check(model, partition.operations, budget: limit, deadline: deadline) {
+        for (i, entry) in ordered.enumerated() {
+            guard budget.allKeys || failures.isEmpty, let outcome = outcomes.slots[i] else { unsearched += 1; continue }
+            switch outcome {
             case .linearizable: continue
             case .unknown(let steps):
                 totalSteps += steps
-                undecided.append(partition.key)
+                undecided.append(entry.partition.key)
             case .notLinearizable(let prefix, let blocking, let steps):
                 totalSteps += steps
-                failures.append((partition, prefix, blocking))
+                failures.append((entry.model, entry.partition, prefix, blocking))
             }
         }
         let anomalies = failures.map { failure -> Anomaly in
-            let ops = failure.partition.operations
+            let ops = failure.partition.operations, model = failure.model
             let prefix = failure.prefix.map { ops[$0].index }
             var details: [(String, Value)] = [
                 ("partition-operations", .int(ops.count)),
@@ -58,11 +81,12 @@ public enum LinearizabilityChecker {
         let validity: Validity = !failures.isEmpty ? .invalid : (undecided.isEmpty ? .valid : .unknown)
         var stats: [(String, Value)] = [
             ("partitions", .int(partitions.count)),
-            ("operations", .int(partitions.reduce(0) { $0 + $1.operations.count })),
+            ("operations", .int(partitions.reduce(0) { $0 + $1.partition.operations.count })),
             ("failing-keys", .vector(failures.map(\.partition.key))),
             ("unknown-keys", .vector(undecided)),
             ("search-steps", .int(totalSteps)),
         ]
+        if unsearched > 0 { stats.append(("keys-not-searched-after-the-first-failure", .int(unsearched))) }
         if let smallest = failures.first { stats.append(("smallest-failing-key", smallest.partition.key)) }
         return Analysis(checker: name, validity: validity, anomalies: anomalies, stats: stats)
     }

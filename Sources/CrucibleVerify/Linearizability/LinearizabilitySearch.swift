@@ -12,11 +12,14 @@ public struct SearchBudget: Sendable {
     public var timeLimit: Duration?
     /// Memo entries per partition: a guard on memory, since the memo is what grows.
     public var maxMemoEntries: Int
+    /// Search every key, reporting every failing one, rather than stopping at the first (`check --all-keys`).
+    public var allKeys: Bool
 
-    public init(maxSteps: Int? = nil, timeLimit: Duration? = nil, maxMemoEntries: Int = 20_000_000) {
+    public init(maxSteps: Int? = nil, timeLimit: Duration? = nil, maxMemoEntries: Int = 20_000_000, allKeys: Bool = false) {
         self.maxSteps = maxSteps
         self.timeLimit = timeLimit
         self.maxMemoEntries = maxMemoEntries
+        self.allKeys = allKeys
     }
 }
 
@@ -69,7 +72,8 @@ struct MemoKey<State: Hashable>: Hashable {
 
 enum LinearizabilitySearch {
     static func check<M: LinearizabilityModel>(_ model: M, _ ops: [ModelOperation<M.Input, M.Output>],
-                                               budget: SearchBudget, deadline: ContinuousClock.Instant?) -> PartitionOutcome {
+                                               budget: SearchBudget, deadline: ContinuousClock.Instant?,
+                                               abandon: () -> Bool = { false }) -> PartitionOutcome {
         // Events: 2i is op i's call, 2i+1 its return. Node 0 is the list head, so event e is node e+1.
         let n = ops.count
         var events = Array(0..<(2 * n))
@@ -114,7 +118,7 @@ enum LinearizabilitySearch {
             if let max = budget.maxSteps, steps > max { return .unknown(steps: steps) }
             if steps & 0x3FF == 0 {
                 if let deadline, ContinuousClock.now >= deadline { return .unknown(steps: steps) }
-                if memo.count > budget.maxMemoEntries { return .unknown(steps: steps) }
+                if memo.count > budget.maxMemoEntries || abandon() { return .unknown(steps: steps) }
             }
             let event = node - 1
             let op = event >> 1
