@@ -35,7 +35,10 @@ public enum LinearizabilityChecker {
         // The first failing partition in search order; any search after it is abandoned as soon as it is known.
         let firstFailure = SharedMinimum()
         nonisolated(unsafe) let work = ordered
-        DispatchQueue.concurrentPerform(iterations: max(1, min(ProcessInfo.processInfo.activeProcessorCount, ordered.count))) { _ in
+        // Small histories are searched faster on one thread than other threads can be woken for them.
+        let operations = ordered.reduce(0) { $0 + $1.partition.operations.count }
+        let threads = operations < 1_000 ? 1 : min(ProcessInfo.processInfo.activeProcessorCount, ordered.count)
+        let search: @Sendable (Int) -> Void = { _ in
             while let i = next.take(below: work.count) {
                 let superseded = { !budget.allKeys && firstFailure.value < i }
                 if superseded() { return }
@@ -45,6 +48,7 @@ public enum LinearizabilityChecker {
                 if case .notLinearizable = outcome { firstFailure.offer(i) }
             }
         }
+        if threads > 1 { DispatchQueue.concurrentPerform(iterations: threads, execute: search) } else { search(0) }
 
         var failures: [(model: M, partition: Partition<M.Input, M.Output>, prefix: [Int], blocking: Int?)] = []
         var undecided: [Value] = []

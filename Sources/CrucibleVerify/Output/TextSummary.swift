@@ -41,8 +41,11 @@ public enum TextSummary {
         return line.count > 150 ? String(line.prefix(147)) + "..." : line
     }
 
+    /// Seconds to the millisecond, and to the tenth of one below a second (small histories take less).
     static func format(_ seconds: Double) -> String {
-        let ms = (seconds * 1000).rounded()
-        return String(Int(ms) / 1000) + "." + String(repeating: "0", count: 3 - String(Int(ms) % 1000).count) + String(Int(ms) % 1000)
+        let digits = seconds < 1 ? 4 : 3
+        let units = (seconds * (digits == 4 ? 10_000 : 1_000)).rounded()
+        let whole = Int(units) / (digits == 4 ? 10_000 : 1_000), fraction = String(Int(units) % (digits == 4 ? 10_000 : 1_000))
+        return String(whole) + "." + String(repeating: "0", count: digits - fraction.count) + fraction
     }
 }

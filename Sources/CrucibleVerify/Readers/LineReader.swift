@@ -12,7 +12,10 @@ struct LineReader {
         }
         defer { try? handle.close() }
         let descriptor = handle.fileDescriptor
-        var buffer = [UInt8](repeating: 0, count: chunkBytes)
+        // A small file gets a buffer its size (one read), not a whole chunk to clear.
+        var status = stat()
+        let size = fstat(descriptor, &status) == 0 ? Int(status.st_size) : chunkBytes
+        var buffer = [UInt8](repeating: 0, count: max(1, min(chunkBytes, size + 1)))
         var filled = 0
         var lineNumber = 0
         var atEnd = false
