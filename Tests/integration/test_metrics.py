@@ -126,6 +126,11 @@ def test_messages_in_rise_by_exactly_what_was_produced_on_the_leaders(cluster):
     wait_for(lambda: committed("kafka_consumergroup_lag") == 7, 30, "a lag of the seven new records")
     assert total(cluster, "kafka_server_brokertopicmetrics_bytesout_total", topic=topic) >= records * 100
     assert total(cluster, "kafka_server_brokertopicmetrics_totalfetchrequests_total", topic=topic) >= 1
+    # Fetch's RequestMetrics are split as Kafka splits them: the consumer's and the followers'.
+    fetch_times = "kafka_network_requestmetrics_totaltimems_count"
+    assert sum(v for _, _, v in samples_where(cluster, fetch_times, request="FetchConsumer")) >= 1
+    assert sum(v for _, _, v in samples_where(cluster, fetch_times, request="FetchFollower")) >= 1
+    assert samples_where(cluster, fetch_times, request="Fetch") == []
 
 
 def test_under_replicated_partitions_follow_a_stopped_follower_and_the_active_controller_moves(cluster):

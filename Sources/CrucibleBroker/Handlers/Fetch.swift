@@ -28,6 +28,7 @@ extension BrokerApis {
         // A follower needs CLUSTER_ACTION on the cluster, a consumer READ on each topic; refused topics are
         // answered with the error at once, with whatever the others have now.
         let follower = request.replicaId >= 0 || request.replicaState.replicaId >= 0
+        context.metricsName?.withLockedValue { $0 = follower ? "FetchFollower" : "FetchConsumer" }
         let denied = request.topics.filter { topic in
             follower ? !allowedOnCluster(context, .clusterAction)
                 : !allowed(context, .read, .topic, resolveName(topic, version: version) ?? "")

@@ -66,7 +66,11 @@ extension BrokerApis {
         table.serve(BeginQuorumEpochRequest.self, versions: 0...1) { request, _ in answer(quorum.handle(request)) }
         table.serve(EndQuorumEpochRequest.self, versions: 0...1) { request, _ in answer(quorum.handle(request)) }
         // Raft's Fetch needs v12 (last fetched epoch, diverging epoch, snapshot id), and only the metadata topic.
-        table.serve(FetchRequest.self, versions: 12...16) { request, _ in answer(quorum.handle(request)) }
+        table.serve(FetchRequest.self, versions: 12...16) { request, context in
+            // A voter or observer replicating the metadata log: a follower's fetch, to RequestMetrics as to Kafka.
+            context.metricsName?.withLockedValue { $0 = "FetchFollower" }
+            return answer(quorum.handle(request))
+        }
         table.serve(FetchSnapshotRequest.self, versions: 0...1) { request, _ in answer(quorum.handle(request)) }
         table.serve(DescribeQuorumRequest.self, versions: 0...2) { _, _ in answer(quorum.describe()) }
         serveControllerDecisions(in: &table, forwarding: nil)

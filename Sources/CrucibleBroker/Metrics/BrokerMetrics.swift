@@ -8,7 +8,7 @@ import Prometheus
 /// configuration (`kafka_<domain>_<type>_<name>`, lowercased; a meter's count with `_total`; the MBean's keys,
 /// `topic`, `partition`, `request`, as labels), so dashboards and alerts written for Kafka read them unchanged.
 /// Counters move where things happen; gauges of state are computed at each scrape from the partitions and the
-/// metadata quorum. Fetch is one `request="Fetch"` here (Kafka splits FetchConsumer and FetchFollower).
+/// metadata quorum. Fetch's RequestMetrics are FetchConsumer's and FetchFollower's, as Kafka splits them.
 final class BrokerMetrics: Sendable {
     let registry: MetricsRegistry
     private let messagesIn, bytesIn, bytesOut, totalProduceRequests, failedProduceRequests: Counter
@@ -125,8 +125,7 @@ final class BrokerMetrics: Sendable {
         let total, requestQueue, local, remote, responseQueue, responseSend: ValueHistogram
         let count: Counter
 
-        init(_ registry: MetricsRegistry, api: ApiKey, version: Int16) {
-            let request = BrokerMetrics.requestName(api)
+        init(_ registry: MetricsRegistry, request: String, version: Int16) {
             let labels = [("request", request)]
             let make = { (metric: String) in
                 registry.histogram("kafka_network_requestmetrics_\(metric)", labels, buckets: BrokerMetrics.latencyBuckets)
@@ -136,13 +135,20 @@ final class BrokerMetrics: Sendable {
             count = registry.counter("kafka_network_requestmetrics_requests_total", [("request", request), ("version", String(version))])
         }
     }
-    private let requestSeries = NIOLockedValueBox<[Int32: RequestSeries]>([:])
+    private struct SeriesKey: Hashable {
+        var api: Int16
+        var version: Int16
+        var name: String?
+    }
+    private let requestSeries = NIOLockedValueBox<[SeriesKey: RequestSeries]>([:])
 
-    func request(_ api: ApiKey, version: Int16, _ times: RequestTimes) {
-        let key = Int32(api.rawValue) << 16 | Int32(UInt16(bitPattern: version))
+    /// One request's times. `name` is the request's own name where Kafka's differs from its API's (FetchConsumer,
+    /// FetchFollower).
+    func request(_ api: ApiKey, version: Int16, name: String? = nil, _ times: RequestTimes) {
+        let key = SeriesKey(api: api.rawValue, version: version, name: name)
         let series = requestSeries.withLockedValue { known in
             if let made = known[key] { return made }
-            let made = RequestSeries(registry, api: api, version: version)
+            let made = RequestSeries(registry, request: name ?? Self.requestName(api), version: version)
             known[key] = made
             return made
         }

@@ -2,6 +2,7 @@ import CrucibleProtocol
 import Dispatch
 import Logging
 import CrucibleSecurity
+import NIOConcurrencyHelpers
 import NIOCore
 import NIOSSL
 import NIOTLS
@@ -121,10 +122,13 @@ final class ConnectionHandler: ChannelInboundHandler {
                 }
             }
             let pending: RequestRouter.Outcome
+            // Only Fetch names itself (FetchConsumer or FetchFollower), so only Fetch gets a place to do so.
+            let metricsName = metrics != nil && header.apiKey == .fetch ? NIOLockedValueBox<String?>(nil) : nil
             do {
                 pending = try router.route(header: header, body: frame, eventLoop: context.eventLoop,
                                            connectionClosed: context.channel.closeFuture, clientHost: clientHost,
-                                           listenerName: listenerName, principal: principal, authorize: authorize)
+                                           listenerName: listenerName, principal: principal, authorize: authorize,
+                                           metricsName: metricsName)
             } catch {
                 return errorCaught(context: context, error: RequestFailure(header: header, error: error))
             }
@@ -136,7 +140,7 @@ final class ConnectionHandler: ChannelInboundHandler {
                     let writing = DispatchTime.now().uptimeNanoseconds
                     sent.futureResult.whenComplete { _ in
                         let ms = { (nanos: UInt64) in Double(nanos) / 1_000_000 }
-                        metrics.request(api, version: header.requestApiVersion, BrokerMetrics.RequestTimes(
+                        metrics.request(api, version: header.requestApiVersion, name: metricsName?.withLockedValue { $0 }, BrokerMetrics.RequestTimes(
                             requestQueue: ms(startedNanos &- arrivedNanos), local: ms(localNanos &- startedNanos),
                             remote: ms(remoteNanos), responseSend: ms(DispatchTime.now().uptimeNanoseconds &- writing)))
                     }

@@ -1,4 +1,5 @@
 import CrucibleProtocol
+import NIOConcurrencyHelpers
 import NIOCore
 
 /// What one API handler produced: a response (nil for acks=0 produce, which gets none), and any files its
@@ -30,6 +31,9 @@ struct RequestContext {
     /// False on the controller listener: what arrives there was checked against the client's principal by the
     /// node that forwarded it (Kafka's controllers trust their listener's peers the same way).
     var authorize = true
+    /// Where a handler names its request for RequestMetrics when the API alone does not (Kafka splits Fetch into
+    /// FetchConsumer and FetchFollower); nil when nobody measures.
+    var metricsName: NIOLockedValueBox<String?>? = nil
     var version: Int16 { header.requestApiVersion }
     var nowMs: Int64 { Clock.nowMs() }
 }
@@ -144,13 +148,13 @@ final class RequestRouter {
     func route(header: RequestHeader, body: ByteBuffer, eventLoop: EventLoop,
                connectionClosed: EventLoopFuture<Void>? = nil, clientHost: String = "",
                listenerName: String = "PLAINTEXT", principal: String = "User:ANONYMOUS",
-               authorize: Bool = true) throws -> Outcome {
+               authorize: Bool = true, metricsName: NIOLockedValueBox<String?>? = nil) throws -> Outcome {
         guard let api = header.apiKey, let supported = table.versions[api] else {
             throw UnsupportedRequest(description: "unknown api key \(header.requestApiKey)")
         }
         let context = RequestContext(header: header, eventLoop: eventLoop, connectionClosed: connectionClosed,
                                      clientHost: clientHost, listenerName: listenerName, principal: principal,
-                                     authorize: authorize)
+                                     authorize: authorize, metricsName: metricsName)
         guard supported.contains(header.requestApiVersion) else {
             if api == .apiVersions {
                 return .immediate(Self.encode(HandlerOutput(response: table.apiVersions(error: .unsupportedVersion)),
