@@ -11,10 +11,15 @@ public struct KafkaCheckOptions: Sendable {
     /// consumer legitimately skips or repeats; Jepsen then allows poll-skip and nonmonotonic-poll.
     /// nil: decide from the history (true when it contains a subscribe operation).
     public var allowRebalanceAnomalies: Bool? = nil
+    /// Run the finders on every core (the default). One thread when the work must not depend on scheduling: the
+    /// regression gate counts the checker's instructions.
+    public var concurrent = true
 
-    public init(allowedAnomalies: Set<String> = KafkaCheckOptions.alwaysAllowed, allowRebalanceAnomalies: Bool? = nil) {
+    public init(allowedAnomalies: Set<String> = KafkaCheckOptions.alwaysAllowed, allowRebalanceAnomalies: Bool? = nil,
+                concurrent: Bool = true) {
         self.allowedAnomalies = allowedAnomalies
         self.allowRebalanceAnomalies = allowRebalanceAnomalies
+        self.concurrent = concurrent
     }
 }
 
@@ -40,7 +45,8 @@ public enum KafkaChecker {
         // the finders' order.
         let found = ResultSlots<[Anomaly]>(count: finders.count)
         nonisolated(unsafe) let shared = ctx
-        DispatchQueue.concurrentPerform(iterations: finders.count) { i in found.set(i, finders[i](shared)) }
+        let find: @Sendable (Int) -> Void = { i in found.set(i, finders[i](shared)) }
+        if options.concurrent { DispatchQueue.concurrentPerform(iterations: finders.count, execute: find) } else { finders.indices.forEach(find) }
         var anomalies = found.all.flatMap { $0 }
         let rank = Dictionary(uniqueKeysWithValues: anomalyTypes.enumerated().map { ($1, $0) })
         anomalies = anomalies.enumerated().sorted {

@@ -54,8 +54,9 @@ public enum LinearizabilityChecker {
         var undecided: [Value] = []
         var unsearched = 0
         var totalSteps = 0
+        let searched = outcomes.slots
         for (i, entry) in ordered.enumerated() {
-            guard budget.allKeys || failures.isEmpty, let outcome = outcomes.slots[i] else { unsearched += 1; continue }
+            guard budget.allKeys || failures.isEmpty, let outcome = searched[i] else { unsearched += 1; continue }
             switch outcome {
             case .linearizable: continue
             case .unknown(let steps):
