@@ -34,7 +34,8 @@ public final class MetricsRegistry: Sendable {
 
     /// A gauge of something that may go away; only for collectors run at each scrape.
     public func transientGauge(_ name: String, _ labels: [(String, String)], help: String = "") -> Gauge {
-        let key = name + "{" + labels.map { $0.0 + "=" + $0.1 }.joined(separator: ",") + "}"
+        // NUL between the parts: label values are any string (a group id may hold "," or "="), never a NUL.
+        let key = ([name] + labels.flatMap { [$0.0, $0.1] }).joined(separator: "\u{0}")
         return transient.withLockedValue { transient in
             transient.set.insert(key)
             if let known = transient.all[key] { return known }

@@ -44,6 +44,17 @@ final class MetricsTextTests: XCTestCase {
         XCTAssertEqual(topics(), ["a"], "and comes back with the topic")
     }
 
+    func testTransientSeriesWhoseLabelValuesHoldSeparatorsStayApart() {
+        // Joined with "=" and "," these two would read alike ("a=1,b=2,b=3"); a group id may hold either.
+        let registry = MetricsRegistry()
+        registry.onScrape { metrics in
+            metrics.transientGauge("lag", [("a", "1,b=2"), ("b", "3")]).set(1.0)
+            metrics.transientGauge("lag", [("a", "1"), ("b", "2,b=3")]).set(2.0)
+        }
+        let lags = MetricsScrape.parse(String(decoding: registry.scrape(), as: UTF8.self)).filter { $0.name == "lag" }
+        XCTAssertEqual(Set(lags.map(\.value)), [1, 2], "\(lags)")
+    }
+
     func testAScrapeCarriesTheCollectorsProcessAndAllocatorFiguresAndSurvivesDisagreeingHelpTexts() {
         let registry = MetricsRegistry()
         registry.counter("requests_total", [("api", "")], help: "first").increment(by: Int64(3))
