@@ -4,11 +4,15 @@ which commits. An abortable error aborts and rewinds the consumer to the group's
 producer exits 3. `--abort-every K` aborts every K-th transaction on purpose (after producing). One JSON line per
 event on stdout. Exits 0 once nothing new arrived for `--idle` seconds.
 
+SIGUSR1 asks the loop to hold: with its next batch in hand and no transaction open, it says `holding` and waits for
+a line on stdin. A test uses it to start a fencing instance at a known point instead of racing the loop.
+
     python3 ctp_loop.py BOOTSTRAP GROUP TRANSACTIONAL_ID INPUT OUTPUT [--abort-every K] [--idle S]
 """
 import argparse
 import json
 import os
+import signal
 import sys
 import time
 
@@ -50,6 +54,8 @@ def main():
     debug = {"debug": os.environ["CTP_LOOP_DEBUG"]} if os.environ.get("CTP_LOOP_DEBUG") else {}
     producer = Producer({"bootstrap.servers": args.bootstrap, "transactional.id": args.transactional_id,
                          "transaction.timeout.ms": 30_000, **debug})
+    hold = []
+    signal.signal(signal.SIGUSR1, lambda *_: hold.append(True))
     producer.init_transactions(120)
     say(started=args.transactional_id)
     consumer.subscribe([args.input])
@@ -58,6 +64,10 @@ def main():
         batch = [m for m in consumer.consume(num_messages=200, timeout=1.0) if not m.error()]
         if not batch:
             continue
+        if hold:
+            say(holding=len(batch))
+            sys.stdin.readline()
+            hold.clear()
         last_data = time.monotonic()
         transactions += 1
         try:

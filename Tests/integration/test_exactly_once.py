@@ -5,6 +5,7 @@ group's committed offsets are the input's end, and the data of aborted transacti
 read_uncommitted."""
 import json
 import os
+import signal
 import subprocess
 import sys
 import threading
@@ -24,6 +25,7 @@ from test_consumer_groups import GROUP_SETTINGS
 LOOP = str(Path(__file__).with_name("ctp_loop.py"))
 LOOP_LOG_LINES = int(os.environ.get("CTP_LOOP_LOG_LINES", "30"))
 RECORDS_PER_PARTITION = 1000
+HELD_BACK = 100   # per partition, produced once the first loop is asked to hold
 SETTINGS = {**GROUP_SETTINGS, "transaction.state.log.num.partitions": "6",
             "transaction.abort.timed.out.transaction.cleanup.interval.ms": "1000"}
 
@@ -41,7 +43,7 @@ class Loop:
 
     def __init__(self, cluster, group, transactional_id, source, sink, *extra):
         self.process = subprocess.Popen([sys.executable, LOOP, cluster.bootstrap, group, transactional_id, source, sink, *extra],
-                                        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                                        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         self.events, self.log = [], []
         threading.Thread(target=self._read, daemon=True).start()
         threading.Thread(target=self._drain, daemon=True).start()
@@ -54,6 +56,14 @@ class Loop:
         """librdkafka logs to stderr from its own threads: an unread pipe that fills up would stall the client."""
         for line in self.process.stderr:
             self.log.append(line)
+
+    def hold(self):
+        """The loop stops with its next batch in hand, before that batch's transaction begins (it says `holding`)."""
+        self.process.send_signal(signal.SIGUSR1)
+
+    def release(self):
+        self.process.stdin.write("go\n")
+        self.process.stdin.flush()
 
     def count(self, kind):
         return sum(1 for event in self.events if kind in event)
@@ -137,10 +147,12 @@ def test_consume_transform_produce_is_exactly_once_through_a_coordinator_kill_an
     create(cluster, source)
     create(cluster, sink)
     producer = Producer({"bootstrap.servers": cluster.bootstrap, "acks": "all", "enable.idempotence": True})
-    inputs = [f"{p}-{i}".encode() for p in range(3) for i in range(RECORDS_PER_PARTITION)]
-    for value in inputs:
-        producer.produce(source, value=value, partition=int(value.split(b"-")[0]))
-    assert producer.flush(60) == 0
+    def produce(values):
+        for value in values:
+            producer.produce(source, value=value, partition=int(value.split(b"-")[0]))
+        assert producer.flush(60) == 0
+    inputs = [f"{p}-{i}".encode() for p in range(3) for i in range(RECORDS_PER_PARTITION - HELD_BACK)]
+    produce(inputs)
 
     # The group's coordinator is kept off the node killed: librdkafka (2.16) drops a broker that left the
     # metadata, and a send_offsets_to_transaction waiting on it as the cached group coordinator is then woken
@@ -156,7 +168,17 @@ def test_consume_transform_produce_is_exactly_once_through_a_coordinator_kill_an
     first.wait(lambda: first.count("committed") > committed_before + 2, 120, "commits through the new coordinator", cluster)
     cluster.node("start", coordinator)
 
+    # The fencing must find the first loop with work left, or it would finish unfenced: it is held with a batch in
+    # hand (input is added so that there is one), the second instance's init_transactions bumps the epoch, and only
+    # then does the first loop try its transaction.
+    first.hold()
+    held_back = [f"{p}-{i}".encode() for p in range(3) for i in range(RECORDS_PER_PARTITION - HELD_BACK, RECORDS_PER_PARTITION)]
+    produce(held_back)
+    inputs += held_back
+    first.wait(lambda: first.count("holding"), 60, "the first loop holding a batch", cluster)
     second = loops.start(cluster, group, transactional_id, source, sink, "--idle", "15")
+    second.wait(lambda: second.count("started"), 120, "the second instance's init_transactions", cluster)
+    first.release()
     assert first.process.wait(120) == 3, f"the first loop was not fenced: {first.events[-5:]}\n{cluster.logs()}"
     assert second.process.wait(240) == 0, "".join(second.log[-30:])
     assert any("aborted" in event for event in first.events), "no transaction was aborted on purpose"
