@@ -65,11 +65,14 @@ def check_test_result(json_path: Path, result: dict, workload_file: Path, driver
     """One result file against OMB's TestResult: names, fields, units, series and the file name."""
     where = json_path.name
     if overloaded(result):
-        # Far more than the probes (one message per producer): the messages the test handed were acknowledged by
-        # the final flush and stored.
+        # The probes (one message per producer, sent before the load) were acknowledged and stored. How much of the
+        # load besides was acknowledged depends on how long the client threads, queueing it, starve the brokers of
+        # the two cores (once none of it: brokers at 0.1 core each, the client at 2.5 and 5.9 GB queued), so that
+        # is not asserted; what was not is counted as abandoned, never dropped.
         probes = result["producersPerTopic"] * result["topics"] * (result["messageSize"] + 64)
-        assert result["crucible"]["bytesHanded"] > 10 * probes, (where, result["crucible"])
+        assert result["crucible"]["bytesHanded"] >= probes, (where, result["crucible"])
         assert result["crucible"]["bytesStored"] > 0, (where, result["crucible"])
+        assert result["crucible"]["bytesHanded"] > probes or result["crucible"]["sendsAbandoned"] > 0, (where, result["crucible"])
     assert TEST_RESULT_FIELDS <= set(result), (where, sorted(TEST_RESULT_FIELDS - set(result)))
     assert set(result) - TEST_RESULT_FIELDS == {"crucible"}, (where, sorted(set(result) - TEST_RESULT_FIELDS))
 
