@@ -4,6 +4,8 @@
 # build made in a checkout of Porcupine's public repository, outside this one; it runs from that checkout, where
 # its test data is), and a generated Kafka-queue history of 1,000,000 operations (invoke/completion pairs)
 # checked, with wall time and peak memory (GNU time's maximum resident set size). Release build.
+# The six KV histories are also timed warmed, each read once and checked many times in one process, beside
+# Porcupine's benchmark of the same history (ratio: Porcupine's time over Crucible's; above 1, Crucible is faster).
 #   Scripts/verify-perf.sh [--porcupine BIN] [OPERATIONS]
 set -eu
 root="$(cd "$(dirname "$0")/.." && pwd)"
@@ -37,6 +39,23 @@ if [ -n "$porcupine" ]; then
     -test.run '^(TestEtcdJepsen[0-9]+|TestKv[0-9]+Clients?(Ok|Bad))$' \
     | grep -E "^(--- |ok|PASS|FAIL)" || true)
 fi
+
+echo "== the six KV histories warmed: mean time per check after one read (Crucible: check --repeat-check;"
+echo "   Porcupine: its BenchmarkKv... of CheckEvents on parsed events, the same number of iterations)"
+printf "%-8s %6s %14s %14s %8s\n" history checks "crucible ms" "porcupine ms" ratio
+for name in c01-ok c01-bad c10-ok c10-bad c50-ok c50-bad; do
+  case "$name" in c50-*) times=20 ;; *) times=200 ;; esac
+  ours=$("$bin" check "$shared/porcupine-kv/$name.txt" --repeat-check "$times" | sed -E 's/.*mean ([0-9.]+) ms.*/\1/' || true)
+  theirs="-"; ratio="-"
+  if [ -n "$porcupine" ]; then
+    clients=${name:1:2}; clients=$((10#$clients)); verdict=$([ "${name#*-}" = ok ] && echo Ok || echo Bad)
+    bench="BenchmarkKv${clients}Client$([ "$clients" -gt 1 ] && echo s)${verdict}"
+    ns=$(cd "$(dirname "$porcupine")" && "$porcupine" -test.run '^$' -test.bench "^${bench}\$" -test.benchtime "${times}x" \
+      | awk -v b="$bench" '$1 ~ "^"b"(-[0-9]+)?$" { print $3 }')
+    theirs=$(echo "scale=4; $ns / 1000000" | bc); ratio=$(echo "scale=2; $theirs / $ours" | bc)
+  fi
+  printf "%-8s %6s %14s %14s %8s\n" "$name" "$times" "$ours" "$theirs" "$ratio"
+done
 
 echo "== generated Kafka history, $ops operations"
 /usr/bin/time -f "generate: %e s, peak RSS %M KB" "$bin" check "$tmp/big.jsonl" --generate-kafka-operations "$ops" --seed 1

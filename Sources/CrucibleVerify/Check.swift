@@ -76,6 +76,21 @@ public enum Check {
         return report
     }
 
+    /// Reads a history once and checks it `times` times (a benchmark's warmed figure): the last report, and the
+    /// seconds each check took.
+    public static func repeatedly(_ path: String, times: Int, options: CheckOptions = CheckOptions()) throws -> (CheckReport, [Double]) {
+        let history = try HistoryReader.read(path: path, format: options.format)
+        var seconds: [Double] = []
+        var report: CheckReport?
+        let clock = ContinuousClock()
+        for _ in 0..<times {
+            let start = clock.now
+            report = try self.history(history, options: options)
+            seconds.append((clock.now - start).seconds)
+        }
+        return (report!, seconds)
+    }
+
     public static func history(_ history: History, options: CheckOptions = CheckOptions()) throws -> CheckReport {
         guard let workload = options.workload ?? Workload.detect(history) else {
             throw HistoryReadError(file: history.source, line: 0,

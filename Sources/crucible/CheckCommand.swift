@@ -51,6 +51,11 @@ struct CheckCommand: ParsableCommand {
     @Option(help: .hidden)
     var plantFault: String?
 
+    /// Benchmarks: read one history once, then check it this many times in the process (warmed, as Porcupine's
+    /// benchmarks time its CheckEvents on parsed events) and print the time per check.
+    @Option(help: .hidden)
+    var repeatCheck: Int?
+
     func run() throws {
         if let count = generateKafkaOperations { return try generate(count) }
         var options = CheckOptions()
@@ -73,6 +78,7 @@ struct CheckCommand: ParsableCommand {
             options.budget = SearchBudget(maxSteps: maxSteps, timeLimit: timeLimit.map { .milliseconds(Int64($0 * 1000)) }, allKeys: allKeys)
             let files = HistoryFiles.expand(histories)
             if files.count != 1 || files != histories { return try checkMany(files, options: options) }
+            if let times = repeatCheck { return try checkRepeatedly(files[0], times: times, options: options) }
             options.keepHistory = html != nil
             let report = try Check.file(files[0], options: options)
             if let output {
@@ -130,6 +136,16 @@ struct CheckCommand: ParsableCommand {
         if counts["unreadable"] != nil { throw ExitCode(2) }
         if counts["invalid"] != nil { throw ExitCode(1) }
         throw ExitCode(counts["unknown"] != nil ? 3 : 0)
+    }
+
+    private func checkRepeatedly(_ path: String, times: Int, options: CheckOptions) throws {
+        guard times > 0 else { throw usage("--repeat-check of at least 1") }
+        let (report, seconds) = try Check.repeatedly(path, times: times, options: options)
+        let sorted = seconds.sorted()
+        let ms = { (seconds: Double) in String(format: "%.4f", seconds * 1000) }
+        print("\(path): \(report.analysis.validity), checked \(times) times after one read: median \(ms(sorted[sorted.count / 2])) ms, "
+              + "fastest \(ms(sorted[0])) ms, mean \(ms(seconds.reduce(0, +) / Double(times))) ms")
+        throw ExitCode(report.analysis.validity.exitCode)
     }
 
     private func write(_ text: String, to path: String, flag: String) throws {

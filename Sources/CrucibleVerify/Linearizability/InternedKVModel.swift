@@ -17,23 +17,29 @@ public enum InternedKVInput: Sendable {
 /// values would share a number only if both 64-bit hashes and the length collided at once (odds of the order of
 /// 2^-120 per pair). Only values the history itself names keep their text, for reports. One search uses a table.
 final class KVValueTable: @unchecked Sendable {
-    private struct Fingerprint: Hashable {
+    private struct Fingerprint: Equatable {
         var first: UInt64
         var second: UInt64
         var length: Int
     }
     private static let bases: (UInt64, UInt64) = (0x100_0000_01B3, 0x9E37_79B9_7F4A_7C15 | 1)
 
+    // Indexed by value number. Only values the history names have a text.
     private var fingerprints: [Fingerprint] = []
-    private var numbers: [Fingerprint: Int32] = [:]
-    private var texts: [Int32: String] = [:]
-    private var appended: [Int64: Int32] = [:]
+    private var texts: [String?] = []
+    private var byFingerprint = SlotIndex()
+    // (value, suffix) -> the value appending makes, entry by entry.
+    private var appendKeys: [UInt64] = []
+    private var appendResults: [Int32] = []
+    private var byAppend = SlotIndex()
 
     private func number(_ fingerprint: Fingerprint) -> Int32 {
-        if let known = numbers[fingerprint] { return known }
+        let (known, slot) = byFingerprint.find(fingerprint.first) { fingerprints[Int($0)] == fingerprint }
+        if let known { return known }
         let made = Int32(fingerprints.count)
         fingerprints.append(fingerprint)
-        numbers[fingerprint] = made
+        texts.append(nil)
+        byFingerprint.insert(made, at: slot) { fingerprints[Int($0)].first }
         return made
     }
 
@@ -45,20 +51,23 @@ final class KVValueTable: @unchecked Sendable {
             print.length += 1
         }
         let made = number(print)
-        texts[made] = string
+        texts[Int(made)] = string
         return made
     }
 
-    func text(_ number: Int32) -> String { texts[number] ?? "" }
+    func text(_ number: Int32) -> String { texts[Int(number)] ?? "" }
 
     func append(_ value: Int32, _ suffix: Int32) -> Int32 {
-        let key = Int64(value) << 32 | Int64(suffix)
-        if let known = appended[key] { return known }
+        let key = UInt64(UInt32(bitPattern: value)) << 32 | UInt64(UInt32(bitPattern: suffix))
+        let (known, slot) = byAppend.find(key) { appendKeys[Int($0)] == key }
+        if let known { return appendResults[Int(known)] }
         let (a, b) = (fingerprints[Int(value)], fingerprints[Int(suffix)])
         let made = number(Fingerprint(first: a.first &* Self.power(Self.bases.0, b.length) &+ b.first,
                                       second: a.second &* Self.power(Self.bases.1, b.length) &+ b.second,
                                       length: a.length + b.length))
-        appended[key] = made
+        appendKeys.append(key)
+        appendResults.append(made)
+        byAppend.insert(Int32(appendKeys.count - 1), at: slot) { appendKeys[Int($0)] }
         return made
     }
 

@@ -27,9 +27,9 @@ public enum LinearizabilityChecker {
     public static func check<M: LinearizabilityModel>(_ partitions: [(model: M, partition: Partition<M.Input, M.Output>)],
                                                       name: String, budget: SearchBudget = SearchBudget()) -> Analysis {
         let deadline = budget.timeLimit.map { ContinuousClock.now + $0 }
-        let ordered = partitions.sorted {
-            ($0.partition.operations.count, $0.partition.key.description) < ($1.partition.operations.count, $1.partition.key.description)
-        }
+        // Each key's text made once, not at every comparison (it is a fresh string each time).
+        let ordered = partitions.map { ($0, $0.partition.operations.count, $0.partition.key.description) }
+            .sorted { ($0.1, $0.2) < ($1.1, $1.2) }.map(\.0)
         let outcomes = ResultSlots<PartitionOutcome>(count: ordered.count)
         let next = NextIndex()
         // The first failing partition in search order; any search after it is abandoned as soon as it is known.

@@ -43,15 +43,18 @@ public enum ModelHistories {
 
     /// `decode(invoke, completion)` gets the ok completion, or nil when the outcome is unknown; it returns
     /// nil to drop an operation that constrains nothing.
-    static func partitions<I, O>(_ history: History, functions: Set<String>, defaultKey: Value?,
+    static func partitions<I, O>(_ history: History, functions: [String], defaultKey: Value?,
                                  decode: (Operation, Operation?) throws -> (I, O?)?) throws -> [Partition<I, O>] {
         var byKey: [Value: [ModelOperation<I, O>]] = [:]
         var order: [Value] = []
-        for position in 0..<history.count {
-            let invoke = history[position]
-            guard invoke.type == .invoke, invoke.process.isClient, functions.contains(invoke.f) else { continue }
+        let operations = history.operations
+        for position in operations.indices {
+            // Fields read in place: an entry skipped here is never copied whole.
+            guard operations[position].type == .invoke, operations[position].process.isClient,
+                  functions.contains(operations[position].f) else { continue }
+            let invoke = operations[position]
             let done = history.completion(of: position)
-            let completion = done.map { history[$0] }
+            let completion = done.map { operations[$0] }
             if completion?.type == .fail { continue }
             let known = completion?.type == .ok ? completion : nil
             guard let key = invoke.key ?? completion?.key ?? defaultKey else {
@@ -60,7 +63,7 @@ public enum ModelHistories {
             guard let (input, output) = try decode(invoke, known) else { continue }
             if byKey[key] == nil { order.append(key) }
             // Named by the completion's index, as Kafka witnesses are (the invocation's when there is none).
-            let index = done.map { history[$0].index } ?? invoke.index
+            let index = completion?.index ?? invoke.index
             byKey[key, default: []].append(ModelOperation(index: index, call: position,
                                                           ret: known != nil ? done! : Int.max, input: input, output: output))
         }
