@@ -48,11 +48,13 @@ for name in c01-ok c01-bad c10-ok c10-bad c50-ok c50-bad; do
   ours=$("$bin" check "$shared/porcupine-kv/$name.txt" --repeat-check "$times" | sed -E 's/.*mean ([0-9.]+) ms.*/\1/' || true)
   theirs="-"; ratio="-"
   if [ -n "$porcupine" ]; then
-    clients=${name:1:2}; clients=$((10#$clients)); verdict=$([ "${name#*-}" = ok ] && echo Ok || echo Bad)
-    bench="BenchmarkKv${clients}Client$([ "$clients" -gt 1 ] && echo s)${verdict}"
+    clients=$((10#${name:1:2})); plural=""; verdict=Bad
+    if [ "$clients" -gt 1 ]; then plural=s; fi
+    if [ "${name#*-}" = ok ]; then verdict=Ok; fi
+    bench="BenchmarkKv${clients}Client${plural}${verdict}"
     ns=$(cd "$(dirname "$porcupine")" && "$porcupine" -test.run '^$' -test.bench "^${bench}\$" -test.benchtime "${times}x" \
       | awk -v b="$bench" '$1 ~ "^"b"(-[0-9]+)?$" { print $3 }')
-    theirs=$(echo "scale=4; $ns / 1000000" | bc); ratio=$(echo "scale=2; $theirs / $ours" | bc)
+    theirs=$(printf "%.4f" "$(echo "$ns / 1000000" | bc -l)"); ratio=$(printf "%.2f" "$(echo "$theirs / $ours" | bc -l)")
   fi
   printf "%-8s %6s %14s %14s %8s\n" "$name" "$times" "$ours" "$theirs" "$ratio"
 done
