@@ -58,8 +58,8 @@ enum KafkaHistoryStream {
     struct Pairing {
         let source: String
         private(set) var position = 0
-        private var open: [Process: Operation] = [:]
-        private var openPositions: [Process: Int] = [:]
+        /// Each process's invoke still waiting for its completion, and where it was.
+        private var open: [Process: (invoke: Operation, position: Int)] = [:]
         private var completed: [KafkaOperation] = []
 
         init(source: String) { self.source = source }
@@ -69,14 +69,12 @@ enum KafkaHistoryStream {
             if op.type == .invoke {
                 if op.process.isClient, let previous = open[op.process] {
                     throw HistoryReadError(file: source, line: op.line,
-                                           expected: "a completion for process \(op.process)'s invoke at line \(previous.line) before its next invoke")
+                                           expected: "a completion for process \(op.process)'s invoke at line \(previous.invoke.line) before its next invoke")
                 }
-                open[op.process] = op
-                openPositions[op.process] = position
+                open[op.process] = (op, position)
                 return
             }
-            let invoke = open.removeValue(forKey: op.process)
-            openPositions.removeValue(forKey: op.process)
+            let invoke = open.removeValue(forKey: op.process)?.invoke
             guard op.process.isClient else { return }
             guard let invoke else {
                 throw HistoryReadError(file: source, line: op.line, expected: "an invoke by process \(op.process) before this :\(op.type)")
@@ -97,8 +95,8 @@ enum KafkaHistoryStream {
         /// The operations in history order, with every client invoke never completed as indeterminate.
         mutating func finish() throws -> [KafkaOperation] {
             var unanswered: [KafkaOperation] = []
-            for (process, invoke) in open where process.isClient {
-                guard let f = KafkaFunction(rawValue: invoke.f), f != .other, let at = openPositions[process] else { continue }
+            for (process, (invoke, at)) in open where process.isClient {
+                guard let f = KafkaFunction(rawValue: invoke.f), f != .other else { continue }
                 unanswered.append(try KafkaHistoryDecoder.decode(invoke, position: at, type: .info, f: f, file: source))
             }
             guard !unanswered.isEmpty else { return completed }
