@@ -33,7 +33,7 @@ def charts(dom: str) -> dict[str, int]:
 def expected_charts(bench_dir: Path, verify_dirs: list[Path]) -> int:
     """From the inputs alone: per bench run a rate chart, a latency chart when it recorded any latency, a failover
     timeline when it killed a leader, two broker charts when it scraped the brokers; one compression chart when some run used a codec; per verify directory a
-    lost-writes chart, and per run a latency scatter and a throughput line."""
+    lost-writes chart, and per run a latency scatter, a throughput line and the brokers' partitions when it scraped them."""
     runs = [r for _, r in results(bench_dir)]
     count = len(runs) + sum(1 for r in runs if r["crucible"]["failovers"])
     for r in runs:  # the brokers' partitions over time, and their Produce time beside the client's latency
@@ -44,7 +44,12 @@ def expected_charts(bench_dir: Path, verify_dirs: list[Path]) -> int:
     count += sum(1 for r in runs if r["aggregatedPublishLatencyQuantiles"] or r["aggregatedEndToEndLatencyQuantiles"])
     count += 1 if any(r["crucible"]["compressionType"] != "none" for r in runs) else 0
     for directory in verify_dirs:
-        count += 1 + 2 * len(list(directory.rglob("run.json")))
+        count += 1
+        for run in directory.rglob("run.json"):
+            count += 2
+            metrics = run.parent / "broker-metrics.json"   # the brokers' partitions, when any node answered a scrape
+            nodes = json.loads(metrics.read_text())["nodes"].values() if metrics.exists() else []
+            count += any(v is not None for n in nodes for v in n["underReplicatedPartitions"] + n["offlinePartitions"])
     return count
 
 
@@ -147,6 +152,11 @@ def test_bad_input_exits_2_naming_it(omb_set, verify_runs, tmp_path):
     shutil.copytree(run_dir, cut)
     (cut / "run.json").write_text((run_dir / "run.json").read_text()[:40])
     assert str(cut / "run.json") in refused(cut.parent, "--output", out)
+    # ... or whose brokers' series are not JSON, or have no nodes.
+    (cut / "run.json").write_text((run_dir / "run.json").read_text())
+    for broken_series in ("{\"nodes\": ", "{\"periodSeconds\": 1}"):
+        (cut / "broker-metrics.json").write_text(broken_series)
+        assert str(cut / "broker-metrics.json") in refused(cut.parent, "--output", out)
     # A result from a different workload: nothing to compare against the first directory.
     other = tmp_path / "other"
     other.mkdir()

@@ -13,17 +13,9 @@ extension BenchSection {
             guard case .object(let nodes)? = run.extras["brokerMetrics"]?["nodes"] else { continue }
             let ordered = nodes.sorted { (Int($0.key) ?? 0) < (Int($1.key) ?? 0) }
             let bands = Self.failoverBands(run)
-
-            var partitions = SVGChart(id: "\(tag)-brokers-partitions-\(index)", title: run.identity,
-                                      xLabel: "seconds into the test", yLabel: "partitions")
-            for (node, series) in ordered {
-                partitions.series.append(.init(name: "under-replicated on n\(node)", points: Self.points(series, "underReplicatedPartitions")))
-            }
-            let offline = ordered.flatMap { Self.points($0.value, "offlinePartitions") }
-            partitions.series.append(.init(name: "offline (active controller)", points: offline.sorted { $0.x < $1.x }, style: .dashed))
-            partitions.bands = bands
             // A chart only where there is something to draw (a run without produce has no Produce times).
-            if partitions.drawablePointCount > 0 {
+            if let partitions = BrokerCharts.partitions(id: "\(tag)-brokers-partitions-\(index)", title: run.identity,
+                                                        xLabel: "seconds into the test", nodes: nodes, bands: bands) {
                 html += H.figure(partitions.render(), caption: "Each node's UnderReplicatedPartitions and the active "
                                  + "controller's OfflinePartitionsCount, scraped every period; shaded: failovers.")
             }
@@ -45,12 +37,6 @@ extension BenchSection {
             }
         }
         return html
-    }
-
-    static func points(_ series: JSONValue, _ key: String) -> [(x: Double, y: Double)] {
-        let times = series["atSeconds"]?.array?.compactMap(\.number) ?? []
-        let values = series[key]?.array ?? []
-        return zip(times, values).compactMap { time, value in value.number.map { (time, $0) } }
     }
 
     /// A Produce part's mean per interval, averaged over the nodes that had requests then (by interval index).

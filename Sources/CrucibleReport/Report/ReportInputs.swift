@@ -110,7 +110,8 @@ public struct VerifyResults {
     }
 }
 
-/// One verify run: its outcome, the nemesis timeline, the checker's witnesses and the history (for latencies).
+/// One verify run: its outcome, the nemesis timeline, the checker's witnesses, the history (for latencies) and the
+/// brokers' series.
 public struct VerifyRunResult {
     public let directory: String
     public let outcome: VerifyOutcome
@@ -120,6 +121,8 @@ public struct VerifyRunResult {
     public let history: History?
     /// The checker's page of this history, when the run wrote one.
     public let historyView: String?
+    /// Per node, the series scraped from its `/metrics` during the run (`broker-metrics.json`), when there is one.
+    public let brokerSeries: [String: JSONValue]?
 
     public struct NemesisEvent: Decodable {
         public var atSeconds: Double
@@ -156,6 +159,15 @@ public struct VerifyRunResult {
             history = nil
         }
         historyView = FileManager.default.fileExists(atPath: directory + "/history.html") ? directory + "/history.html" : nil
+        let metricsPath = directory + "/broker-metrics.json"
+        if FileManager.default.fileExists(atPath: metricsPath) {
+            guard case .object(let nodes)? = try Self.decode(JSONValue.self, metricsPath, what: "the brokers' series")["nodes"] else {
+                throw ReportInputError(metricsPath, "has no per-node series (\"nodes\")")
+            }
+            brokerSeries = nodes
+        } else {
+            brokerSeries = nil
+        }
     }
 
     private static func decode<T: Decodable>(_ type: T.Type, _ path: String, what: String) throws -> T {

@@ -4,7 +4,7 @@ import Foundation
 
 /// The verification part of a report: per scenario and run, the verdict, acknowledged writes lost, the anomalies'
 /// witnesses (linking the checker's page of the history), and operation latency and throughput over time with
-/// the nemesis's faults shaded over them.
+/// the nemesis's faults shaded over them, beside the brokers' own account of their partitions when it was scraped.
 struct VerifySection {
     let results: VerifyResults
     let tag: String
@@ -64,6 +64,13 @@ struct VerifySection {
         line.bands = bands
         line.xStart = 0
         html += H.figure(line.render(), caption: "Operations that completed ok, per second, by kind.")
+        if let nodes = run.brokerSeries,
+           let partitions = BrokerCharts.partitions(id: "\(tag)-brokers-\(index)", title: "Partitions, as the brokers reported them",
+                                                    xLabel: "seconds since the test began", nodes: nodes, bands: bands) {
+            html += H.figure(partitions.render(), caption: "Each node's UnderReplicatedPartitions and the active controller's "
+                             + "OfflinePartitionsCount, scraped every second; shaded: the nemesis's faults. A node that did not "
+                             + "answer (killed, paused, cut off) has no point then.")
+        }
         return html + "</section>"
     }
 
