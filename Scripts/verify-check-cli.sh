@@ -42,6 +42,8 @@ expect 2 "missing file" -- "$tmp/nope.jsonl"
 expect 2 "unknown --workload" -- "$shared/porcupine-etcd/etcd_002.log" --workload queue
 expect 2 "--repeat-check below 1" -- "$shared/porcupine-kv/c01-ok.txt" --repeat-check 0
 grep -q -- "--repeat-check" "$tmp/err" || { echo "FAIL --repeat-check 0 not named: $(cat "$tmp/err")"; failures=$((failures + 1)); }
+expect 2 "--repeat-check with two histories" -- "$shared/porcupine-kv/c01-ok.txt" "$shared/porcupine-kv/c01-bad.txt" --repeat-check 2
+grep -q -- "--repeat-check" "$tmp/err" || { echo "FAIL --repeat-check with two histories not named: $(cat "$tmp/err")"; failures=$((failures + 1)); }
 
 # Several histories in one process: a verdict line each, a summary, and the exit code of the worst.
 expect 1 "two histories, one invalid" -- "$shared/porcupine-etcd/etcd_002.log" "$shared/porcupine-etcd/etcd_000.log"

@@ -79,6 +79,7 @@ public enum Check {
     /// Reads a history once and checks it `times` times (a benchmark's warmed figure): the last report, and the
     /// seconds each check took.
     public static func repeatedly(_ path: String, times: Int, options: CheckOptions = CheckOptions()) throws -> (CheckReport, [Double]) {
+        precondition(times > 0, "a history checked at least once")
         let history = try HistoryReader.read(path: path, format: options.format)
         var seconds: [Double] = []
         var report: CheckReport?

@@ -103,6 +103,7 @@ struct CheckCommand: ParsableCommand {
     private func checkMany(_ files: [String], options: CheckOptions) throws {
         guard !files.isEmpty else { throw usage("history files; none found in \(histories.joined(separator: ", "))") }
         if html != nil { throw HistoryReadError(file: "--html", line: 0, expected: "one history (a page per history: check them one by one)") }
+        if repeatCheck != nil { throw HistoryReadError(file: "--repeat-check", line: 0, expected: "one history (it times one history's check)") }
         let started = Date()
         let printing = NSLock()
         let verdicts = Check.files(files, options: options) { verdict in
