@@ -29,8 +29,7 @@ final class KVValueTable: @unchecked Sendable {
     private var texts: [String?] = []
     private var byFingerprint = SlotIndex()
     // (value, suffix) -> the value appending makes, entry by entry.
-    private var appendKeys: [UInt64] = []
-    private var appendResults: [Int32] = []
+    private var appends: [(key: UInt64, result: Int32)] = []
     private var byAppend = SlotIndex()
 
     private func number(_ fingerprint: Fingerprint) -> Int32 {
@@ -59,15 +58,14 @@ final class KVValueTable: @unchecked Sendable {
 
     func append(_ value: Int32, _ suffix: Int32) -> Int32 {
         let key = UInt64(UInt32(bitPattern: value)) << 32 | UInt64(UInt32(bitPattern: suffix))
-        let (known, slot) = byAppend.find(key) { appendKeys[Int($0)] == key }
-        if let known { return appendResults[Int(known)] }
+        let (known, slot) = byAppend.find(key) { appends[Int($0)].key == key }
+        if let known { return appends[Int(known)].result }
         let (a, b) = (fingerprints[Int(value)], fingerprints[Int(suffix)])
         let made = number(Fingerprint(first: a.first &* Self.power(Self.bases.0, b.length) &+ b.first,
                                       second: a.second &* Self.power(Self.bases.1, b.length) &+ b.second,
                                       length: a.length + b.length))
-        appendKeys.append(key)
-        appendResults.append(made)
-        byAppend.insert(Int32(appendKeys.count - 1), at: slot) { appendKeys[Int($0)] }
+        appends.append((key, made))
+        byAppend.insert(Int32(appends.count - 1), at: slot) { appends[Int($0)].key }
         return made
     }
 
